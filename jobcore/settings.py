@@ -1,0 +1,90 @@
+"""Worker settings: a pure function of the environment, no heavy imports, so it is testable anywhere."""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class Settings:
+    backend: str = "kokoro"
+    model_dir: str | None = None              # baked weights; None = the backend's bundled default
+    device: str = "auto"
+    threads: int = 0                          # 0 = all cores
+    voice_library_uri: str = ".voices"        # a directory, or s3://bucket/prefix
+    s3_endpoint_url: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_region: str = "us-east-1"
+    cache_bytes: int = 256 * 1024 * 1024
+    cache_ttl_s: float = 60.0
+    default_voice: str | None = None          # None = the backend's own default
+    default_format: str = "mp3"
+    max_text_chars: int = 20_000
+    sentence_pause_s: float = 0.2
+    output_url_expiry_s: int = 3600
+    output_auto_url_bytes: int = 8 * 1024 * 1024   # base64 results above this go to storage as a URL
+    warmup: bool = True
+
+    def __repr__(self) -> str:  # never show secrets in logs
+        hidden = {"s3_access_key_id", "s3_secret_access_key"}
+        fields = ", ".join(f"{k}={'***' if k in hidden and v else v!r}" for k, v in self.__dict__.items())
+        return f"Settings({fields})"
+
+    __str__ = __repr__
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInput(f"setting {name}={raw!r} is not a whole number") from None
+    if value < minimum:
+        raise InvalidInput(f"setting {name} must be at least {minimum}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise InvalidInput(f"setting {name}={raw!r} is not a number") from None
+
+
+def _first(env: Mapping[str, str], *names: str) -> str | None:
+    return next((env[n] for n in names if env.get(n)), None)
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from environment variables (RunPod's BUCKET_* names and the AWS ones both work)."""
+    env = os.environ if env is None else env
+    d = Settings()
+    return Settings(
+        backend=env.get("TTS_BACKEND", d.backend).strip().lower(),
+        model_dir=env.get("MODEL_DIR") or None,
+        device=env.get("DEVICE", d.device),
+        threads=_int(env, "TTS_THREADS", d.threads),
+        voice_library_uri=env.get("VOICE_LIBRARY_URI") or d.voice_library_uri,
+        s3_endpoint_url=_first(env, "BUCKET_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
+        s3_access_key_id=_first(env, "BUCKET_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"),
+        s3_secret_access_key=_first(env, "BUCKET_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"),
+        s3_region=_first(env, "BUCKET_REGION", "AWS_REGION", "AWS_DEFAULT_REGION") or d.s3_region,
+        cache_bytes=_int(env, "VOICE_CACHE_BYTES", d.cache_bytes),
+        cache_ttl_s=_float(env, "VOICE_CACHE_TTL_S", d.cache_ttl_s),
+        default_voice=env.get("DEFAULT_VOICE") or None,
+        default_format=env.get("DEFAULT_FORMAT", d.default_format),
+        max_text_chars=_int(env, "MAX_TEXT_CHARS", d.max_text_chars, minimum=1),
+        sentence_pause_s=_float(env, "SENTENCE_PAUSE_S", d.sentence_pause_s),
+        output_url_expiry_s=_int(env, "OUTPUT_URL_EXPIRY_S", d.output_url_expiry_s, minimum=1),
+        output_auto_url_bytes=_int(env, "OUTPUT_AUTO_URL_BYTES", d.output_auto_url_bytes, minimum=1),
+        warmup=env.get("WARMUP", "1") not in ("0", "false", "no"),
+    )

@@ -1,0 +1,173 @@
+"""The worker: built once from settings, it runs one job input at a time and returns the result or error."""
+from __future__ import annotations
+
+import base64
+import logging
+import platform
+import time
+from importlib import metadata
+
+from pydantic import ValidationError
+
+from backends import Backend, load_backend
+from voice_library import ByteLRU, VoiceLibrary, VoiceMeta, open_store
+
+from . import audio
+from .errors import InternalError, InvalidInput, JobError, OutputTooLarge, TextTooLong, VoiceNotFound
+from .pipeline import prepare_text, synthesize_chunks
+from .schema import (InfoRequest, SynthesizeRequest, VoicesGetRequest, VoicesListRequest,
+                     describe_validation_error, parse_request)
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+BASE64_HARD_LIMIT = 15 * 1024 * 1024   # RunPod fails results near 20 MB; stay well below
+
+
+class Worker:
+    def __init__(self, settings: Settings, backend: Backend, library: VoiceLibrary):
+        self.settings = settings
+        self.backend = backend
+        self.library = library
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Worker:
+        """Load the backend, open the library, seed the backend's stock voices, warm up."""
+        started = time.perf_counter()
+        backend = load_backend(settings.backend, settings.model_dir, settings.threads, settings.device)
+        store = open_store(settings.voice_library_uri, endpoint_url=settings.s3_endpoint_url,
+                           access_key_id=settings.s3_access_key_id,
+                           secret_access_key=settings.s3_secret_access_key, region=settings.s3_region)
+        library = VoiceLibrary(store, ByteLRU(settings.cache_bytes), settings.cache_ttl_s)
+        worker = cls(settings, backend, library)
+        worker.seed_stock_voices()
+        if settings.warmup:
+            backend.warmup()
+        log.info("worker ready: backend=%s revision=%s library=%s in %.2fs", backend.name, backend.revision,
+                 store.uri, time.perf_counter() - started)
+        return worker
+
+    def seed_stock_voices(self) -> None:
+        for stock in self.backend.stock_voices():
+            meta = VoiceMeta(id=stock.id, name=stock.name, language=stock.language, gender=stock.gender,
+                             description=stock.description, tags=list(stock.tags), source="stock")
+            if self.library.add_stock(meta, self.backend.embedding_key, stock.embedding):
+                log.info("seeded stock voice %s", stock.id)
+
+    # -- entry point ----------------------------------------------------------------------------
+    def handle(self, job_input, job_id: str | None = None) -> dict:
+        """Run one job input. Never raises: failures come back as {"error": "<JSON string>"}."""
+        try:
+            request = parse_request(job_input)
+            if isinstance(request, SynthesizeRequest):
+                return self.synthesize(request, job_id or "local")
+            if isinstance(request, VoicesListRequest):
+                return self.voices_list()
+            if isinstance(request, VoicesGetRequest):
+                return self.voice_info(self.library.resolve(request.voice))
+            if isinstance(request, InfoRequest):
+                return self.info()
+            raise InvalidInput("unhandled action")
+        except JobError as exc:
+            log.info("job %s failed: %s %s", job_id, exc.code, exc.message)
+            return {"error": exc.to_job_error()}
+        except Exception:
+            log.exception("job %s crashed", job_id)
+            return {"error": InternalError("the worker hit an unexpected error; it is logged",
+                                           hint="retry; report it if it persists").to_job_error()}
+
+    # -- actions --------------------------------------------------------------------------------
+    def synthesize(self, req: SynthesizeRequest, job_id: str) -> dict:
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        if len(req.text) > self.settings.max_text_chars:
+            raise TextTooLong(f"text is {len(req.text)} characters; the limit is {self.settings.max_text_chars}",
+                              hint="split the text into several jobs, or raise MAX_TEXT_CHARS")
+        fmt = (req.format or self.settings.default_format).lower()
+        rate = req.sample_rate or self.backend.capabilities.sample_rate
+        audio.check_format(fmt, rate)
+        params = self._params(req.params)
+        voice, embedding = self._voice(req.voice)
+        t1 = time.perf_counter()
+        chunks = prepare_text(req.text, self.backend.capabilities.max_chars)
+        samples, native_rate = synthesize_chunks(self.backend, chunks, embedding, speed=req.speed, seed=req.seed,
+                                                 params=params, pause_s=self.settings.sentence_pause_s)
+        t2 = time.perf_counter()
+        samples = audio.resample(samples, native_rate, rate)
+        data = audio.encode(samples, rate, fmt)
+        t3 = time.perf_counter()
+        timings.update(voice=(t1 - t0) * 1e3, synth=(t2 - t1) * 1e3, encode=(t3 - t2) * 1e3)
+        result = {"format": fmt, "content_type": audio.content_type(fmt, rate), "sample_rate": rate,
+                  "duration_s": round(len(samples) / rate, 3), "voice": voice.id, "backend": self.backend.name}
+        result.update(self._deliver(data, fmt, rate, req.output, job_id))
+        timings["total"] = (time.perf_counter() - t0) * 1e3
+        result["timings_ms"] = {k: round(v, 1) for k, v in timings.items()}
+        return result
+
+    def _params(self, raw: dict):
+        try:
+            return self.backend.Params.model_validate(raw)
+        except ValidationError as exc:
+            raise InvalidInput(f"params: {describe_validation_error(exc)}",
+                               hint=f"the {self.backend.name} backend takes: "
+                                    f"{', '.join(self.backend.Params.model_fields) or 'no params'}") from None
+
+    def _voice(self, ref: str | None):
+        ref = ref or self.settings.default_voice or self.backend.default_voice
+        if not ref:
+            raise InvalidInput("no voice given and the backend has no default", hint="set voice")
+        meta = self.library.resolve(ref)
+        embedding = self.library.embedding(meta.id, self.backend.embedding_key)
+        if embedding is None:
+            usable = [m.name for m, keys in self.library.list() if self.backend.embedding_key in keys]
+            raise VoiceNotFound(f"voice {meta.name!r} has no embedding for the {self.backend.name} backend",
+                                hint=f"voices usable here: {', '.join(usable) or 'none'}")
+        return meta, embedding
+
+    def _deliver(self, data: bytes, fmt: str, rate: int, output: str, job_id: str) -> dict:
+        b64_size = (len(data) + 2) // 3 * 4
+        want_url = output == "url" or (output == "auto" and b64_size > self.settings.output_auto_url_bytes)
+        if not want_url:
+            if b64_size > BASE64_HARD_LIMIT:
+                raise OutputTooLarge(f"the audio is {b64_size} bytes as base64, over the {BASE64_HARD_LIMIT} limit",
+                                     hint='use "output": "url" with S3 storage, a shorter text or a smaller format')
+            return {"audio_base64": base64.b64encode(data).decode("ascii")}
+        key = f"outputs/{job_id}/speech.{audio.EXTENSIONS[fmt]}"
+        store = self.library.store
+        expiry = self.settings.output_url_expiry_s
+        if store.presign(key, expiry) is None:   # a directory library has no URLs to hand out
+            error = InvalidInput if output == "url" else OutputTooLarge
+            raise error("URL delivery needs S3 storage and none is configured",
+                        hint='set VOICE_LIBRARY_URI to s3://bucket/prefix, or use "output": "base64"')
+        store.write(key, data, audio.content_type(fmt, rate), filename=key.rsplit("/", 1)[1])
+        return {"audio_url": store.presign(key, expiry), "expires_at": int(time.time()) + expiry}
+
+    def voices_list(self) -> dict:
+        return {"voices": [self._voice_dict(meta, keys) for meta, keys in self.library.list()],
+                "backend": self.backend.name}
+
+    def voice_info(self, meta: VoiceMeta) -> dict:
+        keys = [k for m, k in self.library.list() if m.id == meta.id]
+        return {"voice": self._voice_dict(meta, keys[0] if keys else [])}
+
+    def _voice_dict(self, meta: VoiceMeta, keys: list[str]) -> dict:
+        usable = self.backend.embedding_key in keys or (self.backend.capabilities.cloning and bool(meta.reference_sha256))
+        return {**meta.model_dump(), "embeddings": keys, "usable": usable}
+
+    def info(self) -> dict:
+        caps = self.backend.capabilities
+        versions = {"python": platform.python_version(), **self.backend.versions()}
+        for package in ("tts-worker", "runpod", "numpy", "pydantic", "soundfile"):
+            try:
+                versions[package] = metadata.version(package)
+            except metadata.PackageNotFoundError:
+                pass
+        return {
+            "backend": self.backend.name, "model": self.backend.model_name, "revision": self.backend.revision,
+            "capabilities": {**caps.__dict__, "languages": list(caps.languages)},
+            "params_schema": self.backend.Params.model_json_schema(),
+            "default_voice": self.settings.default_voice or self.backend.default_voice,
+            "voice_count": len(self.library.list()), "cache": self.library.cache.stats(),
+            "formats": list(audio.FORMATS), "sample_rates": list(audio.SAMPLE_RATES),
+            "limits": {"max_text_chars": self.settings.max_text_chars},
+            "versions": versions,
+        }

@@ -1,0 +1,1 @@
+"""Command-line helpers for developers (not part of the worker image's entry path)."""

@@ -1,0 +1,86 @@
+"""Each error code comes from a real bad job, as a JSON string, and the worker keeps serving."""
+import json
+import subprocess
+
+import pytest
+
+from tests.speech import decode_result
+
+
+def error_of(result: dict) -> dict:
+    assert set(result) == {"error"}, result
+    assert isinstance(result["error"], str)          # RunPod needs a string here
+    err = json.loads(result["error"])
+    assert set(err) == {"code", "message", "hint"} and err["message"]
+    return err
+
+
+@pytest.mark.parametrize("job,code,mentions", [
+    ({"text": "hi", "colour": "blue"}, "invalid_input", "colour"),
+    ({"text": "hi", "speed": 9}, "invalid_input", "speed"),
+    ({"text": "hi", "params": {"temperature": 0.5}}, "invalid_input", "temperature"),
+    ({"text": ""}, "invalid_input", "text"),
+    ({}, "invalid_input", "text"),
+    ({"text": "!!! ... ???"}, "invalid_input", "nothing to speak"),
+    ({"action": "voices.explode"}, "invalid_input", "voices.explode"),
+    ({"text": "hi", "output": "url"}, "invalid_input", "S3"),
+    ({"text": "hi", "voice": "nobody-here"}, "voice_not_found", "nobody-here"),
+    ({"action": "voices.get", "voice": "Nobody"}, "voice_not_found", "Nobody"),
+    ({"text": "x" * 20_001}, "text_too_long", "20000"),
+    ({"text": "hi", "format": "aac"}, "unsupported_format", "aac"),
+    ({"text": "hi", "format": "opus", "sample_rate": 44100}, "unsupported_format", "44100"),
+])
+def test_bad_job_gives_its_code(kokoro_worker, job, code, mentions):
+    err = error_of(kokoro_worker.handle(job))
+    assert err["code"] == code
+    assert mentions in err["message"]
+
+
+@pytest.mark.parametrize("bad_input", [None, "text", 42, ["text"]])
+def test_non_object_input_is_invalid(kokoro_worker, bad_input):
+    assert error_of(kokoro_worker.handle(bad_input))["code"] == "invalid_input"
+
+
+def test_voice_not_found_hint_lists_available_voices(kokoro_worker):
+    err = error_of(kokoro_worker.handle({"text": "hi", "voice": "nobody"}))
+    assert "jm_kumo" in err["hint"] and "jf_alpha" in err["hint"]
+
+
+def test_corrupt_stored_embedding_is_a_structured_error(tmp_path):
+    from jobcore.settings import Settings
+    from jobcore.worker import Worker
+
+    settings = Settings(backend="hibari", voice_library_uri=str(tmp_path), warmup=False)
+    Worker.from_settings(settings)                       # seeds the library
+    path = next(tmp_path.glob("voices/heart/embeddings/*.safetensors"))
+    path.write_bytes(b"\x80\x04not safetensors")   # a pickle header must never be unpickled
+    worker = Worker.from_settings(settings)
+    err = error_of(worker.handle({"text": "hello", "voice": "heart"}))
+    assert err["code"] == "storage_unavailable"
+
+
+def test_worker_keeps_serving_after_bad_jobs(kokoro_worker):
+    for job in ({"text": 5}, {"voice": []}, {"text": "hi", "format": None, "sample_rate": "fast"}):
+        assert "error" in kokoro_worker.handle(job)
+    samples, rate = decode_result(kokoro_worker.handle({"text": "Still here.", "format": "wav"}))
+    assert len(samples) / rate > 0.3
+
+
+def test_handler_py_runs_a_job_as_a_user_would(tmp_path):
+    """`python handler.py --test_input ...` is how RunPod users test locally."""
+    import os
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "VOICE_LIBRARY_URI": str(tmp_path / "lib"), "TTS_BACKEND": "hibari"}
+    job = json.dumps({"input": {"text": "Hello from the command line.", "format": "wav"}})
+    proc = subprocess.run([sys.executable, str(root / "handler.py"), "--test_input", job], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "audio_base64" in proc.stdout + proc.stderr
+    bad = json.dumps({"input": {"text": "hi", "format": "aac"}})
+    proc = subprocess.run([sys.executable, str(root / "handler.py"), "--test_input", bad], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=180)
+    assert "unsupported_format" in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr

@@ -1,0 +1,184 @@
+"""Voices as data in a Store: metadata, reference clip and per-backend embeddings, behind a byte-bounded cache."""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from safetensors.numpy import load as load_safetensors
+from safetensors.numpy import save as save_safetensors
+
+from jobcore.errors import InvalidInput, StorageUnavailable, VoiceNotFound
+
+from .cache import ByteLRU
+from .store import AlreadyExists, NotFound, Store
+
+log = logging.getLogger(__name__)
+
+VOICE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+ROOT = "voices/"
+
+
+class VoiceMeta(BaseModel):
+    """voice.json: what a voice is. Embeddings and the clip live beside it as their own objects."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    name: str
+    language: str = "en"
+    gender: str | None = None
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+    source: Literal["stock", "clip", "blend", "fit"] = "clip"
+    transcript: str | None = None
+    reference_sha256: str | None = None
+    reference_duration_s: float | None = None
+    created_at: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+
+def voice_key(voice_id: str, name: str) -> str:
+    return f"{ROOT}{voice_id}/{name}"
+
+
+def embedding_name(backend_key: str) -> str:
+    return f"embeddings/{backend_key}.safetensors"
+
+
+def dump_embedding(embedding: dict[str, np.ndarray], backend_key: str) -> bytes:
+    return save_safetensors({k: np.ascontiguousarray(v) for k, v in embedding.items()},
+                            metadata={"backend": backend_key})
+
+
+def load_embedding(data: bytes) -> dict[str, np.ndarray]:
+    """safetensors only: no pickle is ever loaded from storage."""
+    try:
+        return load_safetensors(data)
+    except Exception as exc:  # safetensors raises its own error types for corrupt data
+        raise StorageUnavailable("a stored voice embedding is corrupt", hint="delete and recreate the voice") from exc
+
+
+class VoiceLibrary:
+    """Reads go through the cache; an entry older than `ttl_s` is revalidated with a conditional GET."""
+
+    def __init__(self, store: Store, cache: ByteLRU, ttl_s: float = 60.0):
+        self.store = store
+        self.cache = cache
+        self.ttl_s = ttl_s
+
+    # -- cached reads -------------------------------------------------------------------------
+    def _cached(self, key: str, decode: Callable[[bytes], Any]) -> Any:
+        entry = self.cache.get(key)
+        if entry is not None:
+            if time.monotonic() - entry.stored_at < self.ttl_s:
+                return entry.value
+            try:
+                blob = self.store.read_if_changed(key, entry.etag)
+            except NotFound:
+                self.cache.discard(key)
+                raise
+            except StorageUnavailable:
+                log.warning("storage unreachable; serving cached %s", key)
+                return entry.value
+            if blob is None:
+                self.cache.touch(key)
+                return entry.value
+        else:
+            blob = self.store.read(key)
+        value = decode(blob.data)
+        self.cache.put(key, value, blob.etag)
+        return value
+
+    # -- voices ---------------------------------------------------------------------------------
+    def get(self, voice_id: str) -> VoiceMeta:
+        if not VOICE_ID.match(voice_id):
+            raise VoiceNotFound(f"no voice with id {voice_id!r}")
+        try:
+            return self._cached(voice_key(voice_id, "voice.json"), _parse_meta)
+        except NotFound:
+            raise VoiceNotFound(f"no voice with id {voice_id!r}", hint=self._available_hint()) from None
+
+    def list(self) -> list[tuple[VoiceMeta, list[str]]]:
+        """Every voice with the embedding keys stored for it, sorted by name."""
+        embeddings: dict[str, list[str]] = {}
+        ids = []
+        for key in self.store.list(ROOT):
+            parts = key[len(ROOT):].split("/")
+            if len(parts) == 2 and parts[1] == "voice.json":
+                ids.append(parts[0])
+            elif len(parts) == 3 and parts[1] == "embeddings" and parts[2].endswith(".safetensors"):
+                embeddings.setdefault(parts[0], []).append(parts[2].removesuffix(".safetensors"))
+        voices = []
+        for voice_id in ids:
+            try:
+                voices.append((self.get(voice_id), sorted(embeddings.get(voice_id, []))))
+            except VoiceNotFound:
+                continue          # deleted between list and read
+        return sorted(voices, key=lambda v: v[0].name.lower())
+
+    def resolve(self, ref: str) -> VoiceMeta:
+        """A voice by id, or by case-insensitive name."""
+        ref = ref.strip()
+        if VOICE_ID.match(ref):
+            try:
+                return self.get(ref)
+            except VoiceNotFound:
+                pass
+        wanted = ref.lower()
+        for meta, _ in self.list():
+            if meta.name.lower() == wanted or meta.id == wanted:
+                return meta
+        raise VoiceNotFound(f"no voice named {ref!r}", hint=self._available_hint())
+
+    def _available_hint(self) -> str:
+        try:
+            names = [meta.name for meta, _ in self.list()]
+        except StorageUnavailable:
+            return "the voice library is unreachable"
+        shown = ", ".join(names[:30]) + (" ..." if len(names) > 30 else "")
+        return f"available voices: {shown}" if names else "the voice library is empty"
+
+    def embedding(self, voice_id: str, backend_key: str) -> dict[str, np.ndarray] | None:
+        """The stored embedding of a voice for one backend revision, or None if there is none yet."""
+        try:
+            return self._cached(voice_key(voice_id, embedding_name(backend_key)), load_embedding)
+        except NotFound:
+            return None
+
+    # -- writes ---------------------------------------------------------------------------------
+    def put_embedding(self, voice_id: str, backend_key: str, embedding: dict[str, np.ndarray]) -> None:
+        key = voice_key(voice_id, embedding_name(backend_key))
+        data = dump_embedding(embedding, backend_key)
+        etag = self.store.write(key, data, "application/octet-stream")
+        self.cache.put(key, {k: np.asarray(v) for k, v in embedding.items()}, etag)
+
+    def add_stock(self, meta: VoiceMeta, backend_key: str, embedding: dict[str, np.ndarray]) -> bool:
+        """Write a stock voice if it is missing (embedding first, voice.json last). True if written."""
+        if voice_key(meta.id, embedding_name(backend_key)) not in self.store.list(voice_key(meta.id, "")):
+            self.put_embedding(meta.id, backend_key, embedding)
+        try:
+            self.store.write(voice_key(meta.id, "voice.json"), meta.model_dump_json(indent=1).encode(),
+                             "application/json", if_absent=True)
+        except AlreadyExists:
+            return False
+        return True
+
+
+def _parse_meta(data: bytes) -> VoiceMeta:
+    try:
+        return VoiceMeta.model_validate(json.loads(data))
+    except (ValueError, ValidationError) as exc:
+        raise StorageUnavailable("a stored voice.json is not valid", hint="repair or delete that voice") from exc
+
+
+def check_voice_id(voice_id: str) -> str:
+    if not VOICE_ID.match(voice_id):
+        raise InvalidInput(f"invalid voice id {voice_id[:80]!r}",
+                           hint="ids are 1-64 characters of a-z, 0-9, '_' and '-', starting with a letter or digit")
+    return voice_id

@@ -1,0 +1,61 @@
+"""The small object-store interface the voice library is written against, and the URI that picks one."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Blob:
+    """An object's bytes and the version tag (ETag) they were read at."""
+
+    data: bytes
+    etag: str
+
+
+class NotFound(KeyError):
+    """No object at that key."""
+
+
+class AlreadyExists(Exception):
+    """A conditional write (`if_absent=True`) found an object already there."""
+
+
+class Store(Protocol):
+    """Keys are '/'-separated relative paths; a store maps them under its own root or prefix.
+
+    Stores raise NotFound / AlreadyExists as above and jobcore.errors.StorageUnavailable when the
+    backing storage cannot be reached; nothing else.
+    """
+
+    uri: str
+
+    def read(self, key: str) -> Blob: ...
+
+    def read_if_changed(self, key: str, etag: str) -> Blob | None:
+        """The object if its ETag differs from `etag`, else None (a conditional GET)."""
+        ...
+
+    def write(self, key: str, data: bytes, content_type: str = "application/octet-stream",
+              if_absent: bool = False, filename: str | None = None) -> str:
+        """Store `data` at `key` and return its ETag; with if_absent, fail if the key exists."""
+        ...
+
+    def delete(self, key: str) -> None: ...
+
+    def list(self, prefix: str) -> list[str]: ...
+
+    def presign(self, key: str, expires_s: int) -> str | None:
+        """A URL anyone can GET for `expires_s` seconds, or None where the store has no URLs."""
+        ...
+
+
+def open_store(uri: str, **options) -> Store:
+    """`s3://bucket/prefix` -> S3Store; a path or `file://path` -> LocalDirStore."""
+    if uri.startswith("s3://"):
+        from .s3_store import S3Store  # boto3 only when S3 is used
+
+        return S3Store.from_uri(uri, **options)
+    from .local_store import LocalDirStore
+
+    return LocalDirStore(uri.removeprefix("file://"))
