@@ -77,6 +77,10 @@ class Backend(ABC):
         raise CloningUnsupported(f"the {self.name} backend cannot clone a voice from audio",
                                  hint="use a stock voice, or a backend with cloning (e.g. chatterbox)")
 
+    def blend(self, embeddings: list[Embedding], weights: list[float]) -> Embedding:
+        """A weighted mix of voices, for backends whose embeddings mix meaningfully."""
+        raise CloningUnsupported(f"the {self.name} backend cannot blend voices")
+
     @abstractmethod
     def synthesize(self, text: str, voice: Embedding, *, speed: float = 1.0, seed: int | None = None,
                    params: BaseModel | None = None) -> Iterator[AudioChunk]:

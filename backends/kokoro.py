@@ -121,6 +121,17 @@ class KokoroBackend(Backend):
         })[0]
         return np.asarray(audio, dtype=np.float32).ravel()
 
+    def blend(self, embeddings: list[Embedding], weights: list[float]) -> Embedding:
+        """Style vectors mix linearly; tables and single vectors are brought to one shape first."""
+        tables = [np.asarray(e["style"], np.float32).reshape(-1, STYLE_DIM) for e in embeddings]
+        rows = max(len(t) for t in tables)
+        tables = [np.broadcast_to(t, (rows, STYLE_DIM)) if len(t) == 1 else t for t in tables]
+        if any(len(t) != rows for t in tables):
+            raise InvalidInput("these voices' style tables have different lengths and cannot be blended")
+        total = sum(weights)
+        mixed = sum(t * (w / total) for t, w in zip(tables, weights))
+        return {"style": mixed.reshape(rows, 1, STYLE_DIM).astype(np.float32)}
+
     def stock_voices(self) -> list[StockVoice]:
         with (_package_data() / "voices_ja.npz").open("rb") as f, np.load(f, allow_pickle=False) as tables:
             return [StockVoice(id=name, name=name, language="en", gender=_VOICE_GENDER.get(name[:2]),

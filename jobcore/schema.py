@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Union
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import InvalidInput, UnsupportedFormat
 
@@ -26,6 +26,8 @@ class SynthesizeRequest(_Request):
     output: Literal["auto", "base64", "url"] = Field(
         "auto", description="base64 in the result, a presigned URL, or auto (URL when the result is large).")
     model: str | None = Field(None, max_length=100, description="Accepted for OpenAI compatibility; informational.")
+    reference_audio: str | None = Field(None, description="One-off base64 clip to clone (cloning backends only); not stored.")
+    reference_text: str | None = Field(None, max_length=2000, description="Transcript of reference_audio.")
 
 
 class VoicesListRequest(_Request):
@@ -37,15 +39,47 @@ class VoicesGetRequest(_Request):
     voice: str = Field(min_length=1, max_length=200, description="Voice id or name.")
 
 
+class VoicesCreateRequest(_Request):
+    action: Literal["voices.create"]
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$", description="Display name; unique.")
+    id: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", description="Default: derived from the name.")
+    audio_base64: str | None = Field(None, description="Reference clip (wav, flac, ogg or mp3), base64.")
+    audio_url: str | None = Field(None, max_length=2048, description="Reference clip at a public http(s) URL.")
+    transcript: str | None = Field(None, max_length=2000, description="What the clip says; transcribed if needed.")
+    blend: dict[str, float] | None = Field(None, min_length=2, max_length=8,
+                                           description="Weighted mix of existing voices (backends that blend).")
+    language: str = Field("en", max_length=16)
+    gender: str | None = Field(None, max_length=20)
+    description: str = Field("", max_length=500)
+    tags: list[str] = Field(default_factory=list, max_length=20)
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        sources = [s for s in ("audio_base64", "audio_url", "blend") if getattr(self, s) is not None]
+        if len(sources) != 1:
+            raise ValueError("give exactly one of audio_base64, audio_url or blend")
+        if self.blend is not None and any(w <= 0 for w in self.blend.values()):
+            raise ValueError("blend weights must be positive")
+        return self
+
+
+class VoicesDeleteRequest(_Request):
+    action: Literal["voices.delete"]
+    voice: str = Field(min_length=1, max_length=200, description="Voice id or name.")
+
+
 class InfoRequest(_Request):
     action: Literal["info"]
 
 
-Request = Union[SynthesizeRequest, VoicesListRequest, VoicesGetRequest, InfoRequest]
+Request = Union[SynthesizeRequest, VoicesListRequest, VoicesGetRequest, VoicesCreateRequest, VoicesDeleteRequest,
+                InfoRequest]
 ACTIONS: dict[str, type[_Request]] = {
     "synthesize": SynthesizeRequest,
     "voices.list": VoicesListRequest,
     "voices.get": VoicesGetRequest,
+    "voices.create": VoicesCreateRequest,
+    "voices.delete": VoicesDeleteRequest,
     "info": InfoRequest,
 }
 _FORMAT_FIELDS = {"format", "response_format"}

@@ -28,6 +28,10 @@ class Settings:
     output_url_expiry_s: int = 3600
     output_auto_url_bytes: int = 8 * 1024 * 1024   # base64 results above this go to storage as a URL
     warmup: bool = True
+    max_audio_bytes: int = 20 * 1024 * 1024          # uploaded or downloaded reference clips
+    max_reference_s: float = 30.0                    # longer clips are cut to their best window
+    allow_private_urls: bool = False                 # audio_url may not reach private/loopback hosts
+    url_timeout_s: float = 20.0
 
     def __repr__(self) -> str:  # never show secrets in logs
         hidden = {"s3_access_key_id", "s3_secret_access_key"}
@@ -87,4 +91,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         output_url_expiry_s=_int(env, "OUTPUT_URL_EXPIRY_S", d.output_url_expiry_s, minimum=1),
         output_auto_url_bytes=_int(env, "OUTPUT_AUTO_URL_BYTES", d.output_auto_url_bytes, minimum=1),
         warmup=env.get("WARMUP", "1") not in ("0", "false", "no"),
+        max_audio_bytes=_int(env, "MAX_AUDIO_BYTES", d.max_audio_bytes, minimum=1),
+        max_reference_s=_float(env, "MAX_REFERENCE_S", d.max_reference_s),
+        allow_private_urls=env.get("ALLOW_PRIVATE_URLS", "0") in ("1", "true", "yes"),
+        url_timeout_s=_float(env, "URL_TIMEOUT_S", d.url_timeout_s),
     )

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 import platform
 import time
@@ -11,12 +12,16 @@ from pydantic import ValidationError
 
 from backends import Backend, load_backend
 from voice_library import ByteLRU, VoiceLibrary, VoiceMeta, open_store
+from voice_library.library import check_voice_id, slugify
 
 from . import audio
-from .errors import InternalError, InvalidInput, JobError, OutputTooLarge, TextTooLong, VoiceNotFound
+from .errors import (CloningUnsupported, InternalError, InvalidInput, JobError, OutputTooLarge, TextTooLong,
+                     VoiceExists, VoiceNotFound)
+from .fetch import fetch_audio
 from .pipeline import prepare_text, synthesize_chunks
-from .schema import (InfoRequest, SynthesizeRequest, VoicesGetRequest, VoicesListRequest,
-                     describe_validation_error, parse_request)
+from .reference import REFERENCE_RATE, decode_base64_audio, prepare_reference, to_flac
+from .schema import (InfoRequest, SynthesizeRequest, VoicesCreateRequest, VoicesDeleteRequest, VoicesGetRequest,
+                     VoicesListRequest, describe_validation_error, parse_request)
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -64,6 +69,10 @@ class Worker:
                 return self.voices_list()
             if isinstance(request, VoicesGetRequest):
                 return self.voice_info(self.library.resolve(request.voice))
+            if isinstance(request, VoicesCreateRequest):
+                return self.voices_create(request)
+            if isinstance(request, VoicesDeleteRequest):
+                return {"deleted": self.library.delete(self.library.resolve(request.voice).id).id}
             if isinstance(request, InfoRequest):
                 return self.info()
             raise InvalidInput("unhandled action")
@@ -86,7 +95,10 @@ class Worker:
         rate = req.sample_rate or self.backend.capabilities.sample_rate
         audio.check_format(fmt, rate)
         params = self._params(req.params)
-        voice, embedding = self._voice(req.voice)
+        if req.reference_audio is not None:
+            voice, embedding = self._one_off_voice(req.reference_audio, req.reference_text)
+        else:
+            voice, embedding = self._voice(req.voice)
         t1 = time.perf_counter()
         chunks = prepare_text(req.text, self.backend.capabilities.max_chars)
         samples, native_rate = synthesize_chunks(self.backend, chunks, embedding, speed=req.speed, seed=req.seed,
@@ -117,11 +129,71 @@ class Worker:
             raise InvalidInput("no voice given and the backend has no default", hint="set voice")
         meta = self.library.resolve(ref)
         embedding = self.library.embedding(meta.id, self.backend.embedding_key)
+        if embedding is None and self.backend.capabilities.cloning:
+            embedding = self._embed_stored_voice(meta)
         if embedding is None:
             usable = [m.name for m, keys in self.library.list() if self.backend.embedding_key in keys]
             raise VoiceNotFound(f"voice {meta.name!r} has no embedding for the {self.backend.name} backend",
                                 hint=f"voices usable here: {', '.join(usable) or 'none'}")
         return meta, embedding
+
+    def _embed_stored_voice(self, meta: VoiceMeta):
+        """First use of a voice on this backend revision: embed its clip once and share it through storage."""
+        flac = self.library.reference(meta.id)
+        if flac is None:
+            return None
+        samples, rate = audio.decode(flac)
+        embedding = self.backend.embed(samples, rate, meta.transcript or self._transcript(samples, rate, None))
+        self.library.put_embedding(meta.id, self.backend.embedding_key, embedding)
+        log.info("computed and stored the %s embedding of voice %s", self.backend.embedding_key, meta.id)
+        return embedding
+
+    def _one_off_voice(self, clip_base64: str, transcript: str | None):
+        if not self.backend.capabilities.cloning:
+            raise CloningUnsupported(f"the {self.backend.name} backend cannot clone a voice from reference_audio",
+                                     hint="use a stored voice or a blend; cloning needs a backend such as chatterbox")
+        samples = prepare_reference(decode_base64_audio(clip_base64, self.settings.max_audio_bytes),
+                                    self.settings.max_reference_s)
+        embedding = self.backend.embed(samples, REFERENCE_RATE, self._transcript(samples, REFERENCE_RATE, transcript))
+        return VoiceMeta(id="reference-audio", name="reference_audio", source="clip"), embedding
+
+    def _transcript(self, samples, rate: int, given: str | None) -> str | None:
+        if given or not self.backend.capabilities.needs_transcript:
+            return given
+        from .transcribe import transcribe
+
+        return transcribe(samples, rate)
+
+    def voices_create(self, req: VoicesCreateRequest) -> dict:
+        t0 = time.perf_counter()
+        voice_id = check_voice_id(req.id) if req.id else slugify(req.name)
+        meta = VoiceMeta(id=voice_id, name=req.name, language=req.language, gender=req.gender,
+                         description=req.description, tags=req.tags, transcript=req.transcript)
+        for meta_other, _ in self.library.list():
+            if meta_other.name.lower() == req.name.lower():
+                raise VoiceExists(f"a voice named {req.name!r} already exists ({meta_other.id})")
+        embeddings, reference = {}, None
+        if req.blend is not None:
+            parts = [self._voice(name) for name in req.blend]
+            embeddings[self.backend.embedding_key] = self.backend.blend([e for _, e in parts], list(req.blend.values()))
+            meta.source, meta.blend = "blend", {m.id: w for (m, _), w in zip(parts, req.blend.values())}
+        else:
+            raw = (decode_base64_audio(req.audio_base64, self.settings.max_audio_bytes) if req.audio_base64
+                   else fetch_audio(req.audio_url, self.settings.max_audio_bytes, self.settings.url_timeout_s,
+                                    self.settings.allow_private_urls))
+            samples = prepare_reference(raw, self.settings.max_reference_s)
+            reference = to_flac(samples)
+            meta.reference_sha256 = hashlib.sha256(reference).hexdigest()
+            meta.reference_duration_s = round(len(samples) / REFERENCE_RATE, 3)
+            meta.transcript = self._transcript(samples, REFERENCE_RATE, req.transcript)
+            if self.backend.capabilities.cloning:
+                embeddings[self.backend.embedding_key] = self.backend.embed(samples, REFERENCE_RATE, meta.transcript)
+        self.library.create(meta, reference, embeddings)
+        result = self._voice_dict(meta, sorted(embeddings))
+        if not result["usable"]:
+            result["note"] = (f"stored for cloning backends; the {self.backend.name} backend cannot clone, "
+                              "so this voice is not usable here (blend stock voices instead)")
+        return {"voice": result, "timings_ms": {"total": round((time.perf_counter() - t0) * 1e3, 1)}}
 
     def _deliver(self, data: bytes, fmt: str, rate: int, output: str, job_id: str) -> dict:
         b64_size = (len(data) + 2) // 3 * 4

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from safetensors.numpy import load as load_safetensors
 from safetensors.numpy import save as save_safetensors
 
-from jobcore.errors import InvalidInput, StorageUnavailable, VoiceNotFound
+from jobcore.errors import InvalidInput, StorageUnavailable, VoiceExists, VoiceNotFound
 
 from .cache import ByteLRU
 from .store import AlreadyExists, NotFound, Store
@@ -38,6 +38,8 @@ class VoiceMeta(BaseModel):
     tags: list[str] = Field(default_factory=list)
     source: Literal["stock", "clip", "blend", "fit"] = "clip"
     transcript: str | None = None
+    blend: dict[str, float] | None = None
+    fit_similarity: float | None = None
     reference_sha256: str | None = None
     reference_duration_s: float | None = None
     created_at: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
@@ -67,10 +69,11 @@ def load_embedding(data: bytes) -> dict[str, np.ndarray]:
 class VoiceLibrary:
     """Reads go through the cache; an entry older than `ttl_s` is revalidated with a conditional GET."""
 
-    def __init__(self, store: Store, cache: ByteLRU, ttl_s: float = 60.0):
+    def __init__(self, store: Store, cache: ByteLRU, ttl_s: float = 60.0, lock_ttl_s: float = 300.0):
         self.store = store
         self.cache = cache
         self.ttl_s = ttl_s
+        self.lock_ttl_s = lock_ttl_s     # a create lock older than this is from a dead worker
 
     # -- cached reads -------------------------------------------------------------------------
     def _cached(self, key: str, decode: Callable[[bytes], Any]) -> Any:
@@ -170,11 +173,109 @@ class VoiceLibrary:
         return True
 
 
+    def exists(self, voice_id: str) -> bool:
+        try:
+            self.store.read(voice_key(voice_id, "voice.json"))
+        except NotFound:
+            return False
+        return True
+
+    def create(self, meta: VoiceMeta, reference_flac: bytes | None,
+               embeddings: dict[str, dict[str, np.ndarray]]) -> VoiceMeta:
+        """Write a new voice so that it appears whole or not at all, and only once per id.
+
+        A create lock (conditional write) makes concurrent creates of one id exclusive; the clip and the
+        embeddings are written next, voice.json last (conditional too), so a voice is visible only
+        when complete. Leftovers of a failed earlier attempt are removed before writing.
+        """
+        check_voice_id(meta.id)
+        if self.exists(meta.id):
+            raise VoiceExists(f"a voice with id {meta.id!r} already exists", hint="pick another name or delete it first")
+        lock = voice_key(meta.id, ".creating")
+        self._take_lock(lock, meta.id)
+        try:
+            for key in self.store.list(voice_key(meta.id, "")):
+                if key != lock:
+                    self.store.delete(key)          # orphans of an attempt that died half-way
+            if reference_flac is not None:
+                self.store.write(voice_key(meta.id, "reference.flac"), reference_flac, "audio/flac")
+            for backend_key, embedding in embeddings.items():
+                self.put_embedding(meta.id, backend_key, embedding)
+            try:
+                self.store.write(voice_key(meta.id, "voice.json"), meta.model_dump_json(indent=1).encode(),
+                                 "application/json", if_absent=True)
+            except AlreadyExists:
+                raise VoiceExists(f"a voice with id {meta.id!r} already exists") from None
+        except VoiceExists:
+            raise                                   # the objects belong to the voice that won
+        except BaseException:
+            self._remove_quietly(meta.id, keep=lock)
+            raise
+        finally:
+            self._remove_quietly_key(lock)
+        self.cache.discard_prefix(voice_key(meta.id, ""))
+        return meta
+
+    def _take_lock(self, lock: str, voice_id: str) -> None:
+        stamp = json.dumps({"at": time.time()}).encode()
+        try:
+            self.store.write(lock, stamp, "application/json", if_absent=True)
+            return
+        except AlreadyExists:
+            pass
+        try:
+            held_since = json.loads(self.store.read(lock).data).get("at", 0)
+        except (NotFound, ValueError, AttributeError):
+            held_since = 0
+        if time.time() - held_since < self.lock_ttl_s:
+            raise VoiceExists(f"voice {voice_id!r} is being created by another request",
+                              hint="wait and list the voices, or pick another name")
+        log.warning("taking over a stale create lock for %s", voice_id)
+        self.store.write(lock, stamp, "application/json")
+
+    def _remove_quietly(self, voice_id: str, keep: str | None = None) -> None:
+        try:
+            for key in self.store.list(voice_key(voice_id, "")):
+                if key != keep:
+                    self.store.delete(key)
+        except StorageUnavailable:
+            log.warning("could not clean up after a failed create of %s; the next attempt will", voice_id)
+
+    def _remove_quietly_key(self, key: str) -> None:
+        try:
+            self.store.delete(key)
+        except StorageUnavailable:
+            log.warning("could not release %s; it expires after the lock TTL", key)
+
+    def delete(self, voice_id: str) -> VoiceMeta:
+        """Remove voice.json first (the voice vanishes at once), then every other object of the voice."""
+        meta = self.get(voice_id)
+        self.store.delete(voice_key(voice_id, "voice.json"))
+        for key in self.store.list(voice_key(voice_id, "")):
+            self.store.delete(key)
+        self.cache.discard_prefix(voice_key(voice_id, ""))
+        return meta
+
+    def reference(self, voice_id: str) -> bytes | None:
+        try:
+            return self._cached(voice_key(voice_id, "reference.flac"), bytes)
+        except NotFound:
+            return None
+
+
 def _parse_meta(data: bytes) -> VoiceMeta:
     try:
         return VoiceMeta.model_validate(json.loads(data))
     except (ValueError, ValidationError) as exc:
         raise StorageUnavailable("a stored voice.json is not valid", hint="repair or delete that voice") from exc
+
+
+def slugify(name: str) -> str:
+    """A voice id from a name: lowercase ascii letters, digits and '-'."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:64].strip("-")
+    if not slug:
+        raise InvalidInput(f"cannot make a voice id from the name {name[:80]!r}", hint="give an id, or a name with letters")
+    return slug
 
 
 def check_voice_id(voice_id: str) -> str:
