@@ -178,7 +178,7 @@ class Worker:
             embeddings[self.backend.embedding_key] = self.backend.blend([e for _, e in parts], list(req.blend.values()))
             meta.source, meta.blend = "blend", {m.id: w for (m, _), w in zip(parts, req.blend.values())}
         else:
-            raw = (decode_base64_audio(req.audio_base64, self.settings.max_audio_bytes) if req.audio_base64
+            raw = (decode_base64_audio(req.audio_base64, self.settings.max_audio_bytes) if req.audio_base64 is not None
                    else fetch_audio(req.audio_url, self.settings.max_audio_bytes, self.settings.url_timeout_s,
                                     self.settings.allow_private_urls))
             samples = prepare_reference(raw, self.settings.max_reference_s)
