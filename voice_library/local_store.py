@@ -73,7 +73,7 @@ class LocalDirStore:
         try:
             path.unlink(missing_ok=True)
             for parent in path.parents:  # tidy empty directories up to the root
-                if parent == self.root or any(parent.iterdir()):
+                if parent == self.root or not parent.is_dir() or any(parent.iterdir()):
                     break
                 parent.rmdir()
         except OSError as exc:

@@ -1,0 +1,144 @@
+"""A Store on S3-compatible object storage through boto3; the only module that imports boto3."""
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from urllib.parse import quote, urlsplit
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from jobcore.errors import InvalidInput, StorageUnavailable
+
+from .store import AlreadyExists, Blob, NotFound
+
+log = logging.getLogger(__name__)
+
+_NOT_FOUND = frozenset({"NoSuchKey", "NotFound", "404"})
+_CONFLICT = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412"})
+_AUTH = {"SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied", "InvalidToken", "ExpiredToken",
+         "AuthorizationHeaderMalformed", "RequestTimeTooSkewed", "NoCredentialsError", "PartialCredentialsError"}
+_HINT_AUTH = "check the S3 credentials (BUCKET_ACCESS_KEY_ID / BUCKET_SECRET_ACCESS_KEY) and BUCKET_REGION"
+_HINT_BUCKET = "check that the bucket in the voice library URI exists (and BUCKET_ENDPOINT_URL points at the right store)"
+_HINT_OTHER = "check BUCKET_ENDPOINT_URL and that the S3 service is reachable, then retry"
+
+
+def _disposition(filename: str) -> str:
+    """`attachment; filename="..."` with an ASCII fallback and an RFC 5987 form for anything else."""
+    safe = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in filename)
+    value = f'attachment; filename="{safe}"'
+    return value if safe == filename else f"{value}; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+class S3Store:
+    """Objects under `s3://bucket/prefix`; ETags are returned without quotes."""
+
+    def __init__(self, client, bucket: str, prefix: str = ""):
+        self._client = client
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.uri = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
+
+    @classmethod
+    def from_uri(cls, uri: str, *, endpoint_url: str | None = None, access_key_id: str | None = None,
+                 secret_access_key: str | None = None, region: str = "us-east-1", connect_timeout: float = 3.0,
+                 read_timeout: float = 10.0, max_attempts: int = 2) -> S3Store:
+        parts = urlsplit(uri)
+        if parts.scheme != "s3" or not parts.netloc or "@" in parts.netloc or ":" in parts.netloc:
+            raise InvalidInput("the voice library URI must look like s3://bucket/optional/prefix",
+                               hint="credentials and the endpoint go in BUCKET_* settings, not in the URI")
+        config = Config(
+            s3={"addressing_style": "path"}, signature_version="s3v4", region_name=region,
+            request_checksum_calculation="when_required", response_checksum_validation="when_required",
+            connect_timeout=connect_timeout, read_timeout=read_timeout,
+            retries={"max_attempts": max_attempts, "mode": "standard"},
+        )
+        client = boto3.session.Session().client(
+            "s3", endpoint_url=endpoint_url, aws_access_key_id=access_key_id,
+            aws_secret_access_key=secret_access_key, region_name=region, config=config)
+        return cls(client, parts.netloc, parts.path)
+
+    def _full(self, key: str) -> str:
+        parts = key.split("/")
+        if not key or any(p in ("", ".", "..") or "\\" in p or "\x00" in p for p in parts):
+            raise InvalidInput(f"invalid storage key {key!r}")
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    @contextmanager
+    def _guard(self, op: str, key: str, ok: frozenset[str] = frozenset()):
+        """Map botocore failures: codes in `ok` are swallowed, NotFound / AlreadyExists where they mean that,
+        anything else StorageUnavailable (naming the op, the key and the S3 code; never credentials)."""
+        try:
+            yield
+            return
+        except ClientError as exc:
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            code = str(exc.response.get("Error", {}).get("Code") or status or "UnknownError")
+            if code in ok:
+                return
+            if code in _NOT_FOUND:
+                raise NotFound(key) from None
+            if code in _CONFLICT:
+                raise AlreadyExists(key) from None
+        except BotoCoreError as exc:
+            code = type(exc).__name__
+        hint = _HINT_AUTH if code in _AUTH else _HINT_BUCKET if code == "NoSuchBucket" else _HINT_OTHER
+        message = f"S3 {op} of {key} failed: {code}"
+        log.debug("%s (store %s)", message, self.uri)
+        raise StorageUnavailable(message, hint=f"{hint} (store {self.uri})") from None
+
+    def read(self, key: str) -> Blob:
+        with self._guard("read", key):
+            resp = self._client.get_object(Bucket=self.bucket, Key=self._full(key))
+            data = resp["Body"].read()
+        return Blob(data, resp["ETag"].strip('"'))
+
+    def read_if_changed(self, key: str, etag: str) -> Blob | None:
+        full, resp = self._full(key), None
+        with self._guard("read", key, ok=frozenset({"304"})):  # Not Modified is a ClientError with code "304"
+            resp = self._client.get_object(Bucket=self.bucket, Key=full, IfNoneMatch=f'"{etag.strip(chr(34))}"')
+            data = resp["Body"].read()
+        return None if resp is None else Blob(data, resp["ETag"].strip('"'))
+
+    def write(self, key: str, data: bytes, content_type: str = "application/octet-stream",
+              if_absent: bool = False, filename: str | None = None) -> str:
+        params = {"Bucket": self.bucket, "Key": self._full(key), "Body": data, "ContentType": content_type}
+        if filename:
+            params["ContentDisposition"] = _disposition(filename)
+        if if_absent:
+            params["IfNoneMatch"] = "*"
+        with self._guard("write", key):
+            resp = self._client.put_object(**params)
+        return resp["ETag"].strip('"')
+
+    def delete(self, key: str) -> None:
+        with self._guard("delete", key, ok=_NOT_FOUND):  # deleting a missing key is not an error
+            self._client.delete_object(Bucket=self.bucket, Key=self._full(key))
+
+    def list(self, prefix: str) -> list[str]:
+        base = f"{self.prefix}/" if self.prefix else ""
+        keys = []
+        with self._guard("list", prefix or "/"):
+            pages = self._client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=base + prefix)
+            for page in pages:
+                keys.extend(obj["Key"][len(base):] for obj in page.get("Contents", []))
+        return sorted(keys)
+
+    def presign(self, key: str, expires_s: int) -> str | None:
+        with self._guard("presign", key):
+            return self._client.generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": self._full(key)}, ExpiresIn=int(expires_s))
+
+    def ensure_bucket(self) -> None:
+        """Create the bucket if it does not exist yet (tests and `make` tooling)."""
+        try:
+            with self._guard("head_bucket", self.bucket):
+                self._client.head_bucket(Bucket=self.bucket)
+            return
+        except NotFound:
+            pass
+        region = self._client.meta.region_name
+        params = {} if region in (None, "us-east-1") else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+        with self._guard("create_bucket", self.bucket, ok=frozenset({"BucketAlreadyOwnedByYou"})):
+            self._client.create_bucket(Bucket=self.bucket, **params)
