@@ -35,10 +35,10 @@ class Worker:
         self.library = library
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Worker:
-        """Load the backend, open the library, seed the backend's stock voices, warm up."""
+    def from_settings(cls, settings: Settings, backend: Backend | None = None) -> Worker:
+        """Load the backend (unless given), open the library, seed the backend's stock voices, warm up."""
         started = time.perf_counter()
-        backend = load_backend(settings.backend, settings.model_dir, settings.threads, settings.device)
+        backend = backend or load_backend(settings.backend, settings.model_dir, settings.threads, settings.device)
         store = open_store(settings.voice_library_uri, endpoint_url=settings.s3_endpoint_url,
                            access_key_id=settings.s3_access_key_id,
                            secret_access_key=settings.s3_secret_access_key, region=settings.s3_region)
