@@ -25,3 +25,7 @@ test-slow: $(STAMP)
 
 clean:
 	rm -rf $(VENV) out .voices .pytest_cache
+
+## make bench: run bench/ and rewrite BENCHMARKS.md (numbers from this machine, side by side)
+bench: $(STAMP)
+	$(PY) -m bench
