@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 
 from jobcore.errors import BackendUnavailable, JobError
 from jobcore.settings import load_settings
@@ -18,8 +19,11 @@ class BrokenWorker:
     def __init__(self, error: JobError):
         self.error = error
 
-    def handle(self, job_input, job_id=None) -> dict:
+    def handle(self, job_input, job_id=None, progress=None) -> dict:
         return {"error": self.error.to_job_error()}
+
+    def stream(self, job_input, job_id=None, progress=None):
+        yield self.handle(job_input, job_id)
 
 
 def get_worker():
@@ -37,9 +41,23 @@ def get_worker():
     return _worker
 
 
+def _progress(job: dict):
+    """RunPod progress updates, only where RunPod's queue is there to receive them."""
+    if not os.environ.get("RUNPOD_WEBHOOK_GET_JOB"):
+        return None
+    from runpod.serverless import progress_update
+
+    return lambda update: progress_update(job, update)
+
+
 def handler(job: dict) -> dict:
-    """What RunPod calls for each job."""
-    return get_worker().handle(job.get("input"), job.get("id"))
+    """One result per job: what `python handler.py` (test_input.json) runs."""
+    return get_worker().handle(job.get("input"), job.get("id"), _progress(job))
+
+
+def stream_handler(job: dict):
+    """A generator: `stream: true` jobs yield a chunk per sentence; other jobs yield their one result."""
+    yield from get_worker().stream(job.get("input"), job.get("id"), _progress(job))
 
 
 if __name__ == "__main__":
@@ -48,4 +66,6 @@ if __name__ == "__main__":
     get_worker()   # load and warm the model before the first job arrives
     import runpod
 
-    runpod.serverless.start({"handler": handler})
+    # The SDK's local test run (test_input.json / --test_input) cannot run a generator; serving can.
+    serving = "--rp_serve_api" in sys.argv or bool(os.environ.get("RUNPOD_WEBHOOK_GET_JOB"))
+    runpod.serverless.start({"handler": stream_handler if serving else handler, "return_aggregate_stream": True})

@@ -1,37 +1,93 @@
-"""Text to one audio array: normalize, chunk to the backend's limit, synthesize, join with short pauses."""
+"""Text to audio pieces: normalize, split into sentences within the backend's limit, synthesize, time them."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+
 import numpy as np
+from pydantic import BaseModel
 
 from backends.base import Backend, Embedding
 
 from .audio import trim_silence
 from .errors import InvalidInput
-from .text import chunk_text, normalize
+from .text import chunk_text, normalize, split_sentences
 
 
 def prepare_text(text: str, max_chars: int) -> list[str]:
-    """Normalized chunks, each at most `max_chars` long."""
-    chunks = [c for c in chunk_text(normalize(text), max_chars) if any(ch.isalnum() for ch in c)]
+    """Normalized sentences (long ones split further), each at most `max_chars` long."""
+    chunks = [c for sentence in split_sentences(normalize(text)) for c in chunk_text(sentence, max_chars)
+              if any(ch.isalnum() for ch in c)]
     if not chunks:
         raise InvalidInput("the text has nothing to speak", hint="send words, not only punctuation or spaces")
     return chunks
 
 
-def synthesize_chunks(backend: Backend, chunks: list[str], voice: Embedding, *, speed: float = 1.0,
-                      seed: int | None = None, params=None, pause_s: float = 0.2) -> tuple[np.ndarray, int]:
-    """Synthesize each chunk, trim its edges and join them with `pause_s` of silence."""
-    rate = backend.capabilities.sample_rate
-    gap = np.zeros(int(pause_s * rate), np.float32)
-    pieces: list[np.ndarray] = []
-    for text in chunks:
-        for chunk in backend.synthesize(text, voice, speed=speed, seed=seed, params=params):
-            audio = trim_silence(chunk.audio, sample_rate=chunk.sample_rate)
-            if audio.size:
-                if pieces:
-                    pieces.append(gap)
-                pieces.append(audio)
-            rate = chunk.sample_rate
-    if not pieces:
-        return np.zeros(0, np.float32), rate
-    return np.concatenate(pieces), rate
+@dataclass(frozen=True)
+class Part:
+    """One voice's stretch of the output: its sentences and how to speak them."""
+
+    sentences: list[str]
+    voice_id: str
+    embedding: Embedding
+    speed: float = 1.0
+    seed: int | None = None
+    params: BaseModel | None = None
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Audio for one sentence, preceded by `lead` samples of silence (the pause before it)."""
+
+    audio: np.ndarray
+    sample_rate: int
+    lead: int
+    text: str
+    part: int
+
+
+def render(backend: Backend, parts: list[Part], pause_s: float, gap_s: float) -> Iterator[Piece]:
+    """Synthesize sentence by sentence; pauses join sentences, longer gaps join parts (dialog turns)."""
+    first = True
+    for index, part in enumerate(parts):
+        for number, sentence in enumerate(part.sentences):
+            audio = []
+            rate = backend.capabilities.sample_rate
+            for chunk in backend.synthesize(sentence, part.embedding, speed=part.speed, seed=part.seed,
+                                            params=part.params):
+                rate = chunk.sample_rate
+                trimmed = trim_silence(chunk.audio, sample_rate=rate)
+                if trimmed.size:
+                    audio.append(trimmed)
+            if not audio:
+                continue
+            silence = 0.0 if first else (gap_s if number == 0 else pause_s)
+            lead = int(silence * rate)
+            body = audio[0] if len(audio) == 1 else np.concatenate(
+                [x for a in audio for x in (a, np.zeros(int(pause_s * rate), np.float32))][:-1])
+            yield Piece(np.concatenate([np.zeros(lead, np.float32), body]), rate, lead, sentence, index)
+            first = False
+
+
+def timeline(pieces: list[Piece]) -> list[dict]:
+    """Start and end of each sentence in seconds, on the joined audio."""
+    out, offset = [], 0
+    for piece in pieces:
+        start = offset + piece.lead
+        offset += len(piece.audio)
+        out.append({"text": piece.text, "start_s": round(start / piece.sample_rate, 3),
+                    "end_s": round(offset / piece.sample_rate, 3), "part": piece.part})
+    return out
+
+
+def captions(sentences: list[dict], kind: str) -> str:
+    """SubRip or WebVTT captions, one cue per sentence."""
+    def stamp(seconds: float, sep: str) -> str:
+        ms = int(round(seconds * 1000))
+        return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}{sep}{ms % 1000:03d}"
+
+    sep = "," if kind == "srt" else "."
+    cues = [f"{stamp(s['start_s'], sep)} --> {stamp(s['end_s'], sep)}\n{s['text']}" for s in sentences]
+    if kind == "srt":
+        return "\n\n".join(f"{i}\n{cue}" for i, cue in enumerate(cues, 1)) + "\n"
+    return "WEBVTT\n\n" + "\n\n".join(cues) + "\n"

@@ -12,10 +12,21 @@ class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=True)
 
 
+class Segment(_Request):
+    """One turn of a dialog."""
+
+    voice: str | None = Field(None, max_length=200, description="Voice id or name; default: the job's voice.")
+    text: str = Field(min_length=1, description="What this voice says.")
+    speed: float | None = Field(None, ge=0.5, le=2.0, description="Default: the job's speed.")
+    params: dict[str, Any] | None = Field(None, description="Default: the job's params.")
+
+
 class SynthesizeRequest(_Request):
     action: Literal["synthesize"] = "synthesize"
-    text: str = Field(validation_alias=AliasChoices("text", "input"), min_length=1,
-                      description="Text to speak (OpenAI name: input). Normalized for speech by the worker.")
+    text: str | None = Field(None, validation_alias=AliasChoices("text", "input"), min_length=1,
+                             description="Text to speak (OpenAI name: input). Normalized for speech by the worker.")
+    segments: list[Segment] | None = Field(None, min_length=1, max_length=200,
+                                           description="A dialog: turns spoken in order, each by its own voice.")
     voice: str | None = Field(None, max_length=200, description="Voice id or name; default: the backend's default voice.")
     format: str | None = Field(None, validation_alias=AliasChoices("format", "response_format"), max_length=16,
                                description="mp3 (default), opus, flac, wav or pcm (s16le mono).")
@@ -25,9 +36,22 @@ class SynthesizeRequest(_Request):
     params: dict[str, Any] = Field(default_factory=dict, description="Backend-specific parameters (see info).")
     output: Literal["auto", "base64", "url"] = Field(
         "auto", description="base64 in the result, a presigned URL, or auto (URL when the result is large).")
+    stream: bool = Field(False, description="Yield audio sentence by sentence as it is made (RunPod /stream).")
+    captions: Literal["srt", "vtt"] | None = Field(None, description="Add sentence captions to the result.")
+    gap_s: float = Field(0.4, ge=0.0, le=5.0, description="Silence between dialog segments, seconds.")
     model: str | None = Field(None, max_length=100, description="Accepted for OpenAI compatibility; informational.")
     reference_audio: str | None = Field(None, description="One-off base64 clip to clone (cloning backends only); not stored.")
     reference_text: str | None = Field(None, max_length=2000, description="Transcript of reference_audio.")
+
+    @model_validator(mode="after")
+    def _text_or_segments(self):
+        if (self.text is None) == (self.segments is None):
+            raise ValueError("give exactly one of text (or input) and segments")
+        return self
+
+    @property
+    def total_chars(self) -> int:
+        return len(self.text) if self.text is not None else sum(len(s.text) for s in self.segments)
 
 
 class VoicesListRequest(_Request):

@@ -6,7 +6,10 @@ import hashlib
 import logging
 import platform
 import time
+from collections.abc import Callable, Iterator
 from importlib import metadata
+
+import numpy as np
 
 from pydantic import ValidationError
 
@@ -18,7 +21,7 @@ from . import audio
 from .errors import (CloningUnsupported, InternalError, InvalidInput, JobError, OutputTooLarge, TextTooLong,
                      VoiceExists, VoiceNotFound)
 from .fetch import fetch_audio
-from .pipeline import prepare_text, synthesize_chunks
+from .pipeline import Part, captions, prepare_text, render, timeline
 from .reference import REFERENCE_RATE, decode_base64_audio, prepare_reference, to_flac
 from .schema import (InfoRequest, SynthesizeRequest, VoicesCreateRequest, VoicesDeleteRequest, VoicesGetRequest,
                      VoicesListRequest, describe_validation_error, parse_request)
@@ -59,12 +62,12 @@ class Worker:
                 log.info("seeded stock voice %s", stock.id)
 
     # -- entry point ----------------------------------------------------------------------------
-    def handle(self, job_input, job_id: str | None = None) -> dict:
+    def handle(self, job_input, job_id: str | None = None, progress: Callable[[dict], None] | None = None) -> dict:
         """Run one job input. Never raises: failures come back as {"error": "<JSON string>"}."""
         try:
             request = parse_request(job_input)
             if isinstance(request, SynthesizeRequest):
-                return self.synthesize(request, job_id or "local")
+                return self.synthesize(request, job_id or "local", progress)
             if isinstance(request, VoicesListRequest):
                 return self.voices_list()
             if isinstance(request, VoicesGetRequest):
@@ -85,35 +88,106 @@ class Worker:
                                            hint="retry; report it if it persists").to_job_error()}
 
     # -- actions --------------------------------------------------------------------------------
-    def synthesize(self, req: SynthesizeRequest, job_id: str) -> dict:
-        timings: dict[str, float] = {}
-        t0 = time.perf_counter()
-        if len(req.text) > self.settings.max_text_chars:
-            raise TextTooLong(f"text is {len(req.text)} characters; the limit is {self.settings.max_text_chars}",
+    def stream(self, job_input, job_id: str | None = None,
+               progress: Callable[[dict], None] | None = None) -> Iterator[dict]:
+        """Like handle(), but a `stream: true` synthesis yields one item per sentence, then a summary."""
+        try:
+            request = parse_request(job_input)
+        except JobError as exc:
+            yield {"error": exc.to_job_error()}
+            return
+        if not (isinstance(request, SynthesizeRequest) and request.stream):
+            yield self.handle(job_input, job_id, progress)
+            return
+        try:
+            yield from self._stream(request)
+        except JobError as exc:
+            log.info("stream %s failed: %s %s", job_id, exc.code, exc.message)
+            yield {"error": exc.to_job_error()}
+        except Exception:
+            log.exception("stream %s crashed", job_id)
+            yield {"error": InternalError("the worker hit an unexpected error; it is logged").to_job_error()}
+
+    def _plan(self, req: SynthesizeRequest) -> tuple[list[Part], str, int]:
+        """Check everything a synthesis needs before any audio is made: limits, format, params, voices."""
+        if req.total_chars > self.settings.max_text_chars:
+            raise TextTooLong(f"text is {req.total_chars} characters; the limit is {self.settings.max_text_chars}",
                               hint="split the text into several jobs, or raise MAX_TEXT_CHARS")
         fmt = (req.format or self.settings.default_format).lower()
         rate = req.sample_rate or self.backend.capabilities.sample_rate
         audio.check_format(fmt, rate)
-        params = self._params(req.params)
-        if req.reference_audio is not None:
-            voice, embedding = self._one_off_voice(req.reference_audio, req.reference_text)
-        else:
-            voice, embedding = self._voice(req.voice)
+        limit = self.backend.capabilities.max_chars
+        if req.segments is None:
+            if req.reference_audio is not None:
+                voice, embedding = self._one_off_voice(req.reference_audio, req.reference_text)
+            else:
+                voice, embedding = self._voice(req.voice)
+            return [Part(prepare_text(req.text, limit), voice.id, embedding, req.speed, req.seed,
+                         self._params(req.params))], fmt, rate
+        parts = []
+        for segment in req.segments:
+            voice, embedding = self._voice(segment.voice or req.voice)
+            params = self._params(req.params if segment.params is None else segment.params)
+            parts.append(Part(prepare_text(segment.text, limit), voice.id, embedding,
+                              segment.speed or req.speed, req.seed, params))
+        return parts, fmt, rate
+
+    def synthesize(self, req: SynthesizeRequest, job_id: str, progress: Callable[[dict], None] | None = None) -> dict:
+        t0 = time.perf_counter()
+        parts, fmt, rate = self._plan(req)
         t1 = time.perf_counter()
-        chunks = prepare_text(req.text, self.backend.capabilities.max_chars)
-        samples, native_rate = synthesize_chunks(self.backend, chunks, embedding, speed=req.speed, seed=req.seed,
-                                                 params=params, pause_s=self.settings.sentence_pause_s)
+        total = sum(len(p.sentences) for p in parts)
+        pieces = []
+        for piece in render(self.backend, parts, self.settings.sentence_pause_s, req.gap_s):
+            pieces.append(piece)
+            if progress is not None and total > 3:
+                progress({"sentences_done": len(pieces), "sentences": total})
+        native_rate = pieces[0].sample_rate if pieces else self.backend.capabilities.sample_rate
+        samples = np.concatenate([p.audio for p in pieces]) if pieces else np.zeros(0, np.float32)
         t2 = time.perf_counter()
         samples = audio.resample(samples, native_rate, rate)
         data = audio.encode(samples, rate, fmt)
         t3 = time.perf_counter()
-        timings.update(voice=(t1 - t0) * 1e3, synth=(t2 - t1) * 1e3, encode=(t3 - t2) * 1e3)
+        sentences = timeline(pieces)
         result = {"format": fmt, "content_type": audio.content_type(fmt, rate), "sample_rate": rate,
-                  "duration_s": round(len(samples) / rate, 3), "voice": voice.id, "backend": self.backend.name}
+                  "duration_s": round(len(samples) / rate, 3), "voice": parts[0].voice_id,
+                  "backend": self.backend.name, "sentences": sentences}
+        if req.segments is not None:
+            result["segments"] = [
+                {"index": i, "voice": part.voice_id,
+                 "start_s": min(s["start_s"] for s in sentences if s["part"] == i),
+                 "end_s": max(s["end_s"] for s in sentences if s["part"] == i)}
+                for i, part in enumerate(parts) if any(s["part"] == i for s in sentences)]
+        if req.captions:
+            result["captions"] = captions(sentences, req.captions)
         result.update(self._deliver(data, fmt, rate, req.output, job_id))
-        timings["total"] = (time.perf_counter() - t0) * 1e3
-        result["timings_ms"] = {k: round(v, 1) for k, v in timings.items()}
+        t4 = time.perf_counter()
+        result["timings_ms"] = {k: round(v * 1e3, 1) for k, v in
+                                {"voice": t1 - t0, "synth": t2 - t1, "encode": t3 - t2, "deliver": t4 - t3,
+                                 "total": t4 - t0}.items()}
         return result
+
+    def _stream(self, req: SynthesizeRequest) -> Iterator[dict]:
+        t0 = time.perf_counter()
+        parts, fmt, rate = self._plan(req)
+        pieces, first_chunk_ms = [], None
+        for index, piece in enumerate(render(self.backend, parts, self.settings.sentence_pause_s, req.gap_s)):
+            samples = audio.resample(piece.audio, piece.sample_rate, rate)
+            data = audio.encode(samples, rate, fmt)
+            pieces.append(piece)
+            if first_chunk_ms is None:
+                first_chunk_ms = round((time.perf_counter() - t0) * 1e3, 1)
+            yield {"chunk_index": index, "audio_base64": base64.b64encode(data).decode("ascii"), "format": fmt,
+                   "sample_rate": rate, "duration_s": round(len(samples) / rate, 3), "text": piece.text,
+                   "voice": parts[piece.part].voice_id}
+        sentences = timeline(pieces)
+        summary = {"done": True, "chunks": len(pieces), "format": fmt, "content_type": audio.content_type(fmt, rate),
+                   "sample_rate": rate, "duration_s": sentences[-1]["end_s"] if sentences else 0.0,
+                   "voice": parts[0].voice_id, "backend": self.backend.name, "sentences": sentences,
+                   "timings_ms": {"first_chunk": first_chunk_ms, "total": round((time.perf_counter() - t0) * 1e3, 1)}}
+        if req.captions:
+            summary["captions"] = captions(sentences, req.captions)
+        yield summary
 
     def _params(self, raw: dict):
         try:
