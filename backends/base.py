@@ -1,6 +1,8 @@
 """The interface every TTS engine implements: load once, embed a reference clip, synthesize chunks."""
 from __future__ import annotations
 
+import logging
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -11,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from jobcore.errors import CloningUnsupported
 
+log = logging.getLogger(__name__)
 Embedding = dict[str, np.ndarray]   # storable: safetensors of plain arrays
 
 
@@ -98,3 +101,12 @@ class Backend(ABC):
 
     def close(self) -> None:
         """Free the model's memory."""
+
+
+def safe_g2p(g2p, text: str):
+    """G2P that survives odd input: on a failure, retry with plain letters, digits and punctuation only."""
+    try:
+        return g2p(text)
+    except Exception:  # the G2P is third-party code; one odd character must not fail the job
+        log.warning("G2P failed on a sentence; retrying it with plain characters")
+        return g2p(re.sub(r"[^A-Za-z0-9 .,!?;:'-]+", " ", text))

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .base import AudioChunk, Backend, Capabilities, Embedding, NoParams, StockVoice
+from .base import AudioChunk, Backend, Capabilities, Embedding, NoParams, StockVoice, safe_g2p
 
 SAMPLE_RATE = 24_000
 
@@ -31,7 +31,7 @@ class HibariBackend(Backend):
                    params=None) -> Iterator[AudioChunk]:
         # hibari's vocoder adds noise; a fixed default seed keeps the same job's audio identical
         rng = np.random.default_rng(0 if seed is None else seed)
-        for phonemes in self.tts.phonemize(text):
+        for phonemes in safe_g2p(self.tts.phonemize, text):
             audio = self.tts.from_ids(self.tts.ids(phonemes), speed, rng)
             if audio.size:
                 yield AudioChunk(np.asarray(audio, dtype=np.float32), SAMPLE_RATE)

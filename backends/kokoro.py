@@ -15,7 +15,7 @@ import numpy as np
 
 from jobcore.errors import BackendUnavailable, InvalidInput
 
-from .base import AudioChunk, Backend, Capabilities, Embedding, NoParams, StockVoice
+from .base import AudioChunk, Backend, Capabilities, Embedding, NoParams, StockVoice, safe_g2p
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ class KokoroBackend(Backend):
         self.g2p = G2P()
 
     def phonemize(self, text: str) -> str:
-        return self.g2p(text)
+        return safe_g2p(self.g2p, text)
 
     def synthesize(self, text: str, voice: Embedding, *, speed: float = 1.0, seed: int | None = None,
                    params=None) -> Iterator[AudioChunk]:

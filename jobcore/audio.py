@@ -54,20 +54,33 @@ def encode(audio: np.ndarray, sample_rate: int, fmt: str) -> bytes:
     return buf.getvalue()
 
 
-def decode(data: bytes, max_seconds: float | None = None) -> tuple[np.ndarray, int]:
-    """Any soundfile-readable clip (wav, flac, ogg, mp3) -> mono float32 and its sample rate."""
+def decode(data: bytes, max_seconds: float | None = None, max_channels: int = 16,
+           max_rate: int = 192_000) -> tuple[np.ndarray, int]:
+    """Any soundfile-readable clip (wav, flac, ogg, mp3) -> mono float32 and its sample rate.
+
+    Clips longer than `max_seconds` (by header, or while reading) are refused; reading goes block by
+    block and downmixes as it goes, so memory stays bounded by the mono length whatever the header says.
+    """
     try:
         with sf.SoundFile(io.BytesIO(data)) as f:
-            if f.samplerate < 4000 or f.samplerate > 192_000 or f.channels < 1 or f.channels > 16:
-                raise AudioInvalid(f"unsupported audio: {f.samplerate} Hz, {f.channels} channels")
-            frames = -1 if max_seconds is None else int(max_seconds * f.samplerate)
-            audio = f.read(frames=frames, dtype="float32", always_2d=True)
-            rate = f.samplerate
+            rate, channels = f.samplerate, f.channels
+            if not 4000 <= rate <= max_rate or not 1 <= channels <= max_channels:
+                raise AudioInvalid(f"unsupported audio: {rate} Hz, {channels} channels",
+                                   hint=f"send 8-{max_rate // 1000} kHz audio with at most {max_channels} channels")
+            limit = None if max_seconds is None else int(max_seconds * rate)
+            if limit is not None and f.frames > limit and f.frames < 2**62:
+                raise AudioInvalid(f"the audio is longer than {max_seconds:.0f} s", hint="send a shorter clip")
+            blocks, total = [], 0
+            for block in f.blocks(blocksize=65_536, dtype="float32", always_2d=True):
+                blocks.append(block.mean(axis=1))
+                total += len(block)
+                if limit is not None and total > limit:
+                    raise AudioInvalid(f"the audio is longer than {max_seconds:.0f} s", hint="send a shorter clip")
     except AudioInvalid:
         raise
-    except (sf.LibsndfileError, RuntimeError, ValueError, TypeError) as exc:
+    except (sf.LibsndfileError, RuntimeError, ValueError, TypeError, MemoryError) as exc:
         raise AudioInvalid("the audio could not be decoded", hint="send wav, flac, ogg or mp3") from exc
-    mono = audio.mean(axis=1)
+    mono = np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
     if mono.size == 0 or not np.isfinite(mono).all():
         raise AudioInvalid("the audio is empty or holds non-finite samples")
     return mono.astype(np.float32, copy=False), rate

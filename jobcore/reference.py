@@ -40,9 +40,9 @@ def best_window(audio: np.ndarray, rate: int, seconds: float) -> np.ndarray:
     return audio[start: start + size]
 
 
-def prepare_reference(data: bytes, max_seconds: float, max_input_seconds: float = 600.0) -> np.ndarray:
+def prepare_reference(data: bytes, max_seconds: float, max_input_seconds: float = 300.0) -> np.ndarray:
     """Any wav/flac/ogg/mp3 clip -> mono float32 at 24 kHz, trimmed, loudness-normalized, at most max_seconds."""
-    samples, rate = decode(data, max_seconds=max_input_seconds)
+    samples, rate = decode(data, max_seconds=max_input_seconds, max_channels=2, max_rate=96_000)
     samples = trim_silence(samples, threshold=0.01 * max(float(np.abs(samples).max()), 1e-6), sample_rate=rate)
     if len(samples) < MIN_SECONDS * rate:
         raise AudioInvalid(f"the clip holds less than {MIN_SECONDS:.0f} s of sound",

@@ -19,6 +19,10 @@ class Settings:
     s3_access_key_id: str | None = None
     s3_secret_access_key: str | None = None
     s3_region: str = "us-east-1"
+    s3_connect_timeout_s: float = 3.0
+    s3_read_timeout_s: float = 10.0
+    s3_max_attempts: int = 2
+    create_lock_ttl_s: float = 60.0           # a voices.create lock older than this is from a dead worker
     cache_bytes: int = 256 * 1024 * 1024
     cache_ttl_s: float = 60.0
     default_voice: str | None = None          # None = the backend's own default
@@ -82,6 +86,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         s3_access_key_id=_first(env, "BUCKET_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"),
         s3_secret_access_key=_first(env, "BUCKET_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"),
         s3_region=_first(env, "BUCKET_REGION", "AWS_REGION", "AWS_DEFAULT_REGION") or d.s3_region,
+        s3_connect_timeout_s=_float(env, "S3_CONNECT_TIMEOUT_S", d.s3_connect_timeout_s),
+        s3_read_timeout_s=_float(env, "S3_READ_TIMEOUT_S", d.s3_read_timeout_s),
+        s3_max_attempts=_int(env, "S3_MAX_ATTEMPTS", d.s3_max_attempts, minimum=1),
+        create_lock_ttl_s=_float(env, "VOICE_CREATE_LOCK_TTL_S", d.create_lock_ttl_s),
         cache_bytes=_int(env, "VOICE_CACHE_BYTES", d.cache_bytes),
         cache_ttl_s=_float(env, "VOICE_CACHE_TTL_S", d.cache_ttl_s),
         default_voice=env.get("DEFAULT_VOICE") or None,

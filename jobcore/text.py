@@ -181,7 +181,8 @@ def normalize(text: str) -> str:
     """Written English -> speakable words with no digits left; idempotent, never raises."""
     try:
         for _ in range(4):  # glued input ('3.14Dr.', '2024https://x.io') can need another pass
-            text, before = _normalize_once(text), text
+            # NFKC: '¹' -> '1', full-width -> ASCII, ligatures split; inside the loop to stay idempotent
+            text, before = _normalize_once(unicodedata.normalize("NFKC", text)), text
             if text == before:
                 break
         return text

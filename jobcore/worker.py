@@ -44,8 +44,10 @@ class Worker:
         backend = backend or load_backend(settings.backend, settings.model_dir, settings.threads, settings.device)
         store = open_store(settings.voice_library_uri, endpoint_url=settings.s3_endpoint_url,
                            access_key_id=settings.s3_access_key_id,
-                           secret_access_key=settings.s3_secret_access_key, region=settings.s3_region)
-        library = VoiceLibrary(store, ByteLRU(settings.cache_bytes), settings.cache_ttl_s)
+                           secret_access_key=settings.s3_secret_access_key, region=settings.s3_region,
+                           connect_timeout=settings.s3_connect_timeout_s, read_timeout=settings.s3_read_timeout_s,
+                           max_attempts=settings.s3_max_attempts)
+        library = VoiceLibrary(store, ByteLRU(settings.cache_bytes), settings.cache_ttl_s, settings.create_lock_ttl_s)
         worker = cls(settings, backend, library)
         worker.seed_stock_voices()
         if settings.warmup:
