@@ -20,11 +20,18 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
 
-test-slow: $(STAMP)
-	$(PY) -m pytest -q -m slow
+CB_VENV  := .venv-chatterbox
+CB_STAMP := $(CB_VENV)/.installed
+
+$(CB_STAMP): pyproject.toml scripts/setup_chatterbox_venv.sh
+	PYTHON=$(PYTHON) bash scripts/setup_chatterbox_venv.sh
+
+## make test-slow: the real chatterbox-tts 0.1.7 on the CPU (random weights), in its own venv
+test-slow: $(CB_STAMP)
+	$(CB_VENV)/bin/python -m pytest -q -m slow
 
 clean:
-	rm -rf $(VENV) out .voices .pytest_cache
+	rm -rf $(VENV) $(CB_VENV) out .voices .pytest_cache
 
 ## make bench: run bench/ and rewrite BENCHMARKS.md (numbers from this machine, side by side)
 bench: $(STAMP)

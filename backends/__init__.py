@@ -10,6 +10,7 @@ from .base import AudioChunk, Backend, Capabilities, Embedding, StockVoice
 REGISTRY: dict[str, str] = {
     "kokoro": "backends.kokoro:KokoroBackend",
     "hibari": "backends.hibari:HibariBackend",
+    "chatterbox": "backends.chatterbox:ChatterboxBackend",
 }
 
 

@@ -1,0 +1,74 @@
+# syntax=docker/dockerfile:1.7
+# One image per backend, weights baked in, offline at run time:
+#   docker build -t tts-worker:chatterbox .                                  (default: BACKEND=chatterbox, CUDA)
+#   docker build --build-arg BACKEND=kokoro -t tts-worker:kokoro .           (CPU, python-slim)
+#   docker build --secret id=hf_token,env=HF_TOKEN ...                       (only for gated hub repos)
+# Build args: MODEL_SOURCE (a hub repo id or a directory in the build context), MODEL_REVISION (hub revision),
+# TORCH_VERSION / TORCHAUDIO_VERSION / TORCH_INDEX_URL (GPU backends), CUDA_IMAGE / SLIM_IMAGE (the bases).
+ARG BACKEND=chatterbox
+ARG CUDA_IMAGE=nvidia/cuda:12.8.1-runtime-ubuntu24.04
+ARG SLIM_IMAGE=python:3.11-slim-bookworm
+
+# -- bases: GPU backends on a CUDA runtime, CPU backends on python-slim; both get a venv at /opt/venv ----------
+FROM ${CUDA_IMAGE} AS base-gpu
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-venv ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && python3 -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+
+FROM ${SLIM_IMAGE} AS base-cpu
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+
+FROM base-gpu AS base-chatterbox
+FROM base-cpu AS base-kokoro
+FROM base-cpu AS base-hibari
+
+# -- the worker ------------------------------------------------------------------------------------------------
+FROM base-${BACKEND}
+ARG BACKEND
+ARG TORCH_VERSION=2.11.0
+ARG TORCHAUDIO_VERSION=2.11.0
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cu128
+ARG MODEL_SOURCE=
+ARG MODEL_REVISION=
+ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /app
+
+# Engine libraries that cannot go through the project's extras (their own pins clash with ours; see pyproject.toml).
+# torch and torchaudio as a matching pair from the PyTorch CUDA index, so torchaudio's compiled parts load.
+RUN case "$BACKEND" in \
+      chatterbox) \
+        pip install "torch==${TORCH_VERSION}" "torchaudio==${TORCHAUDIO_VERSION}" --index-url "$TORCH_INDEX_URL" \
+        && pip install --no-deps chatterbox-tts==0.1.7 s3tokenizer==0.3.0 ;; \
+    esac
+
+COPY pyproject.toml README.md handler.py ./
+COPY jobcore ./jobcore
+COPY backends ./backends
+COPY voice_library ./voice_library
+COPY builder ./builder
+RUN case "$BACKEND" in \
+      chatterbox) pip install ".[chatterbox]" ;; \
+      *) pip install . ;; \
+    esac
+
+# Weights into /models with manifest.json (checked at start-up). The hub token, if any, exists only in this step;
+# a MODEL_SOURCE directory is read from the build context through a bind mount, so it adds no layer.
+RUN --mount=type=secret,id=hf_token,required=false \
+    --mount=type=bind,target=/context \
+    set -e; \
+    src="$MODEL_SOURCE"; \
+    if [ -n "$src" ] && [ -d "/context/$src" ]; then src="/context/$src"; fi; \
+    HF_TOKEN="$(cat /run/secrets/hf_token 2>/dev/null || true)" \
+        python -m builder bake --backend "$BACKEND" --dest /models \
+        ${src:+--source "$src"} ${MODEL_REVISION:+--revision "$MODEL_REVISION"}; \
+    rm -rf /root/.cache/huggingface
+
+ENV HF_HUB_OFFLINE=1 \
+    TRANSFORMERS_OFFLINE=1 \
+    TTS_BACKEND=${BACKEND} \
+    MODEL_DIR=/models
+
+CMD ["python", "-u", "handler.py"]

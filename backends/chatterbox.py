@@ -1,0 +1,263 @@
+"""Chatterbox (chatterbox-tts 0.1.7) on torch: zero-shot voice cloning from a baked model directory."""
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from jobcore.errors import AudioInvalid, BackendUnavailable, InvalidInput
+
+from .base import AudioChunk, Backend, Capabilities, Embedding, StockVoice
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 24_000                  # S3Gen's output and reference rate (chatterbox S3GEN_SR)
+TOKENIZER_RATE = 16_000               # the voice encoder and the speech tokenizer (chatterbox S3_SR)
+SPEECH_VOCAB = 6561                   # S3Gen accepts speech token ids below this
+DEFAULT_MAX_NEW_TOKENS = 1000         # what ChatterboxTTS.generate() hard-codes
+WEIGHT_FILES = ("ve.safetensors", "t3_cfg.safetensors", "s3gen.safetensors", "tokenizer.json")
+BUILTIN_VOICE_FILE = "conds.pt"       # optional: the model's own default voice
+GEN_KEYS = ("prompt_token", "prompt_token_len", "prompt_feat", "prompt_feat_len", "embedding")
+REQUIRED_KEYS = ("t3.speaker_emb", "gen.prompt_token", "gen.prompt_token_len", "gen.prompt_feat", "gen.embedding")
+STOCK_VOICE = "chatterbox_default"
+
+
+class ChatterboxParams(BaseModel):
+    """Per-request sampling settings (the defaults are ChatterboxTTS.generate()'s own)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    exaggeration: float = Field(0.5, ge=0.0, le=2.0,
+                                description="Emotion intensity; 0.5 is neutral, higher is more expressive (and faster).")
+    cfg_weight: float = Field(0.5, ge=0.0, le=1.0,
+                              description="Classifier-free guidance weight; lower slows the pace, 0 turns guidance off.")
+    temperature: float = Field(0.8, ge=0.05, le=5.0, description="Sampling temperature of the speech-token model.")
+    top_p: float = Field(1.0, gt=0.0, le=1.0, description="Nucleus sampling: keep the smallest token set with this mass.")
+    min_p: float = Field(0.05, ge=0.0, le=1.0, description="Drop tokens below this fraction of the top token's probability.")
+    repetition_penalty: float = Field(1.2, ge=1.0, le=2.0, description="Penalty on repeating speech tokens.")
+
+
+def resolve_device(device: str) -> str:
+    """auto picks cuda, then mps, then cpu; an explicit device that is not there is an error."""
+    import torch
+
+    wanted = (device or "auto").strip().lower()
+    cuda, mps = torch.cuda.is_available(), torch.backends.mps.is_available()
+    if wanted == "auto":
+        return "cuda" if cuda else "mps" if mps else "cpu"
+    if wanted.startswith("cuda") and not cuda:
+        raise BackendUnavailable(f"DEVICE={device} but torch sees no CUDA GPU", hint="use DEVICE=auto or cpu")
+    if wanted == "mps" and not mps:
+        raise BackendUnavailable("DEVICE=mps but torch has no MPS device", hint="use DEVICE=auto or cpu")
+    if wanted != "cpu" and not wanted.startswith(("cuda", "mps")):
+        raise BackendUnavailable(f"unknown device {device!r}", hint="DEVICE is auto, cuda, cuda:N, mps or cpu")
+    return wanted
+
+
+def files_revision(model_dir: Path) -> str:
+    """Without a manifest: hash the model files themselves (the builder's scheme, so a fresh bake agrees)."""
+    from builder.manifest import file_sha256, revision_of
+
+    names = [*WEIGHT_FILES, *([BUILTIN_VOICE_FILE] if (model_dir / BUILTIN_VOICE_FILE).is_file() else [])]
+    return revision_of({name: file_sha256(model_dir / name) for name in names})
+
+
+def flatten_conditionals(conds) -> Embedding:
+    """chatterbox Conditionals -> plain arrays ("t3.<field>", "gen.<key>"); None values and emotion_adv left out."""
+    flat = {f"t3.{k}": v for k, v in conds.t3.__dict__.items() if k != "emotion_adv"}
+    flat.update({f"gen.{k}": v for k, v in conds.gen.items()})
+    return {k: v.detach().cpu().numpy() for k, v in flat.items() if v is not None}
+
+
+class ChatterboxBackend(Backend):
+    name = "chatterbox"
+    capabilities = Capabilities(cloning=True, streaming=False, speed=False, languages=("en",),
+                                max_chars=300, needs_transcript=False, sample_rate=SAMPLE_RATE)
+    Params = ChatterboxParams
+    default_voice = STOCK_VOICE      # present when the baked model has conds.pt
+    model_name = "Chatterbox (Resemble AI), chatterbox-tts 0.1.7"
+
+    def __init__(self, model_dir: str | None = None, threads: int = 0, device: str = "auto",
+                 max_new_tokens: int | None = None):
+        if not model_dir:
+            raise BackendUnavailable("the chatterbox backend needs its weights in MODEL_DIR",
+                                     hint="bake them with: python -m builder bake --backend chatterbox --dest DIR")
+        path = Path(model_dir)
+        self.revision = self._check_weights(path)
+        self.max_new_tokens = max_new_tokens or _env_int("CHATTERBOX_MAX_NEW_TOKENS", DEFAULT_MAX_NEW_TOKENS)
+        try:
+            import torch
+            from chatterbox.tts import ChatterboxTTS
+        except ImportError as exc:
+            raise BackendUnavailable(f"chatterbox-tts is not installed ({exc.name} is missing)",
+                                     hint="install the chatterbox extra (see the Dockerfile)") from exc
+        if threads:
+            torch.set_num_threads(threads)
+        self.device = resolve_device(device)
+        self._lock = threading.Lock()     # generate() and embed() share the model's modules and buffers
+        self.model = ChatterboxTTS.from_local(path, self.device)
+        log.info("chatterbox loaded from %s on %s (revision %s, max_new_tokens %d)", path, self.device,
+                 self.revision, self.max_new_tokens)
+
+    @staticmethod
+    def _check_weights(path: Path) -> str:
+        from builder.manifest import MANIFEST, verify_manifest
+
+        if (path / MANIFEST).is_file():
+            revision = verify_manifest(path)
+        else:
+            revision = None
+        missing = [name for name in WEIGHT_FILES if not (path / name).is_file()]
+        if missing:
+            raise BackendUnavailable(f"the chatterbox model in {path} lacks {', '.join(missing)}",
+                                     hint="bake it with: python -m builder bake --backend chatterbox")
+        return revision or files_revision(path)
+
+    # -- voices ---------------------------------------------------------------------------------
+    def embed(self, audio: np.ndarray, sample_rate: int, transcript: str | None = None) -> Embedding:
+        """The conditionals ChatterboxTTS.prepare_conditionals() computes, from an array instead of a file."""
+        import librosa
+        import torch
+
+        wav = np.asarray(audio, dtype=np.float32).reshape(-1)
+        if not wav.size or not np.isfinite(wav).all():
+            raise AudioInvalid("the reference clip is empty or not finite")
+        if sample_rate != SAMPLE_RATE:     # what librosa.load(path, sr=24000) does inside prepare_conditionals
+            wav = librosa.resample(wav, orig_sr=sample_rate, target_sr=SAMPLE_RATE)
+        wav_16k = librosa.resample(wav, orig_sr=SAMPLE_RATE, target_sr=TOKENIZER_RATE)
+        model = self.model
+        with self._lock, torch.inference_mode():
+            gen = model.s3gen.embed_ref(wav[:model.DEC_COND_LEN], SAMPLE_RATE, device=self.device)
+            prompt_tokens = None
+            if plen := model.t3.hp.speech_cond_prompt_len:
+                prompt_tokens, _ = model.s3gen.tokenizer.forward([wav_16k[:model.ENC_COND_LEN]], max_len=plen)
+                prompt_tokens = torch.atleast_2d(prompt_tokens)
+            speaker = torch.from_numpy(model.ve.embeds_from_wavs([wav_16k], sample_rate=TOKENIZER_RATE))
+            speaker = speaker.mean(axis=0, keepdim=True)
+        flat = {"t3.speaker_emb": speaker, "t3.cond_prompt_speech_tokens": prompt_tokens,
+                **{f"gen.{k}": v for k, v in gen.items()}}
+        return {k: v.detach().cpu().numpy() for k, v in flat.items() if v is not None}
+
+    def conditionals(self, voice: Embedding, exaggeration: float = 0.5):
+        """Rebuild chatterbox's Conditionals from stored arrays; exaggeration is per request."""
+        import torch
+        from chatterbox.models.t3.modules.cond_enc import T3Cond
+        from chatterbox.tts import Conditionals
+
+        missing = [k for k in REQUIRED_KEYS if k not in voice]
+        if missing:
+            raise InvalidInput("this voice has no Chatterbox conditionals",
+                               hint="pick a voice created on the chatterbox backend, or send reference_audio")
+
+        def tensor(key: str):
+            return torch.from_numpy(np.array(voice[key])) if key in voice else None   # a writable copy
+
+        t3_fields = [f.name for f in dataclasses.fields(T3Cond) if f.name != "emotion_adv"]
+        t3 = T3Cond(**{name: tensor(f"t3.{name}") for name in t3_fields},
+                    emotion_adv=exaggeration * torch.ones(1, 1, 1))
+        gen = {k: tensor(f"gen.{k}") for k in GEN_KEYS}
+        return Conditionals(t3, gen).to(self.device)
+
+    def stock_voices(self) -> list[StockVoice]:
+        builtin = getattr(self, "model", None) and self.model.conds
+        if not builtin:
+            return []
+        return [StockVoice(id=STOCK_VOICE, name=STOCK_VOICE, language="en", gender=None,
+                           embedding=flatten_conditionals(builtin),
+                           description="Chatterbox's built-in voice (conds.pt baked with the weights)",
+                           tags=("stock", "chatterbox"))]
+
+    # -- synthesis ------------------------------------------------------------------------------
+    def synthesize(self, text: str, voice: Embedding, *, speed: float = 1.0, seed: int | None = None,
+                   params: BaseModel | None = None) -> Iterator[AudioChunk]:
+        if abs(speed - 1.0) > 1e-6:
+            raise InvalidInput("the chatterbox backend has no speed control",
+                               hint="leave speed at 1.0; cfg_weight and exaggeration change the pace")
+        p = params if isinstance(params, ChatterboxParams) else ChatterboxParams.model_validate(
+            params.model_dump() if params is not None else {})
+        conds = self.conditionals(voice, p.exaggeration)
+        with self._lock:
+            audio = self.generate(text, conds, p, seed)
+        if audio.size:
+            yield AudioChunk(audio, SAMPLE_RATE)
+
+    def generate(self, text: str, conds, p: ChatterboxParams, seed: int | None = None) -> np.ndarray:
+        """ChatterboxTTS.generate() with our conditionals and token cap (it hard-codes 1000 and self.conds)."""
+        import torch
+        import torch.nn.functional as F
+        from chatterbox.models.s3tokenizer import drop_invalid_tokens
+        from chatterbox.tts import punc_norm
+
+        model = self.model
+        if seed is not None:
+            torch.manual_seed(seed)       # seeds every device
+        tokens = model.tokenizer.text_to_tokens(punc_norm(text)).to(self.device)
+        if p.cfg_weight > 0.0:
+            tokens = torch.cat([tokens, tokens], dim=0)    # conditional and unconditional rows for CFG
+        tokens = F.pad(tokens, (1, 0), value=model.t3.hp.start_text_token)
+        tokens = F.pad(tokens, (0, 1), value=model.t3.hp.stop_text_token)
+        with torch.inference_mode():
+            speech = model.t3.inference(t3_cond=conds.t3, text_tokens=tokens, max_new_tokens=self.max_new_tokens,
+                                        temperature=p.temperature, cfg_weight=p.cfg_weight,
+                                        repetition_penalty=p.repetition_penalty, min_p=p.min_p, top_p=p.top_p)
+            speech = drop_invalid_tokens(speech[0])
+            speech = speech[speech < SPEECH_VOCAB].to(self.device)
+            if not speech.numel():
+                log.warning("chatterbox produced no speech tokens for %d characters", len(text))
+                return np.zeros(0, np.float32)
+            wav, _ = model.s3gen.inference(speech_tokens=speech, ref_dict=conds.gen)
+            wav = wav.squeeze(0).detach().cpu().numpy()
+        # The library marks its output with Resemble's Perth watermark; we keep that step as it is.
+        wav = model.watermarker.apply_watermark(wav, sample_rate=SAMPLE_RATE)
+        return np.asarray(wav, dtype=np.float32).reshape(-1)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def warmup(self) -> None:
+        voices = self.stock_voices()
+        if not voices:
+            log.info("chatterbox warm-up skipped: no built-in voice (conds.pt) in the model directory")
+            return
+        for _ in self.synthesize("Hello.", voices[0].embedding):
+            pass
+
+    def versions(self) -> dict[str, str]:
+        found = {}
+        for package in ("chatterbox-tts", "torch", "torchaudio", "transformers"):
+            try:
+                found[package] = importlib.metadata.version(package)
+            except importlib.metadata.PackageNotFoundError:
+                pass
+        return found
+
+    def close(self) -> None:
+        model = getattr(self, "model", None)
+        if model is None:
+            return
+        with self._lock:
+            self.model = None
+            del model
+        import gc
+
+        import torch
+
+        gc.collect()
+        if self.device.startswith("cuda"):
+            torch.cuda.empty_cache()
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "")
+    try:
+        value = int(raw) if raw.strip() else default
+    except ValueError:
+        raise BackendUnavailable(f"{name}={raw!r} is not a whole number") from None
+    if value < 1:
+        raise BackendUnavailable(f"{name} must be at least 1")
+    return value

@@ -1,0 +1,80 @@
+"""manifest.json beside baked weights: every file's size and sha256, checked when a backend starts."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
+
+from jobcore.errors import BackendUnavailable
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+IGNORED = (MANIFEST, ".cache")      # the manifest itself; huggingface_hub's download bookkeeping
+
+
+def file_sha256(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def revision_of(digests: dict[str, str]) -> str:
+    """One short id for a set of files: sha256 over their sorted (path, sha256) pairs."""
+    lines = "".join(f"{path}\t{digest}\n" for path, digest in sorted(digests.items()))
+    return hashlib.sha256(lines.encode()).hexdigest()[:12]
+
+
+def model_files(model_dir: Path) -> list[str]:
+    """Relative POSIX paths of the files a manifest covers."""
+    return sorted(p.relative_to(model_dir).as_posix() for p in model_dir.rglob("*")
+                  if p.is_file() and p.relative_to(model_dir).parts[0] not in IGNORED)
+
+
+def write_manifest(model_dir: str | Path, backend: str, source: str | None = None,
+                   source_revision: str | None = None) -> dict:
+    """Hash every file under `model_dir` and write manifest.json there."""
+    model_dir = Path(model_dir)
+    files = [{"path": name, "size": (model_dir / name).stat().st_size, "sha256": file_sha256(model_dir / name)}
+             for name in model_files(model_dir)]
+    manifest = {
+        "backend": backend,
+        "source": source,
+        "source_revision": source_revision,
+        "revision": revision_of({f["path"]: f["sha256"] for f in files}),
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "files": files,
+    }
+    (model_dir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    log.info("wrote %s: %d files, revision %s", model_dir / MANIFEST, len(files), manifest["revision"])
+    return manifest
+
+
+def verify_manifest(model_dir: str | Path) -> str:
+    """Check every listed file's presence, size and sha256; return the weights' revision id."""
+    model_dir = Path(model_dir)
+    hint = "rebuild the image, or bake the weights again with: python -m builder bake"
+    try:
+        manifest = json.loads((model_dir / MANIFEST).read_text(encoding="utf-8"))
+        files = manifest["files"]
+        digests = {str(f["path"]): (int(f["size"]), str(f["sha256"]).lower()) for f in files}
+    except OSError as exc:
+        raise BackendUnavailable(f"cannot read {model_dir / MANIFEST}: {exc.strerror}", hint=hint) from exc
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BackendUnavailable(f"{model_dir / MANIFEST} is not a valid manifest", hint=hint) from exc
+    for name, (size, digest) in digests.items():
+        rel = PurePosixPath(name)
+        if rel.is_absolute() or ".." in rel.parts:
+            raise BackendUnavailable(f"the manifest lists a path outside the model directory: {name}", hint=hint)
+        path = model_dir / rel
+        if not path.is_file():
+            raise BackendUnavailable(f"model file {name} is missing from {model_dir}", hint=hint)
+        if path.stat().st_size != size:
+            raise BackendUnavailable(f"model file {name} has {path.stat().st_size} bytes; the manifest says {size}",
+                                     hint=hint)
+        if file_sha256(path) != digest:
+            raise BackendUnavailable(f"model file {name} does not match its sha256 in the manifest", hint=hint)
+    revision = revision_of({name: digest for name, (_, digest) in digests.items()})
+    log.info("verified %d model files in %s (revision %s)", len(digests), model_dir, revision)
+    return revision
