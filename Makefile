@@ -30,6 +30,10 @@ $(CB_STAMP): pyproject.toml scripts/setup_chatterbox_venv.sh
 test-slow: $(CB_STAMP)
 	$(CB_VENV)/bin/python -m pytest -q -m slow
 
+## make serve: local server with RunPod's endpoint API and OpenAI's /v1/audio/speech on http://127.0.0.1:8000
+serve: $(STAMP)
+	$(PY) -m server
+
 clean:
 	rm -rf $(VENV) $(CB_VENV) out .voices .pytest_cache
 

@@ -21,6 +21,7 @@ from . import audio
 from .errors import (CloningUnsupported, InternalError, InvalidInput, JobError, OutputTooLarge, TextTooLong,
                      VoiceExists, VoiceNotFound)
 from .fetch import fetch_audio
+from .openai_compat import unwrap_openai
 from .pipeline import Part, captions, prepare_text, render, timeline
 from .reference import REFERENCE_RATE, decode_base64_audio, prepare_reference, to_flac
 from .schema import (InfoRequest, SynthesizeRequest, VoicesCreateRequest, VoicesDeleteRequest, VoicesGetRequest,
@@ -67,7 +68,7 @@ class Worker:
     def handle(self, job_input, job_id: str | None = None, progress: Callable[[dict], None] | None = None) -> dict:
         """Run one job input. Never raises: failures come back as {"error": "<JSON string>"}."""
         try:
-            request = parse_request(job_input)
+            request = parse_request(unwrap_openai(job_input))
             if isinstance(request, SynthesizeRequest):
                 return self.synthesize(request, job_id or "local", progress)
             if isinstance(request, VoicesListRequest):
@@ -94,6 +95,7 @@ class Worker:
                progress: Callable[[dict], None] | None = None) -> Iterator[dict]:
         """Like handle(), but a `stream: true` synthesis yields one item per sentence, then a summary."""
         try:
+            job_input = unwrap_openai(job_input)
             request = parse_request(job_input)
         except JobError as exc:
             yield {"error": exc.to_job_error()}

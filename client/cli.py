@@ -1,0 +1,95 @@
+"""The `python -m client` command line: say, voices list|get|create|delete, info."""
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import sys
+from pathlib import Path
+
+from .api import EXTENSION_FORMATS, TTSClient, TTSError
+
+STREAMABLE = ("mp3", "opus", "pcm")   # formats whose per-sentence pieces concatenate into one playable file
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--url", default=os.environ.get("TTS_URL", "http://127.0.0.1:8000"),
+                        help="endpoint base URL: the local server, or https://api.runpod.ai/v2/<endpoint_id> "
+                             "(default: $TTS_URL or http://127.0.0.1:8000)")
+    common.add_argument("--api-key", default=os.environ.get("TTS_API_KEY") or os.environ.get("RUNPOD_API_KEY"),
+                        help="API key (default: $TTS_API_KEY or $RUNPOD_API_KEY)")
+    common.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for a job")
+
+    parser = argparse.ArgumentParser(prog="python -m client", description="Text to speech on a RunPod-style endpoint.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    say = commands.add_parser("say", parents=[common], help="synthesize text into a file")
+    say.add_argument("text")
+    say.add_argument("--voice")
+    say.add_argument("-o", "--out", default="out.mp3", help="output file; its extension picks the format")
+    say.add_argument("--format", choices=["mp3", "opus", "flac", "wav", "pcm"], help="default: from --out")
+    say.add_argument("--speed", type=float)
+    say.add_argument("--stream", action="store_true", help="write sentence by sentence as audio arrives")
+
+    voices = commands.add_parser("voices", help="manage the voice library")
+    actions = voices.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", parents=[common])
+    get = actions.add_parser("get", parents=[common])
+    get.add_argument("name")
+    create = actions.add_parser("create", parents=[common])
+    create.add_argument("name")
+    create.add_argument("--file", required=True, help="reference clip (wav, flac, ogg or mp3)")
+    create.add_argument("--transcript")
+    delete = actions.add_parser("delete", parents=[common])
+    delete.add_argument("name")
+    commands.add_parser("info", parents=[common], help="backend, model, capabilities and versions")
+    return parser
+
+
+def say(client: TTSClient, args) -> str:
+    out = Path(args.out)
+    fmt = args.format or EXTENSION_FORMATS.get(out.suffix.lower(), "mp3")
+    fields = {"speed": args.speed} if args.speed is not None else {}
+    if args.voice:
+        fields["voice"] = args.voice
+    if not args.stream:
+        client.save(args.text, out, format=fmt, **fields)
+        return f"wrote {out}"
+    if fmt not in STREAMABLE:
+        raise TTSError(f"--stream writes {', '.join(STREAMABLE)}; {fmt} pieces do not concatenate")
+    chunks = 0
+    with open(out, "wb") as f:
+        for item in client.stream({"text": args.text, "format": fmt, **fields}, timeout=args.timeout):
+            if "audio_base64" in item:
+                f.write(base64.b64decode(item["audio_base64"]))
+                f.flush()
+                chunks += 1
+    return f"wrote {out} ({chunks} chunks)"
+
+
+def run(args) -> str:
+    with TTSClient(args.url, args.api_key) as client:
+        if args.command == "say":
+            return say(client, args)
+        if args.command == "info":
+            return json.dumps(client.info(), indent=2)
+        if args.action == "list":
+            return "\n".join(f"{v['id']}\t{v['name']}\t{'usable' if v.get('usable') else 'not usable here'}"
+                             for v in client.voices())
+        if args.action == "get":
+            return json.dumps(client.voice(args.name), indent=2)
+        if args.action == "create":
+            return json.dumps(client.create_voice(args.name, args.file, **(
+                {"transcript": args.transcript} if args.transcript else {})), indent=2)
+        return f"deleted {client.delete_voice(args.name)}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        print(run(args))
+    except (TTSError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,51 @@
+"""The FastAPI app: RunPod's endpoint API and OpenAI's speech API over one worker, behind an optional key."""
+from __future__ import annotations
+
+import secrets
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from .errors import ApiError, openai_body
+from .jobs import JobQueue
+from .openai_routes import openai_router
+from .runpod_routes import runpod_router
+from .settings import ServerSettings
+from .webhooks import WebhookSender
+
+
+def create_app(worker, settings: ServerSettings | None = None) -> FastAPI:
+    """An app serving `worker` (a jobcore Worker, or anything with its handle/stream methods)."""
+    settings = settings or ServerSettings()
+    sender = WebhookSender(settings.webhook_attempts, settings.webhook_retry_delay_s, settings.webhook_timeout_s,
+                           settings.allow_private_webhooks)
+    queue = JobQueue(worker, settings.concurrency, settings.result_ttl_s,
+                     on_end=lambda job: sender.send(job.webhook, job.payload()))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        queue.close()
+        sender.close()
+
+    def authorize(request: Request) -> None:
+        """RunPod takes `Authorization: Bearer <key>` or the bare key."""
+        if settings.api_key is None:
+            return
+        given = request.headers.get("authorization", "").strip()
+        given = given[7:].strip() if given[:7].lower() == "bearer " else given
+        if not secrets.compare_digest(given.encode(), settings.api_key.encode()):
+            raise ApiError(401, "missing or wrong API key", "invalid_api_key")
+
+    app = FastAPI(title="tts-worker", lifespan=lifespan, dependencies=[Depends(authorize)])
+    app.state.queue, app.state.settings = queue, settings
+    app.include_router(runpod_router(queue, settings))
+    app.include_router(openai_router(worker, queue))
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError):
+        body = openai_body(exc) if request.url.path.startswith("/v1/") else {"error": exc.message}
+        return JSONResponse(body, status_code=exc.status)
+
+    return app

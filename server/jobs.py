@@ -1,0 +1,216 @@
+"""The job queue: RunPod job states, worker threads over the synchronous job core, stream buffers, retention."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+IN_QUEUE, IN_PROGRESS = "IN_QUEUE", "IN_PROGRESS"
+COMPLETED, FAILED, CANCELLED, TIMED_OUT = "COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"
+TERMINAL = frozenset({COMPLETED, FAILED, CANCELLED, TIMED_OUT})
+
+
+@dataclass
+class Job:
+    id: str
+    input: Any
+    webhook: str | None = None
+    execution_timeout_s: float | None = None     # RunPod's policy.executionTimeout
+    status: str = IN_QUEUE
+    output: Any = None
+    error: str | None = None
+    stream: list = field(default_factory=list)   # items not yet returned by /stream
+    submitted: float = field(default_factory=time.monotonic)
+    started: float | None = None
+    finished: float | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event)   # set on the event loop when terminal
+    loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def streaming(self) -> bool:
+        return isinstance(self.input, dict) and self.input.get("stream") is True
+
+    def payload(self) -> dict:
+        """The RunPod status payload: id, status, output or error, delayTime and executionTime in ms."""
+        now = time.monotonic()
+        body: dict[str, Any] = {"id": self.id, "status": self.status}
+        if self.status == COMPLETED:
+            body["output"] = self.output
+        if self.error is not None:
+            body["error"] = self.error
+        body["delayTime"] = round(((self.started or now) - self.submitted) * 1e3)
+        body["executionTime"] = round(((self.finished or now) - self.started) * 1e3) if self.started else 0
+        return body
+
+
+class JobQueue:
+    """Jobs by id; `concurrency` threads run them in order; finished jobs are kept `ttl_s` seconds."""
+
+    def __init__(self, worker, concurrency: int, ttl_s: float, on_end: Callable[[Job], None] | None = None):
+        self.worker, self.ttl_s, self.concurrency, self.on_end = worker, ttl_s, concurrency, on_end
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="job")
+        self.counts = {COMPLETED: 0, FAILED: 0, CANCELLED: 0, TIMED_OUT: 0}
+        self.busy = 0   # threads synthesizing now (a cancelled job's thread stays busy until its chunk is made)
+
+    # -- submission and lookup -------------------------------------------------------------------
+    def submit(self, job_input: Any, webhook: str | None = None, execution_timeout_s: float | None = None,
+               prefix: str = "") -> Job:
+        """Queue a job; call on the event loop (its `done` event belongs to that loop)."""
+        job = Job(f"{prefix}{uuid.uuid4()}", job_input, webhook, execution_timeout_s, loop=asyncio.get_running_loop())
+        with self._lock:
+            self._expire()
+            self._jobs[job.id] = job
+        self._pool.submit(self._run, job)
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        with self._lock:
+            self._expire()
+            job = self._jobs.get(job_id)
+            if job is not None:
+                self._check_timeout(job)
+            return job
+
+    def snapshot(self, job: Job) -> dict:
+        with self._lock:
+            return job.payload()
+
+    def take_stream(self, job: Job) -> dict:
+        """RunPod /stream: the items made since the last call, with the job's status (read together)."""
+        with self._lock:
+            items, job.stream = job.stream, []
+            body = {"status": job.status, "stream": [{"output": item} for item in items]}
+            if job.error is not None:
+                body["error"] = job.error
+            return body
+
+    def cancel(self, job: Job) -> dict:
+        """CANCELLED at once. A streamed job stops before its next chunk; a plain job cannot be interrupted
+        mid-synthesis: its thread finishes the job and the result is discarded."""
+        with self._lock:
+            if job.status not in TERMINAL:
+                self._end(job, CANCELLED)
+            return {"id": job.id, "status": job.status}
+
+    def purge(self) -> int:
+        """Cancel every job still waiting in the queue (RunPod's /purge-queue)."""
+        with self._lock:
+            queued = [j for j in self._jobs.values() if j.status == IN_QUEUE]
+            for job in queued:
+                self._end(job, CANCELLED)
+            return len(queued)
+
+    def health(self) -> dict:
+        with self._lock:
+            self._expire()
+            queued = sum(j.status == IN_QUEUE for j in self._jobs.values())
+            running = sum(j.status == IN_PROGRESS for j in self._jobs.values())
+            busy = self.busy
+        return {"jobs": {"completed": self.counts[COMPLETED], "failed": self.counts[FAILED], "inProgress": running,
+                         "inQueue": queued, "retried": 0},
+                "workers": {"idle": max(0, self.concurrency - busy), "initializing": 0, "ready": self.concurrency,
+                            "running": busy, "throttled": 0, "unhealthy": 0}}
+
+    def run_blocking(self, fn: Callable, *args) -> Future:
+        """Run synthesis outside a job (the OpenAI routes) on the same threads, so concurrency holds for both."""
+        return self._pool.submit(self._counted, fn, *args)
+
+    def _counted(self, fn: Callable, *args):
+        with self._lock:
+            self.busy += 1
+        try:
+            return fn(*args)
+        finally:
+            with self._lock:
+                self.busy -= 1
+
+    def close(self) -> None:
+        with self._lock:
+            for job in self._jobs.values():
+                if job.status not in TERMINAL:
+                    self._end(job, CANCELLED)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- running ---------------------------------------------------------------------------------
+    def _run(self, job: Job) -> None:
+        with self._lock:
+            if job.status != IN_QUEUE:      # cancelled while queued
+                return
+            job.status, job.started = IN_PROGRESS, time.monotonic()
+            self.busy += 1
+        try:
+            if job.streaming:
+                self._run_stream(job)
+            else:
+                self._finish(job, self.worker.handle(job.input, job.id))
+        except Exception:   # the worker never raises; this guards the server's own bookkeeping
+            log.exception("job %s crashed in the server", job.id)
+            self._finish(job, {"error": '{"code": "internal_error", "message": "the server hit an unexpected error"}'})
+        finally:
+            with self._lock:
+                self.busy -= 1
+
+    def _run_stream(self, job: Job) -> None:
+        items, collected, error = self.worker.stream(job.input, job.id), [], None
+        try:
+            for item in items:
+                if isinstance(item, dict) and "error" in item:
+                    error = item
+                    break
+                with self._lock:
+                    self._check_timeout(job)
+                    if job.status != IN_PROGRESS:   # cancelled or timed out: stop before the next chunk
+                        return
+                    collected.append(item)
+                    job.stream.append(item)
+        finally:
+            items.close()
+        self._finish(job, error or collected)
+
+    def _finish(self, job: Job, result: Any) -> None:
+        """A handler's `error` moves to the job's top-level error (FAILED), as RunPod does; else COMPLETED."""
+        with self._lock:
+            self._check_timeout(job)
+            if job.status != IN_PROGRESS:       # cancelled or timed out meanwhile: the result is discarded
+                return
+            if isinstance(result, dict) and "error" in result:
+                error = result["error"]
+                job.error = error if isinstance(error, str) else str(error)
+                self._end(job, FAILED)
+            else:
+                job.output = result
+                if not job.streaming:           # /stream of a plain job hands out its one result
+                    job.stream.append(result)
+                self._end(job, COMPLETED)
+
+    # -- helpers (called with the lock held) ----------------------------------------------------
+    def _end(self, job: Job, status: str) -> None:
+        job.status, job.finished = status, time.monotonic()
+        self.counts[status] += 1
+        if job.loop is not None:
+            try:
+                job.loop.call_soon_threadsafe(job.done.set)
+            except RuntimeError:   # the event loop has shut down
+                pass
+        if self.on_end is not None and job.webhook:
+            self.on_end(job)
+
+    def _check_timeout(self, job: Job) -> None:
+        if (job.status == IN_PROGRESS and job.execution_timeout_s is not None
+                and time.monotonic() - job.started > job.execution_timeout_s):
+            self._end(job, TIMED_OUT)
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        for job_id in [i for i, j in self._jobs.items() if j.finished is not None and now - j.finished > self.ttl_s]:
+            del self._jobs[job_id]

@@ -1,0 +1,90 @@
+"""RunPod's endpoint API: /run, /runsync, /status, /stream, /cancel, /health, /purge-queue."""
+from __future__ import annotations
+
+import asyncio
+import json
+
+from fastapi import APIRouter, Request
+
+from jobcore.errors import InvalidInput
+
+from .errors import ApiError
+from .jobs import IN_QUEUE, Job, JobQueue
+from .settings import ServerSettings
+from .webhooks import check_webhook
+
+RUN_LIMIT, RUNSYNC_LIMIT = 10 * 1024 * 1024, 20 * 1024 * 1024   # RunPod's request size limits
+
+
+def runpod_router(queue: JobQueue, settings: ServerSettings) -> APIRouter:
+    router = APIRouter()
+
+    async def submit(request: Request, limit: int, prefix: str = "") -> Job:
+        raw = await request.body()
+        if len(raw) > limit:
+            raise ApiError(413, f"the request is larger than {limit // (1024 * 1024)} MB")
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            raise ApiError(400, "the body must be JSON") from None
+        if not isinstance(body, dict) or "input" not in body:
+            raise ApiError(400, 'the body must be a JSON object with "input", e.g. {"input": {"text": "Hello"}}')
+        webhook = body.get("webhook")
+        if webhook is not None:
+            try:
+                webhook = await asyncio.to_thread(check_webhook, webhook, settings.allow_private_webhooks)
+            except InvalidInput as exc:
+                raise ApiError(400, exc.message) from None
+        policy = body.get("policy") if isinstance(body.get("policy"), dict) else {}
+        timeout_ms = policy.get("executionTimeout")
+        timeout_s = timeout_ms / 1e3 if isinstance(timeout_ms, (int, float)) and timeout_ms > 0 else None
+        return queue.submit(body["input"], webhook, timeout_s, prefix)
+
+    def find(job_id: str) -> Job:
+        job = queue.get(job_id)
+        if job is None:
+            raise ApiError(404, f"job {job_id[:80]!r} not found (unknown, or its result expired)")
+        return job
+
+    @router.post("/run")
+    async def run(request: Request):
+        job = await submit(request, RUN_LIMIT)
+        return {"id": job.id, "status": IN_QUEUE}
+
+    @router.post("/runsync")
+    async def runsync(request: Request, wait: int | None = None):
+        """Wait up to `wait` ms (default 90 s); a job still running answers its id and current status."""
+        wait_s = settings.runsync_wait_s if wait is None else wait / 1e3
+        wait_s = min(max(wait_s, 0.0), settings.max_runsync_wait_s)
+        job = await submit(request, RUNSYNC_LIMIT, prefix="sync-")
+        try:
+            await asyncio.wait_for(job.done.wait(), timeout=wait_s)
+        except TimeoutError:
+            snapshot = queue.snapshot(job)
+            if snapshot["status"] in (IN_QUEUE, "IN_PROGRESS"):
+                return {"id": job.id, "status": snapshot["status"]}
+            return snapshot
+        return queue.snapshot(job)
+
+    @router.api_route("/status/{job_id}", methods=["GET", "POST"])
+    async def status(job_id: str):
+        return queue.snapshot(find(job_id))
+
+    @router.api_route("/stream/{job_id}", methods=["GET", "POST"])
+    async def stream(job_id: str):
+        return queue.take_stream(find(job_id))
+
+    @router.post("/cancel/{job_id}")
+    async def cancel(job_id: str):
+        """A streamed job stops between chunks; a plain job finishes in its thread and its result is dropped."""
+        return queue.cancel(find(job_id))
+
+    @router.get("/health")
+    async def health():
+        return queue.health()
+
+    @router.post("/purge-queue")
+    async def purge_queue():
+        return {"removed": queue.purge(), "status": "completed"}
+
+    return router

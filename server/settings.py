@@ -1,0 +1,46 @@
+"""Server settings: a pure function of the environment, like the worker's own settings."""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from jobcore.settings import _first, _float, _int
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    concurrency: int = 1                   # worker threads; later jobs wait IN_QUEUE
+    api_key: str | None = None             # None = no authentication
+    result_ttl_s: float = 1800.0           # finished jobs answer 404 after this
+    runsync_wait_s: float = 90.0           # /runsync default wait (RunPod's), `?wait=ms` overrides
+    max_runsync_wait_s: float = 300.0
+    webhook_attempts: int = 3              # RunPod: the first try and 2 retries
+    webhook_retry_delay_s: float = 10.0
+    webhook_timeout_s: float = 10.0
+    allow_private_webhooks: bool = False
+
+    def __repr__(self) -> str:  # never show the key in logs
+        fields = ", ".join(f"{k}={'***' if k == 'api_key' and v else v!r}" for k, v in self.__dict__.items())
+        return f"ServerSettings({fields})"
+
+    __str__ = __repr__
+
+
+def load_server_settings(env: Mapping[str, str] | None = None) -> ServerSettings:
+    """Build ServerSettings from PORT, HOST, SERVER_CONCURRENCY, RUNPOD_API_KEY/SERVER_API_KEY and friends."""
+    env = os.environ if env is None else env
+    d = ServerSettings()
+    return ServerSettings(
+        host=env.get("HOST") or d.host,
+        port=_int(env, "PORT", d.port, minimum=1),
+        concurrency=_int(env, "SERVER_CONCURRENCY", d.concurrency, minimum=1),
+        api_key=_first(env, "SERVER_API_KEY", "RUNPOD_API_KEY"),
+        result_ttl_s=_float(env, "RESULT_TTL_S", d.result_ttl_s),
+        runsync_wait_s=_float(env, "RUNSYNC_WAIT_S", d.runsync_wait_s),
+        webhook_retry_delay_s=_float(env, "WEBHOOK_RETRY_DELAY_S", d.webhook_retry_delay_s),
+        webhook_timeout_s=_float(env, "WEBHOOK_TIMEOUT_S", d.webhook_timeout_s),
+        allow_private_webhooks=env.get("ALLOW_PRIVATE_WEBHOOKS", "0").lower() in ("1", "true", "yes"),
+    )
