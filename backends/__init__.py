@@ -11,6 +11,8 @@ REGISTRY: dict[str, str] = {
     "kokoro": "backends.kokoro:KokoroBackend",
     "hibari": "backends.hibari:HibariBackend",
     "chatterbox": "backends.chatterbox:ChatterboxBackend",
+    "xtts": "backends.xtts:XttsBackend",
+    "f5": "backends.f5:F5Backend",
 }
 
 

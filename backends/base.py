@@ -80,6 +80,10 @@ class Backend(ABC):
         raise CloningUnsupported(f"the {self.name} backend cannot clone a voice from audio",
                                  hint="use a stock voice, or a backend with cloning (e.g. chatterbox)")
 
+    def fit(self, audio: np.ndarray, sample_rate: int, budget: int = 40) -> tuple[Embedding, dict]:
+        """Match a clip without a clip encoder (slow search); returns the embedding and a report."""
+        raise CloningUnsupported(f"the {self.name} backend cannot fit a voice to a clip")
+
     def blend(self, embeddings: list[Embedding], weights: list[float]) -> Embedding:
         """A weighted mix of voices, for backends whose embeddings mix meaningfully."""
         raise CloningUnsupported(f"the {self.name} backend cannot blend voices")

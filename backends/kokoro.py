@@ -132,6 +132,15 @@ class KokoroBackend(Backend):
         mixed = sum(t * (w / total) for t, w in zip(tables, weights))
         return {"style": mixed.reshape(rows, 1, STYLE_DIM).astype(np.float32)}
 
+    def fit(self, audio: np.ndarray, sample_rate: int, budget: int = 40) -> tuple[Embedding, dict]:
+        """Voice matching by black-box search over stock-voice blends, scored by a speaker encoder."""
+        from .kokoro_fit import fit_style
+
+        stock = {v.id: v.embedding["style"] for v in self.stock_voices()}
+        result = fit_style(self, audio, sample_rate, stock, budget)
+        return {"style": result.style}, {"similarity": result.similarity, "weights": result.weights,
+                                         "evaluations": result.evaluations}
+
     def stock_voices(self) -> list[StockVoice]:
         with (_package_data() / "voices_ja.npz").open("rb") as f, np.load(f, allow_pickle=False) as tables:
             return [StockVoice(id=name, name=name, language="en", gender=_VOICE_GENDER.get(name[:2]),

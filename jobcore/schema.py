@@ -72,6 +72,9 @@ class VoicesCreateRequest(_Request):
     transcript: str | None = Field(None, max_length=2000, description="What the clip says; transcribed if needed.")
     blend: dict[str, float] | None = Field(None, min_length=2, max_length=8,
                                            description="Weighted mix of existing voices (backends that blend).")
+    fit: bool = Field(False, description="Backends without a clip encoder (Kokoro): search a stock-voice mix "
+                                         "that sounds like the clip. Slow; voice matching, not cloning.")
+    fit_budget: int = Field(40, ge=6, le=200, description="Syntheses the fit may spend.")
     language: str = Field("en", max_length=16)
     gender: str | None = Field(None, max_length=20)
     description: str = Field("", max_length=500)
@@ -84,6 +87,8 @@ class VoicesCreateRequest(_Request):
             raise ValueError("give exactly one of audio_base64, audio_url or blend")
         if self.blend is not None and any(w <= 0 for w in self.blend.values()):
             raise ValueError("blend weights must be positive")
+        if self.fit and self.blend is not None:
+            raise ValueError("fit needs a clip (audio_base64 or audio_url), not a blend")
         return self
 
 

@@ -266,11 +266,18 @@ class Worker:
             meta.transcript = self._transcript(samples, REFERENCE_RATE, req.transcript)
             if self.backend.capabilities.cloning:
                 embeddings[self.backend.embedding_key] = self.backend.embed(samples, REFERENCE_RATE, meta.transcript)
+            elif req.fit:
+                embedding, report = self.backend.fit(samples, REFERENCE_RATE, req.fit_budget)
+                embeddings[self.backend.embedding_key] = embedding
+                meta.source, meta.fit_similarity, meta.blend = "fit", report["similarity"], report["weights"]
         self.library.create(meta, reference, embeddings)
         result = self._voice_dict(meta, sorted(embeddings))
         if not result["usable"]:
             result["note"] = (f"stored for cloning backends; the {self.backend.name} backend cannot clone, "
-                              "so this voice is not usable here (blend stock voices instead)")
+                              'so this voice is not usable here (blend stock voices, or "fit": true)')
+        elif meta.source == "fit":
+            result["note"] = (f"voice matching, not cloning: speaker similarity {meta.fit_similarity} "
+                              "(the same speaker scores about 0.9)")
         return {"voice": result, "timings_ms": {"total": round((time.perf_counter() - t0) * 1e3, 1)}}
 
     def _deliver(self, data: bytes, fmt: str, rate: int, output: str, job_id: str) -> dict:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build .venv-chatterbox: the real chatterbox-tts 0.1.7 on CPU torch, for the slow tests. Idempotent.
+# Build .venv-chatterbox: the real chatterbox-tts 0.1.7 (and resemblyzer) on CPU torch, for the slow tests. Idempotent.
 #
 # Order matters (see shared/notes/offline-facts.md): CPU torch first; then chatterbox-tts, torchaudio and
 # s3tokenizer without their dependencies (chatterbox pins torch/torchaudio 2.6.0); then their other needs
@@ -29,6 +29,8 @@ PIP=("$PY" -m pip install -q --disable-pip-version-check)
 # shellcheck disable=SC2086
 "${PIP[@]}" torch==2.13.0 $TORCH_PIP_ARGS
 "${PIP[@]}" --no-deps chatterbox-tts==0.1.7 torchaudio==2.11.0 s3tokenizer==0.3.0
+# The speaker encoder for Kokoro voice fitting (its webrtcvad dependency comes as the prebuilt -wheels fork).
+"${PIP[@]}" --no-deps resemblyzer==0.1.4 webrtcvad-wheels==2.0.14.post1
 
 # Everything else resolves with torch held where it is: the project with its own pins (numpy 2.4.6, which
 # chatterbox 0.1.7 runs with, as in the image), the chatterbox extra (its other needs) and the test tools.
@@ -39,7 +41,7 @@ CONSTRAINTS="$VENV/constraints.txt"
 find "$VENV"/lib/python3*/site-packages/torchaudio -name '*.so' -delete
 
 "$PY" - <<'EOF'
-import numpy, torch, torchaudio, chatterbox.tts, perth  # noqa: F401  (all must import)
+import numpy, torch, torchaudio, chatterbox.tts, perth, resemblyzer  # noqa: F401  (all must import)
 print(f"chatterbox venv ready: torch {torch.__version__}, torchaudio {torchaudio.__version__}, numpy {numpy.__version__}")
 EOF
 touch "$STAMP"

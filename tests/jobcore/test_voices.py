@@ -181,3 +181,16 @@ def test_audio_url_when_private_hosts_are_allowed(worker, clip_server):
     assert err["code"] == "audio_invalid" and "limit" in err["message"]
     err = error_of(trusting.handle({"action": "voices.create", "name": "Gone", "audio_url": clip_server + "/nope"}))
     assert err["code"] == "audio_invalid" and "404" in err["message"]
+
+
+def test_fit_without_a_speaker_encoder_is_a_clear_error_and_writes_nothing(worker, speech_clip, tmp_path):
+    try:
+        import resemblyzer  # noqa: F401
+        pytest.skip("resemblyzer is installed here; the slow tier tests the fit itself")
+    except ImportError:
+        pass
+    err = error_of(worker.handle({"action": "voices.create", "name": "Fit Me", "audio_base64": speech_clip, "fit": True}))
+    assert err["code"] == "backend_unavailable" and "resemblyzer" in err["message"]
+    assert not (tmp_path / "voices/fit-me").exists()
+    err = error_of(worker.handle({"action": "voices.create", "name": "X", "blend": {"jf_alpha": 1, "jm_kumo": 1}, "fit": True}))
+    assert err["code"] == "invalid_input"
