@@ -78,12 +78,13 @@ def test_webhook_reports_failures_too(client):
         assert body["id"] == job_id and body["status"] == "FAILED" and "voice_not_found" in body["error"]
 
 
-def test_runsync_with_a_tiny_wait_answers_in_progress(client):
+def test_runsync_with_a_tiny_wait_answers_before_the_job_ends(client):
     wait_idle(client)
     response = httpx.post(f"{client.base_url}/runsync", params={"wait": 1},
                           json={"input": {"text": " ".join(SENTENCES[:2]), "format": "wav"}}, timeout=30)
     body = response.json()
-    assert response.status_code == 200 and body["status"] == "IN_PROGRESS" and set(body) == {"id", "status"}
+    # 1 ms is shorter than a thread pool hand-off: RunPod too answers IN_QUEUE or IN_PROGRESS here
+    assert response.status_code == 200 and body["status"] in {"IN_QUEUE", "IN_PROGRESS"} and set(body) == {"id", "status"}
     done = client.wait(body["id"], timeout=60)
     assert done["status"] == "COMPLETED" and done["output"]["duration_s"] > 1
 
