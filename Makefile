@@ -23,19 +23,32 @@ test: $(STAMP)
 CB_VENV  := .venv-chatterbox
 CB_STAMP := $(CB_VENV)/.installed
 
+XTTS_VENV  := .venv-xtts
+XTTS_STAMP := $(XTTS_VENV)/.installed
+F5_VENV    := .venv-f5
+F5_STAMP   := $(F5_VENV)/.installed
+
 $(CB_STAMP): pyproject.toml scripts/setup_chatterbox_venv.sh
 	PYTHON=$(PYTHON) bash scripts/setup_chatterbox_venv.sh
 
-## make test-slow: the real chatterbox-tts 0.1.7 on the CPU (random weights), in its own venv
-test-slow: $(CB_STAMP)
+$(XTTS_STAMP): pyproject.toml scripts/setup_xtts_venv.sh
+	PYTHON=$(PYTHON) bash scripts/setup_xtts_venv.sh
+
+$(F5_STAMP): pyproject.toml scripts/setup_f5_venv.sh
+	PYTHON=$(PYTHON) bash scripts/setup_f5_venv.sh
+
+## make test-slow: the real GPU libraries (chatterbox, xtts, f5) and the Kokoro fit on the CPU, each in its own venv
+test-slow: $(CB_STAMP) $(XTTS_STAMP) $(F5_STAMP)
 	$(CB_VENV)/bin/python -m pytest -q -m slow
+	$(XTTS_VENV)/bin/python -m pytest -q -m slow tests/backends/test_xtts.py
+	$(F5_VENV)/bin/python -m pytest -q -m slow tests/backends/test_f5.py
 
 ## make serve: local server with RunPod's endpoint API and OpenAI's /v1/audio/speech on http://127.0.0.1:8000
 serve: $(STAMP)
 	$(PY) -m server
 
 clean:
-	rm -rf $(VENV) $(CB_VENV) out .voices .pytest_cache
+	rm -rf $(VENV) $(CB_VENV) $(XTTS_VENV) $(F5_VENV) out .voices .pytest_cache
 
 ## make bench: run bench/ and rewrite BENCHMARKS.md (numbers from this machine, side by side)
 bench: $(STAMP)

@@ -28,6 +28,15 @@ SPECS: dict[str, BakeSpec] = {
     "chatterbox": BakeSpec("ResembleAI/chatterbox",
                            ("ve.safetensors", "t3_cfg.safetensors", "s3gen.safetensors", "tokenizer.json", "conds.pt"),
                            ("ve.safetensors", "t3_cfg.safetensors", "s3gen.safetensors", "tokenizer.json")),
+    "xtts": BakeSpec("coqui/XTTS-v2", ("config.json", "model.pth", "vocab.json", "speakers_xtts.pth"),
+                     ("config.json", "model.pth", "vocab.json")),
+    # F5-TTS v1 Base; its vocos vocoder lives in another repo (charactr/vocos-mel-24khz: config.yaml,
+    # pytorch_model.bin), baked into vocos/ of the same directory (from a local copy via --source).
+    "f5": BakeSpec("SWivid/F5-TTS",
+                   ("F5TTS_v1_Base/model_1250000.safetensors", "F5TTS_v1_Base/vocab.txt", "vocos/config.yaml",
+                    "vocos/pytorch_model.bin", "model.yaml"),
+                   ("F5TTS_v1_Base/model_1250000.safetensors", "F5TTS_v1_Base/vocab.txt", "vocos/config.yaml",
+                    "vocos/pytorch_model.bin")),
     "kokoro": BakeSpec(None, ("kokoro-v1.0.int8.onnx",), ("kokoro-v1.0.int8.onnx",)),
     "hibari": BakeSpec(None, ("hibari.onnx",), ("hibari.onnx",)),
 }

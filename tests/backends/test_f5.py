@@ -1,0 +1,268 @@
+"""The f5 backend on the real f5-tts + vocos libraries (CPU, a small DiT and a vocos built by their own constructors,
+random weights)."""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import shutil
+import time
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("f5_tts.infer.utils_infer")
+
+import soundfile as sf  # noqa: E402
+from pydantic import ValidationError  # noqa: E402
+
+from backends.f5 import CHECKPOINT, VOCAB, F5Backend, F5Params, files_revision, normalize_ref_text  # noqa: E402
+from builder.manifest import write_manifest  # noqa: E402
+from jobcore.errors import InvalidInput  # noqa: E402
+from jobcore.settings import Settings  # noqa: E402
+from jobcore.worker import Worker  # noqa: E402
+from voice_library import ByteLRU, VoiceLibrary, open_store  # noqa: E402
+from voice_library.library import dump_embedding, load_embedding  # noqa: E402
+
+pytestmark = pytest.mark.slow
+RATE = 24_000
+HOP = 256
+STEPS = 2                     # ODE steps per generation (the default is 32)
+TRANSCRIPT = "A tone that glides up and down"
+
+# charactr/vocos-mel-24khz's own config.yaml (what load_vocoder(is_local=True) reads)
+VOCOS_CONFIG = """\
+feature_extractor:
+  class_path: vocos.feature_extractors.MelSpectrogramFeatures
+  init_args:
+    sample_rate: 24000
+    n_fft: 1024
+    hop_length: 256
+    n_mels: 100
+    padding: center
+backbone:
+  class_path: vocos.models.VocosBackbone
+  init_args:
+    input_channels: 100
+    dim: 512
+    intermediate_dim: 1536
+    num_layers: 8
+head:
+  class_path: vocos.heads.ISTFTHead
+  init_args:
+    dim: 512
+    n_fft: 1024
+    hop_length: 256
+    padding: center
+"""
+
+
+def small_model_yaml() -> str:
+    """The package's F5TTS_v1_Base.yaml with a 2-layer, 128-wide DiT."""
+    from importlib.resources import files
+
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.load(str(files("f5_tts").joinpath("configs/F5TTS_v1_Base.yaml")))
+    cfg.model.name = "F5TTS_v1_Small_test"
+    cfg.model.arch.update({"dim": 128, "depth": 2, "heads": 2, "text_dim": 64, "conv_layers": 1})
+    return OmegaConf.to_yaml(cfg)
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    """The checkpoint, vocab, model config and vocos files where the backend's loading path reads them."""
+    from importlib.resources import files
+
+    from f5_tts.infer.utils_infer import hop_length, n_fft, n_mel_channels, target_sample_rate, win_length
+    from f5_tts.model import CFM, DiT
+    from f5_tts.model.utils import get_tokenizer
+    from omegaconf import OmegaConf
+    from safetensors.torch import save_file
+    from vocos import Vocos
+
+    path = tmp_path_factory.mktemp("f5-model")
+    torch.manual_seed(0)
+    started = time.perf_counter()
+    (path / CHECKPOINT).parent.mkdir(parents=True)
+    shutil.copyfile(str(files("f5_tts").joinpath("infer/examples/vocab.txt")), path / VOCAB)   # the real vocab
+    (path / "model.yaml").write_text(small_model_yaml(), encoding="utf-8")
+    arch = OmegaConf.to_container(OmegaConf.load(path / "model.yaml").model.arch)
+    vocab_char_map, vocab_size = get_tokenizer(str(path / VOCAB), "custom")
+    model = CFM(transformer=DiT(**arch, text_num_embeds=vocab_size, mel_dim=n_mel_channels),
+                mel_spec_kwargs=dict(n_fft=n_fft, hop_length=hop_length, win_length=win_length,
+                                     n_mel_channels=n_mel_channels, target_sample_rate=target_sample_rate,
+                                     mel_spec_type="vocos"),
+                odeint_kwargs=dict(method="euler"), vocab_char_map=vocab_char_map)
+    # the released checkpoints hold the EMA weights under "ema_model."
+    save_file({f"ema_model.{k}": v.detach().clone().contiguous() for k, v in model.state_dict().items()},
+              path / CHECKPOINT)
+    (path / "vocos").mkdir()
+    (path / "vocos" / "config.yaml").write_text(VOCOS_CONFIG, encoding="utf-8")
+    vocos = Vocos.from_hparams(str(path / "vocos" / "config.yaml"))
+    torch.save(vocos.state_dict(), path / "vocos" / "pytorch_model.bin")
+    write_manifest(path, "f5", source="random weights (tests)")
+    print(f"\nbuilt random f5 + vocos weights in {time.perf_counter() - started:.1f}s")
+    return path
+
+
+@pytest.fixture(scope="module")
+def backend(model_dir):
+    started = time.perf_counter()
+    be = F5Backend(model_dir=str(model_dir), device="cpu")
+    print(f"\nF5Backend loaded in {time.perf_counter() - started:.1f}s")
+    yield be
+    be.close()
+
+
+def tone(rate: int, seconds: float, seed: int = 7) -> np.ndarray:
+    """A voiced, pitch-gliding tone with noise: deterministic."""
+    t = np.arange(int(rate * seconds)) / rate
+    f0 = 120 + 40 * np.sin(2 * np.pi * 0.5 * t)
+    phase = 2 * np.pi * np.cumsum(f0) / rate
+    voiced = sum(np.sin(k * phase) / k for k in range(1, 8))
+    envelope = 0.5 + 0.5 * np.sin(2 * np.pi * 3 * t) ** 2
+    noise = np.random.default_rng(seed).normal(0, 0.02, t.size)
+    return (0.3 * voiced * envelope / 2 + noise).astype(np.float32)
+
+
+def reference_clip(rate: int = RATE, seconds: float = 4.0) -> np.ndarray:
+    return tone(rate, seconds)
+
+
+def long_clip(rate: int) -> np.ndarray:
+    """18 s: three 5 s phrases with 1.5 s of digital silence between them (the library clips it to ~12 s)."""
+    gap = np.zeros(int(1.5 * rate), np.float32)
+    return np.concatenate([tone(rate, 5, 1), gap, tone(rate, 5, 2), gap, tone(rate, 5, 3)])
+
+
+@pytest.fixture(scope="module")
+def voice(backend):
+    return backend.embed(reference_clip(), RATE, TRANSCRIPT)
+
+
+def expected_samples(voice, text: str, speed: float = 1.0) -> int:
+    """infer_batch_process()'s duration rule: reference frames scaled by the text's byte-length ratio (it appends
+    one more space to a reference text ending in a 1-byte character); vocos' centered ISTFT gives (frames - 1) hops."""
+    ref_frames = voice["ref_audio"].size // HOP
+    ref_bytes = voice["ref_text"].size + 1
+    return (int(ref_frames / ref_bytes * len(text.encode("utf-8")) / speed) - 1) * HOP
+
+
+def test_loads_the_baked_directory_through_load_model_and_load_vocoder(backend, model_dir):
+    from f5_tts.model import CFM
+    from vocos import Vocos
+
+    manifest = json.loads((model_dir / "manifest.json").read_text())
+    assert isinstance(backend.model, CFM) and isinstance(backend.vocoder, Vocos)
+    assert backend.model.transformer.dim == 128 and len(backend.model.transformer.transformer_blocks) == 2
+    assert backend.revision == manifest["revision"] == files_revision(model_dir)
+    assert backend.embedding_key == f"f5@{manifest['revision']}"
+    assert backend.device == "cpu"
+    assert backend.capabilities.needs_transcript
+
+
+@pytest.mark.parametrize("rate", [RATE, 44_100])
+def test_embed_matches_preprocess_ref_audio_text_on_a_file(backend, rate, tmp_path):
+    """Our in-memory reference processing gives the samples the library's file-based preprocessing writes."""
+    from f5_tts.infer.utils_infer import preprocess_ref_audio_text
+
+    clip = long_clip(rate)
+    sf.write(tmp_path / "ref.wav", clip, rate, subtype="PCM_16")
+    pcm16, _ = sf.read(tmp_path / "ref.wav", dtype="float32")
+    processed_path, text = preprocess_ref_audio_text(str(tmp_path / "ref.wav"), TRANSCRIPT, show_info=lambda *a: None)
+    expected, expected_rate = sf.read(processed_path, dtype="float32")
+    assert expected_rate == rate
+    got = backend.embed(pcm16, rate, TRANSCRIPT)
+    assert set(got) == {"ref_audio", "ref_text"}
+    assert got["ref_text"].dtype == np.uint8 and got["ref_text"].tobytes().decode() == text == TRANSCRIPT + ". "
+    assert got["ref_audio"].dtype == np.float32 and got["ref_audio"].ndim == 1
+    assert 6 * RATE < got["ref_audio"].size < 12.2 * RATE           # clipped at a silence, as the library does
+    if rate == RATE:
+        np.testing.assert_allclose(got["ref_audio"], expected, atol=1.0 / 32768)
+    else:
+        import torchaudio
+
+        resampled = torchaudio.transforms.Resample(rate, RATE)(torch.from_numpy(expected)[None])[0].numpy()
+        np.testing.assert_allclose(got["ref_audio"], resampled, atol=2e-4)
+
+
+def test_transcript_is_required_and_normalized(backend):
+    with pytest.raises(InvalidInput):
+        backend.embed(reference_clip(), RATE, None)
+    with pytest.raises(InvalidInput):
+        backend.embed(reference_clip(), RATE, "   ")
+    assert normalize_ref_text("Hello there.") == "Hello there. "
+    assert normalize_ref_text("你好。") == "你好。"
+
+
+def test_embedding_round_trips_through_safetensors_equal(backend, voice):
+    back = load_embedding(dump_embedding(voice, backend.embedding_key))
+    assert sorted(back) == ["ref_audio", "ref_text"]
+    for key in voice:
+        assert back[key].dtype == voice[key].dtype and np.array_equal(back[key], voice[key]), key
+    assert backend.reference(back)[1] == TRANSCRIPT + ". "
+    np.testing.assert_array_equal(backend.reference(back)[0], backend.reference(voice)[0])
+
+
+def test_short_generate_returns_float32_audio_at_24k_of_the_planned_length_and_is_seeded(backend, voice):
+    text = "Hello there, this is a test."
+    params = F5Params(nfe_step=STEPS, cfg_strength=2.0)
+    started = time.perf_counter()
+    first = list(backend.synthesize(text, voice, seed=3, params=params))
+    print(f"\ngenerate ({STEPS} steps): {time.perf_counter() - started:.1f}s")
+    again = list(backend.synthesize(text, voice, seed=3, params=params))
+    assert len(first) == 1
+    chunk = first[0]
+    assert chunk.sample_rate == 24_000
+    assert chunk.audio.dtype == np.float32 and chunk.audio.ndim == 1
+    assert chunk.audio.size == expected_samples(voice, text)
+    assert np.isfinite(chunk.audio).all()
+    np.testing.assert_array_equal(again[0].audio, chunk.audio)
+
+
+def test_speed_goes_through_the_library_speed_argument(backend, voice):
+    text = "Speed makes this shorter."
+    fast = list(backend.synthesize(text, voice, speed=2.0, seed=1, params=F5Params(nfe_step=STEPS)))
+    assert fast[0].audio.size == expected_samples(voice, text, 2.0)
+
+
+def test_params_reject_unknown_keys_and_out_of_range_values(backend, voice):
+    with pytest.raises(ValidationError):
+        F5Params.model_validate({"nfe_step": 8, "temperature": 0.7})
+    with pytest.raises(ValidationError):
+        F5Params.model_validate({"nfe_step": 0})
+    with pytest.raises(InvalidInput):
+        list(backend.synthesize("Hi there.", voice, speed=9.0))
+    with pytest.raises(InvalidInput):
+        list(backend.synthesize("Hi there.", {"style": np.zeros(256, np.float32)}))
+
+
+def test_worker_clones_a_voice_with_its_transcript_and_speaks_with_it(backend, tmp_path):
+    settings = Settings(backend="f5", voice_library_uri=str(tmp_path), warmup=False)
+    worker = Worker(settings, backend, VoiceLibrary(open_store(str(tmp_path)), ByteLRU(64 << 20)))
+    clip = io.BytesIO()
+    sf.write(clip, reference_clip(), RATE, format="WAV")
+    created = worker.handle({"action": "voices.create", "name": "Tone", "transcript": TRANSCRIPT,
+                             "audio_base64": base64.b64encode(clip.getvalue()).decode()})
+    assert "error" not in created, created
+    assert created["voice"]["embeddings"] == [backend.embedding_key]
+    assert len(list(tmp_path.rglob("*.safetensors"))) == 1
+    result = worker.handle({"text": "Hello there.", "voice": "tone", "format": "wav", "seed": 1,
+                            "params": {"nfe_step": STEPS}})
+    assert "error" not in result, result
+    audio, rate = sf.read(io.BytesIO(base64.b64decode(result["audio_base64"])), dtype="float32")
+    assert rate == 24_000 and audio.size > 0
+
+
+def test_start_up_refuses_missing_or_altered_weights(model_dir, tmp_path):
+    from jobcore.errors import BackendUnavailable
+
+    with pytest.raises(BackendUnavailable, match="lacks"):
+        F5Backend(model_dir=str(tmp_path), device="cpu")
+    shutil.copytree(model_dir, tmp_path / "copy")
+    with open(tmp_path / "copy" / VOCAB, "a", encoding="utf-8") as f:
+        f.write("x\n")
+    with pytest.raises(BackendUnavailable, match="sha256|bytes"):
+        F5Backend(model_dir=str(tmp_path / "copy"), device="cpu")

@@ -1,0 +1,242 @@
+"""The xtts backend on the real coqui-tts library (CPU, a small XTTS built by its own constructors, random weights)."""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import time
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("TTS.tts.models.xtts")
+
+import soundfile as sf  # noqa: E402
+from pydantic import ValidationError  # noqa: E402
+
+from backends.xtts import LANGUAGES, XttsBackend, XttsParams, files_revision  # noqa: E402
+from builder.manifest import write_manifest  # noqa: E402
+from jobcore.errors import AudioInvalid, InvalidInput  # noqa: E402
+from jobcore.settings import Settings  # noqa: E402
+from jobcore.worker import Worker  # noqa: E402
+from voice_library import ByteLRU, VoiceLibrary, open_store  # noqa: E402
+from voice_library.library import dump_embedding, load_embedding  # noqa: E402
+
+pytestmark = pytest.mark.slow
+RATE = 24_000
+MAX_NEW_TOKENS = 10
+STRIDE = 1024                 # model_args.gpt_code_stride_len: 22.05 kHz samples per GPT audio token
+
+
+def char_vocab_json() -> str:
+    """A character-level tokenizer in the layout VoiceBpeTokenizer expects ([STOP] [UNK] [SPACE] [lang] [START])."""
+    from tokenizers import Regex, Tokenizer, models, pre_tokenizers
+
+    specials = ["[STOP]", "[UNK]", "[SPACE]", *(f"[{lang}]" for lang in LANGUAGES), "[START]"]
+    chars = "abcdefghijklmnopqrstuvwxyz0123456789.,!?'\"-:;()"
+    vocab = {token: i for i, token in enumerate([*specials, *chars])}
+    tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Split(Regex("."), behavior="isolated")
+    tokenizer.add_special_tokens(specials)
+    return tokenizer.to_str()
+
+
+def small_config():
+    """XTTS-v2's own config with a 2-layer, 256-wide GPT (the decoder and speaker encoder keep their real size)."""
+    from TTS.tts.configs.xtts_config import XttsArgs, XttsConfig
+
+    args = XttsArgs(gpt_layers=2, gpt_n_model_channels=256, gpt_n_heads=4, decoder_input_dim=256,
+                    gpt_num_audio_tokens=1026, gpt_start_audio_token=1024, gpt_stop_audio_token=1025,
+                    gpt_use_perceiver_resampler=True, gpt_max_audio_tokens=605, gpt_max_text_tokens=402,
+                    gpt_max_prompt_tokens=70)
+    return XttsConfig(model_args=args, temperature=0.75, repetition_penalty=5.0, gpt_cond_len=6,
+                      gpt_cond_chunk_len=2, max_ref_len=10)
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    """config.json, model.pth, vocab.json and speakers_xtts.pth as Xtts.load_checkpoint reads them, + a manifest."""
+    from TTS.tts.layers.xtts.tokenizer import VoiceBpeTokenizer
+    from TTS.tts.models.xtts import Xtts
+
+    path = tmp_path_factory.mktemp("xtts-model")
+    torch.manual_seed(0)
+    started = time.perf_counter()
+    (path / "vocab.json").write_text(char_vocab_json(), encoding="utf-8")
+    config = small_config()
+    model = Xtts(config)
+    model.tokenizer = VoiceBpeTokenizer(vocab_file=str(path / "vocab.json"))
+    model.init_models()                                   # what load_checkpoint does once it has the vocab
+    torch.save({"model": model.state_dict()}, path / "model.pth")
+    config.save_json(str(path / "config.json"))
+    # one stock speaker, as the hub's speakers_xtts.pth holds them: name -> latents
+    clip = torch.from_numpy(reference_clip(22_050))[None]
+    model.eval()
+    speakers = {"Test Speaker": {"gpt_cond_latent": model.get_gpt_cond_latents(clip, 22_050, 6, 2).clone(),
+                                 "speaker_embedding": model.get_speaker_embedding(clip, 22_050).clone()}}
+    torch.save(speakers, path / "speakers_xtts.pth")
+    del model
+    write_manifest(path, "xtts", source="random weights (tests)")
+    print(f"\nbuilt random xtts weights in {time.perf_counter() - started:.1f}s")
+    return path
+
+
+@pytest.fixture(scope="module")
+def backend(model_dir):
+    started = time.perf_counter()
+    be = XttsBackend(model_dir=str(model_dir), device="cpu", max_new_tokens=MAX_NEW_TOKENS)
+    print(f"\nXttsBackend loaded in {time.perf_counter() - started:.1f}s")
+    yield be
+    be.close()
+
+
+def reference_clip(rate: int = RATE, seconds: float = 4.0) -> np.ndarray:
+    """A voiced, pitch-gliding tone with noise: enough structure for the encoders, deterministic."""
+    t = np.arange(int(rate * seconds)) / rate
+    f0 = 120 + 40 * np.sin(2 * np.pi * 0.5 * t)
+    phase = 2 * np.pi * np.cumsum(f0) / rate
+    voiced = sum(np.sin(k * phase) / k for k in range(1, 8))
+    envelope = 0.5 + 0.5 * np.sin(2 * np.pi * 3 * t) ** 2
+    noise = np.random.default_rng(7).normal(0, 0.02, t.size)
+    return (0.3 * voiced * envelope / 2 + noise).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def voice(backend):
+    return backend.embed(reference_clip(), RATE)
+
+
+def test_loads_the_baked_directory_through_load_checkpoint(backend, model_dir):
+    from TTS.tts.models.xtts import Xtts
+
+    manifest = json.loads((model_dir / "manifest.json").read_text())
+    assert isinstance(backend.model, Xtts)
+    assert backend.revision == manifest["revision"] == files_revision(model_dir)
+    assert backend.embedding_key == f"xtts@{manifest['revision']}"
+    assert backend.languages == LANGUAGES
+    assert backend.device == "cpu"
+    stock = backend.stock_voices()
+    assert [v.id for v in stock] == ["test_speaker"] and backend.default_voice == "test_speaker"
+    assert stock[0].embedding["gpt_cond_latent"].shape == (1, 32, 256)
+    assert stock[0].embedding["speaker_embedding"].shape == (1, 512, 1)
+
+
+@pytest.mark.parametrize("rate", [22_050, 44_100])
+def test_embed_from_an_array_equals_get_conditioning_latents_from_a_file(backend, rate, tmp_path, monkeypatch):
+    """The library's file path, with only torchaudio.load (torchcodec, not installed) swapped for soundfile."""
+    import TTS.tts.models.xtts as xtts_module
+
+    def sf_load(path):
+        data, sr = sf.read(path, dtype="float32", always_2d=True)
+        return torch.from_numpy(data.T.copy()), sr
+
+    monkeypatch.setattr(xtts_module.torchaudio, "load", sf_load)
+    clip = reference_clip(rate)
+    sf.write(tmp_path / "ref.wav", clip, rate, subtype="FLOAT")
+    cfg = backend.config
+    latent, speaker = backend.model.get_conditioning_latents(
+        str(tmp_path / "ref.wav"), max_ref_length=cfg.max_ref_len, gpt_cond_len=cfg.gpt_cond_len,
+        gpt_cond_chunk_len=cfg.gpt_cond_chunk_len, sound_norm_refs=cfg.sound_norm_refs)
+    got = backend.embed(clip, rate)
+    assert sorted(got) == ["gpt_cond_latent", "speaker_embedding"]
+    assert got["gpt_cond_latent"].dtype == np.float32
+    np.testing.assert_allclose(got["gpt_cond_latent"], latent.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got["speaker_embedding"], speaker.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_embed_rejects_a_clip_too_short_for_the_gpt_latents(backend):
+    with pytest.raises(AudioInvalid):
+        backend.embed(reference_clip(seconds=0.2), RATE)
+
+
+def test_embedding_round_trips_through_safetensors_tensor_equal(backend, voice):
+    back = load_embedding(dump_embedding(voice, backend.embedding_key))
+    assert sorted(back) == sorted(voice)
+    for key in voice:
+        assert back[key].dtype == voice[key].dtype and np.array_equal(back[key], voice[key]), key
+    for a, b in zip(backend._tensors(voice), backend._tensors(back)):
+        assert torch.equal(a, b)
+
+
+def test_short_generate_returns_float32_audio_at_24k_and_is_seeded(backend, voice):
+    params = XttsParams(temperature=0.9, top_k=20)
+    started = time.perf_counter()
+    first = list(backend.synthesize("Hello there, this is a test.", voice, seed=3, params=params))
+    print(f"\ninference (max_new_tokens={MAX_NEW_TOKENS}): {time.perf_counter() - started:.1f}s")
+    again = list(backend.synthesize("Hello there, this is a test.", voice, seed=3, params=params))
+    assert len(first) == 1
+    chunk = first[0]
+    assert chunk.sample_rate == 24_000
+    assert chunk.audio.dtype == np.float32 and chunk.audio.ndim == 1
+    assert 0 < chunk.audio.size <= (MAX_NEW_TOKENS + 1) * STRIDE * 24_000 / 22_050 + 1
+    assert np.isfinite(chunk.audio).all()
+    np.testing.assert_array_equal(again[0].audio, chunk.audio)
+
+
+def test_speed_goes_through_the_library_speed_argument(backend, voice):
+    normal = np.concatenate([c.audio for c in backend.synthesize("Speed test.", voice, seed=5)])
+    fast = np.concatenate([c.audio for c in backend.synthesize("Speed test.", voice, seed=5, speed=2.0)])
+    assert 0.4 < fast.size / normal.size < 0.6
+
+
+def test_streaming_yields_several_chunks_from_inference_stream(backend, voice):
+    started = time.perf_counter()
+    chunks = list(backend.synthesize("Streaming test.", voice, seed=4, params=XttsParams(stream_chunk_size=4)))
+    print(f"\ninference_stream (max_new_tokens={MAX_NEW_TOKENS}, 4 per chunk): {time.perf_counter() - started:.1f}s, "
+          f"{len(chunks)} chunks")
+    assert len(chunks) >= 2
+    for chunk in chunks:
+        assert chunk.sample_rate == 24_000 and chunk.audio.dtype == np.float32 and chunk.audio.ndim == 1
+    total = sum(c.audio.size for c in chunks)
+    assert 0 < total <= (MAX_NEW_TOKENS + 1) * STRIDE * 24_000 / 22_050 + 1
+
+
+def test_params_reject_unknown_keys_out_of_range_values_and_unknown_languages(backend, voice):
+    with pytest.raises(ValidationError):
+        XttsParams.model_validate({"temperature": 0.7, "cfg_weight": 1.0})
+    with pytest.raises(ValidationError):
+        XttsParams.model_validate({"top_p": 0})
+    with pytest.raises(ValidationError):
+        XttsParams.model_validate({"stream_chunk_size": -1})
+    with pytest.raises(InvalidInput):
+        list(backend.synthesize("Hi.", voice, params=XttsParams(language="xx")))
+    with pytest.raises(InvalidInput):
+        list(backend.synthesize("Hi.", voice, speed=9.0))
+    with pytest.raises(InvalidInput):
+        list(backend.synthesize("Hi.", {"style": np.zeros(256, np.float32)}))
+    assert XttsParams.model_validate({"language": "de", "top_k": 5}).top_k == 5
+
+
+def test_worker_clones_a_voice_stores_it_and_speaks_with_it(backend, tmp_path):
+    """The whole job path: voices.create embeds once into safetensors storage; synthesize reuses it."""
+    settings = Settings(backend="xtts", voice_library_uri=str(tmp_path), warmup=False)
+    worker = Worker(settings, backend, VoiceLibrary(open_store(str(tmp_path)), ByteLRU(64 << 20)))
+    clip = io.BytesIO()
+    sf.write(clip, reference_clip(), RATE, format="WAV")
+    created = worker.handle({"action": "voices.create", "name": "Tone",
+                             "audio_base64": base64.b64encode(clip.getvalue()).decode()})
+    assert "error" not in created, created
+    assert created["voice"]["embeddings"] == [backend.embedding_key]
+    assert len(list(tmp_path.rglob("*.safetensors"))) == 1
+    bad = worker.handle({"text": "Hi.", "voice": "tone", "params": {"bogus": 1}})
+    assert json.loads(bad["error"])["code"] == "invalid_input"
+    result = worker.handle({"text": "Hello there.", "voice": "tone", "format": "wav", "seed": 1,
+                            "params": {"language": "en", "temperature": 0.5}})
+    assert "error" not in result, result
+    audio, rate = sf.read(io.BytesIO(base64.b64decode(result["audio_base64"])), dtype="float32")
+    assert rate == 24_000 and audio.size > 0
+
+
+def test_start_up_refuses_missing_or_altered_weights(model_dir, tmp_path):
+    from jobcore.errors import BackendUnavailable
+
+    with pytest.raises(BackendUnavailable, match="lacks"):
+        XttsBackend(model_dir=str(tmp_path), device="cpu")
+    manifest = json.loads((model_dir / "manifest.json").read_text())
+    manifest["files"][0]["sha256"] = "0" * 64
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    for name in ("config.json", "model.pth", "vocab.json", "speakers_xtts.pth"):
+        (tmp_path / name).symlink_to(model_dir / name)
+    with pytest.raises(BackendUnavailable, match="sha256|bytes"):
+        XttsBackend(model_dir=str(tmp_path), device="cpu")
