@@ -15,10 +15,9 @@ BENCHMARKS = [
     "kokoro_vs_kokoro_onnx",
     "cold_start",
     "streaming",
-    # TODO(issue #7, server_throughput): jobs/s through the local RunPod API server (`--rp_serve_api`),
-    # waiting for the local server work; add "server_throughput" here when bench/server_throughput.py exists.
+    "server_throughput",
 ]
-EXTRA_TABLES = ("rtf", "breakdown_median_ms", "worker_stage_share", "hot_spots_ms")   # extra 2-column tables
+EXTRA_TABLES = ("rtf", "breakdown_median_ms", "worker_stage_share", "hot_spots_ms", "levels")   # extra tables
 SCALARS = ("paired_ratio_median", "non_synth_share", "first_chunk_over_stream_total", "audio_s", "chars", "kokoro_onnx")
 REPORT = RESULTS_DIR.parent / "BENCHMARKS.md"
 
