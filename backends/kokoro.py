@@ -67,7 +67,7 @@ class KokoroBackend(Backend):
     capabilities = Capabilities(cloning=False, streaming=True, speed=True, languages=("en",),
                                 max_chars=400, needs_transcript=False, sample_rate=SAMPLE_RATE)
     Params = NoParams
-    default_voice = "jm_kumo"   # lowest word error rate of the five stock tables (README, bench)
+    default_voice = "jf_tebukuro"   # lowest whisper word error rate of the five (bench/voice_quality.py)
     model_name = "Kokoro-82M v1.0 int8 ONNX"
 
     def __init__(self, model_dir: str | None = None, threads: int = 0, device: str = "auto"):

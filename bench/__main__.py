@@ -10,6 +10,7 @@ from pathlib import Path
 from bench.common import RESULTS_DIR, machine
 
 BENCHMARKS = [
+    "voice_quality",
     "voice_resolution",
     "handler_overhead",
     "kokoro_vs_kokoro_onnx",

@@ -25,3 +25,20 @@ def test_fit_finds_the_voice_a_clip_was_spoken_in(tmp_path):
     result = worker.handle({"text": "The fitted voice speaks.", "voice": "fitted", "format": "wav"})
     samples, rate = audio.decode(base64.b64decode(result["audio_base64"]))
     assert rate == 24_000 and np.sqrt(np.mean(samples ** 2)) > 0.01
+
+
+def test_a_blend_sounds_between_its_parents(tmp_path):
+    from resemblyzer import VoiceEncoder, preprocess_wav
+
+    worker = Worker.from_settings(Settings(voice_library_uri=str(tmp_path), warmup=False))
+    worker.handle({"action": "voices.create", "name": "Half", "blend": {"jf_alpha": 1, "jm_kumo": 1}})
+    encoder = VoiceEncoder(device="cpu", verbose=False)
+    text = "A blended voice should sound like both of its parents at once, more or less."
+
+    def embedding(voice):
+        result = worker.handle({"text": text, "voice": voice, "format": "wav"})
+        samples, rate = audio.decode(base64.b64decode(result["audio_base64"]))
+        return encoder.embed_utterance(preprocess_wav(samples, source_sr=rate))
+
+    a, b, mix = embedding("jf_alpha"), embedding("jm_kumo"), embedding("half")
+    assert float(mix @ a) > float(b @ a) and float(mix @ b) > float(a @ b)

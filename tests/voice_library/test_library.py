@@ -37,7 +37,7 @@ def test_info_describes_the_worker(kokoro_worker):
     info = kokoro_worker.handle({"action": "info"})
     assert info["backend"] == "kokoro" and len(info["revision"]) == 12
     assert info["voice_count"] == 5 and info["capabilities"]["sample_rate"] == 24_000
-    assert info["default_voice"] == "jm_kumo" and "onnxruntime" in info["versions"]
+    assert info["default_voice"] == "jf_tebukuro" and "onnxruntime" in info["versions"]
     assert info["params_schema"]["type"] == "object"
 
 
