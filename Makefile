@@ -50,6 +50,11 @@ serve: $(STAMP)
 clean:
 	rm -rf $(VENV) $(CB_VENV) $(XTTS_VENV) $(F5_VENV) out .voices .pytest_cache
 
-## make bench: run bench/ and rewrite BENCHMARKS.md (numbers from this machine, side by side)
-bench: $(STAMP)
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+## make bench: run bench/ and rewrite BENCHMARKS.md (numbers from this machine, side by side; ~15 min)
+bench: $(BENCH_STAMP)
 	$(PY) -m bench
