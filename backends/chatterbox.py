@@ -2,19 +2,18 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.metadata
 import logging
-import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from jobcore.errors import AudioInvalid, BackendUnavailable, InvalidInput
+from jobcore.errors import AudioInvalid, InvalidInput
 
-from .base import AudioChunk, Backend, Capabilities, Embedding, StockVoice
+from .base import AudioChunk, Capabilities, Embedding, StockVoice
+from .torch_support import TorchBackend, env_int, hashed_revision, library_required
+from .torch_support import resolve_device  # noqa: F401  (re-exported from its first home)
 
 log = logging.getLogger(__name__)
 
@@ -44,29 +43,9 @@ class ChatterboxParams(BaseModel):
     repetition_penalty: float = Field(1.2, ge=1.0, le=2.0, description="Penalty on repeating speech tokens.")
 
 
-def resolve_device(device: str) -> str:
-    """auto picks cuda, then mps, then cpu; an explicit device that is not there is an error."""
-    import torch
-
-    wanted = (device or "auto").strip().lower()
-    cuda, mps = torch.cuda.is_available(), torch.backends.mps.is_available()
-    if wanted == "auto":
-        return "cuda" if cuda else "mps" if mps else "cpu"
-    if wanted.startswith("cuda") and not cuda:
-        raise BackendUnavailable(f"DEVICE={device} but torch sees no CUDA GPU", hint="use DEVICE=auto or cpu")
-    if wanted == "mps" and not mps:
-        raise BackendUnavailable("DEVICE=mps but torch has no MPS device", hint="use DEVICE=auto or cpu")
-    if wanted != "cpu" and not wanted.startswith(("cuda", "mps")):
-        raise BackendUnavailable(f"unknown device {device!r}", hint="DEVICE is auto, cuda, cuda:N, mps or cpu")
-    return wanted
-
-
 def files_revision(model_dir: Path) -> str:
     """Without a manifest: hash the model files themselves (the builder's scheme, so a fresh bake agrees)."""
-    from builder.manifest import file_sha256, revision_of
-
-    names = [*WEIGHT_FILES, *([BUILTIN_VOICE_FILE] if (model_dir / BUILTIN_VOICE_FILE).is_file() else [])]
-    return revision_of({name: file_sha256(model_dir / name) for name in names})
+    return hashed_revision(model_dir, WEIGHT_FILES, (BUILTIN_VOICE_FILE,))
 
 
 def flatten_conditionals(conds) -> Embedding:
@@ -76,49 +55,31 @@ def flatten_conditionals(conds) -> Embedding:
     return {k: v.detach().cpu().numpy() for k, v in flat.items() if v is not None}
 
 
-class ChatterboxBackend(Backend):
+class ChatterboxBackend(TorchBackend):
+    """generate() and embed() share the model's modules and buffers: both hold self._lock."""
+
     name = "chatterbox"
     capabilities = Capabilities(cloning=True, streaming=False, speed=False, languages=("en",),
                                 max_chars=300, needs_transcript=False, sample_rate=SAMPLE_RATE)
     Params = ChatterboxParams
     default_voice = STOCK_VOICE      # present when the baked model has conds.pt
     model_name = "Chatterbox (Resemble AI), chatterbox-tts 0.1.7"
+    weight_files = WEIGHT_FILES
+    optional_files = (BUILTIN_VOICE_FILE,)
+    packages = ("chatterbox-tts", "torch", "torchaudio", "transformers")
+    no_warmup_voice = "no built-in voice (conds.pt) in the model directory"
 
     def __init__(self, model_dir: str | None = None, threads: int = 0, device: str = "auto",
                  max_new_tokens: int | None = None):
-        if not model_dir:
-            raise BackendUnavailable("the chatterbox backend needs its weights in MODEL_DIR",
-                                     hint="bake them with: python -m builder bake --backend chatterbox --dest DIR")
-        path = Path(model_dir)
-        self.revision = self._check_weights(path)
-        self.max_new_tokens = max_new_tokens or _env_int("CHATTERBOX_MAX_NEW_TOKENS", DEFAULT_MAX_NEW_TOKENS)
-        try:
-            import torch
+        path = self._baked_dir(model_dir)
+        self.max_new_tokens = max_new_tokens or env_int("CHATTERBOX_MAX_NEW_TOKENS", DEFAULT_MAX_NEW_TOKENS)
+        with library_required("chatterbox-tts", hint="install the chatterbox extra (see the Dockerfile)"):
+            import torch  # noqa: F401  (imported here so that a missing torch is named)
             from chatterbox.tts import ChatterboxTTS
-        except ImportError as exc:
-            raise BackendUnavailable(f"chatterbox-tts is not installed ({exc.name} is missing)",
-                                     hint="install the chatterbox extra (see the Dockerfile)") from exc
-        if threads:
-            torch.set_num_threads(threads)
-        self.device = resolve_device(device)
-        self._lock = threading.Lock()     # generate() and embed() share the model's modules and buffers
+        self._use_torch(threads, device)
         self.model = ChatterboxTTS.from_local(path, self.device)
         log.info("chatterbox loaded from %s on %s (revision %s, max_new_tokens %d)", path, self.device,
                  self.revision, self.max_new_tokens)
-
-    @staticmethod
-    def _check_weights(path: Path) -> str:
-        from builder.manifest import MANIFEST, verify_manifest
-
-        if (path / MANIFEST).is_file():
-            revision = verify_manifest(path)
-        else:
-            revision = None
-        missing = [name for name in WEIGHT_FILES if not (path / name).is_file()]
-        if missing:
-            raise BackendUnavailable(f"the chatterbox model in {path} lacks {', '.join(missing)}",
-                                     hint="bake it with: python -m builder bake --backend chatterbox")
-        return revision or files_revision(path)
 
     # -- voices ---------------------------------------------------------------------------------
     def embed(self, audio: np.ndarray, sample_rate: int, transcript: str | None = None) -> Embedding:
@@ -217,47 +178,3 @@ class ChatterboxBackend(Backend):
         # The library marks its output with Resemble's Perth watermark; we keep that step as it is.
         wav = model.watermarker.apply_watermark(wav, sample_rate=SAMPLE_RATE)
         return np.asarray(wav, dtype=np.float32).reshape(-1)
-
-    # -- lifecycle ------------------------------------------------------------------------------
-    def warmup(self) -> None:
-        voices = self.stock_voices()
-        if not voices:
-            log.info("chatterbox warm-up skipped: no built-in voice (conds.pt) in the model directory")
-            return
-        for _ in self.synthesize("Hello.", voices[0].embedding):
-            pass
-
-    def versions(self) -> dict[str, str]:
-        found = {}
-        for package in ("chatterbox-tts", "torch", "torchaudio", "transformers"):
-            try:
-                found[package] = importlib.metadata.version(package)
-            except importlib.metadata.PackageNotFoundError:
-                pass
-        return found
-
-    def close(self) -> None:
-        model = getattr(self, "model", None)
-        if model is None:
-            return
-        with self._lock:
-            self.model = None
-            del model
-        import gc
-
-        import torch
-
-        gc.collect()
-        if self.device.startswith("cuda"):
-            torch.cuda.empty_cache()
-
-
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "")
-    try:
-        value = int(raw) if raw.strip() else default
-    except ValueError:
-        raise BackendUnavailable(f"{name}={raw!r} is not a whole number") from None
-    if value < 1:
-        raise BackendUnavailable(f"{name} must be at least 1")
-    return value

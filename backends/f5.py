@@ -1,9 +1,7 @@
 """F5-TTS v1 (f5-tts 1.1.22) on torch: zero-shot cloning from reference audio + transcript, vocos vocoder, baked dir."""
 from __future__ import annotations
 
-import importlib.metadata
 import logging
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from jobcore.errors import AudioInvalid, BackendUnavailable, InvalidInput
 
-from .base import AudioChunk, Backend, Capabilities, Embedding
-from .chatterbox import resolve_device
+from .base import AudioChunk, Capabilities, Embedding
+from .torch_support import TorchBackend, hashed_revision, library_required
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +38,7 @@ class F5Params(BaseModel):
 
 def files_revision(model_dir: Path) -> str:
     """Without a manifest: hash the model files themselves (the builder's scheme, so a fresh bake agrees)."""
-    from builder.manifest import file_sha256, revision_of
-
-    names = [*WEIGHT_FILES, *([MODEL_CONFIG] if (model_dir / MODEL_CONFIG).is_file() else [])]
-    return revision_of({name: file_sha256(model_dir / name) for name in names})
+    return hashed_revision(model_dir, WEIGHT_FILES, (MODEL_CONFIG,))
 
 
 def normalize_ref_text(text: str) -> str:
@@ -79,32 +74,27 @@ def preprocess_reference(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     return np.asarray(aseg.get_array_of_samples(), dtype=np.float32) / 32768.0
 
 
-class F5Backend(Backend):
+class F5Backend(TorchBackend):
     name = "f5"
     capabilities = Capabilities(cloning=True, streaming=False, speed=True, languages=("en", "zh"),
                                 max_chars=135, needs_transcript=True, sample_rate=SAMPLE_RATE)
     Params = F5Params
     model_name = "F5-TTS v1 Base (SWivid), f5-tts 1.1.22, vocos-mel-24khz"
+    weight_files = WEIGHT_FILES
+    optional_files = (MODEL_CONFIG,)
+    packages = ("f5-tts", "vocos", "torch", "torchaudio")
+    no_warmup_voice = "the model has no built-in voice"
+    released = ("model", "vocoder")
 
     def __init__(self, model_dir: str | None = None, threads: int = 0, device: str = "auto"):
-        if not model_dir:
-            raise BackendUnavailable("the f5 backend needs its weights in MODEL_DIR",
-                                     hint="bake them with: python -m builder bake --backend f5 --dest DIR")
-        path = Path(model_dir)
-        self.revision = self._check_weights(path)
-        try:
-            import torch
+        path = self._baked_dir(model_dir)
+        with library_required("f5-tts", hint="install the f5 extra (see scripts/setup_f5_venv.sh)"):
+            import torch  # noqa: F401  (imported here so that a missing torch is named)
             from omegaconf import OmegaConf
 
             import f5_tts.model as f5_models
             from f5_tts.infer.utils_infer import load_model, load_vocoder
-        except ImportError as exc:
-            raise BackendUnavailable(f"f5-tts is not installed ({exc.name} is missing)",
-                                     hint="install the f5 extra (see scripts/setup_f5_venv.sh)") from exc
-        if threads:
-            torch.set_num_threads(threads)
-        self.device = resolve_device(device)
-        self._lock = threading.Lock()
+        self._use_torch(threads, device)
         cfg = OmegaConf.load(self._config_path(path))
         mel = cfg.model.mel_spec
         if mel.mel_spec_type != "vocos" or mel.target_sample_rate != SAMPLE_RATE or mel.n_mel_channels != 100:
@@ -125,17 +115,6 @@ class F5Backend(Backend):
         from importlib.resources import files
 
         return str(files("f5_tts").joinpath(f"configs/{DEFAULT_CONFIG}.yaml"))
-
-    @staticmethod
-    def _check_weights(path: Path) -> str:
-        from builder.manifest import MANIFEST, verify_manifest
-
-        revision = verify_manifest(path) if (path / MANIFEST).is_file() else None
-        missing = [name for name in WEIGHT_FILES if not (path / name).is_file()]
-        if missing:
-            raise BackendUnavailable(f"the f5 model in {path} lacks {', '.join(missing)}",
-                                     hint="bake it with: python -m builder bake --backend f5")
-        return revision or files_revision(path)
 
     # -- voices ---------------------------------------------------------------------------------
     def embed(self, audio: np.ndarray, sample_rate: int, transcript: str | None = None) -> Embedding:
@@ -192,31 +171,3 @@ class F5Backend(Backend):
         audio = np.asarray(wave, dtype=np.float32).reshape(-1)
         if audio.size:
             yield AudioChunk(audio, int(rate))
-
-    # -- lifecycle ------------------------------------------------------------------------------
-    def warmup(self) -> None:
-        log.info("f5 warm-up skipped: the model has no built-in voice")
-
-    def versions(self) -> dict[str, str]:
-        found = {}
-        for package in ("f5-tts", "vocos", "torch", "torchaudio"):
-            try:
-                found[package] = importlib.metadata.version(package)
-            except importlib.metadata.PackageNotFoundError:
-                pass
-        return found
-
-    def close(self) -> None:
-        model = getattr(self, "model", None)
-        if model is None:
-            return
-        with self._lock:
-            self.model = self.vocoder = None
-            del model
-        import gc
-
-        import torch
-
-        gc.collect()
-        if self.device.startswith("cuda"):
-            torch.cuda.empty_cache()

@@ -1,21 +1,18 @@
 """XTTS-v2 (coqui-tts 0.28) on torch: multilingual zero-shot cloning and streaming from a baked model directory."""
 from __future__ import annotations
 
-import importlib.metadata
 import logging
-import os
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from jobcore.errors import AudioInvalid, BackendUnavailable, InvalidInput, TextTooLong
+from jobcore.errors import AudioInvalid, InvalidInput, TextTooLong
 
-from .base import AudioChunk, Backend, Capabilities, Embedding, StockVoice
-from .chatterbox import resolve_device
+from .base import AudioChunk, Capabilities, Embedding, StockVoice
+from .torch_support import TorchBackend, env_int, hashed_revision, library_required
 
 log = logging.getLogger(__name__)
 
@@ -48,43 +45,36 @@ class XttsParams(BaseModel):
 
 def files_revision(model_dir: Path) -> str:
     """Without a manifest: hash the model files themselves (the builder's scheme, so a fresh bake agrees)."""
-    from builder.manifest import file_sha256, revision_of
-
-    names = [*WEIGHT_FILES, *([SPEAKERS_FILE] if (model_dir / SPEAKERS_FILE).is_file() else [])]
-    return revision_of({name: file_sha256(model_dir / name) for name in names})
+    return hashed_revision(model_dir, WEIGHT_FILES, (SPEAKERS_FILE,))
 
 
 def voice_id(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "speaker"
 
 
-class XttsBackend(Backend):
+class XttsBackend(TorchBackend):
+    """The GPT keeps per-call state (prefix embeddings) on the module: embed() and synthesize() hold self._lock."""
+
     name = "xtts"
     capabilities = Capabilities(cloning=True, streaming=True, speed=True, languages=LANGUAGES,
                                 max_chars=250, needs_transcript=False, sample_rate=SAMPLE_RATE)
     Params = XttsParams
     model_name = "XTTS-v2 (Coqui), coqui-tts 0.28.0"
+    weight_files = WEIGHT_FILES
+    optional_files = (SPEAKERS_FILE,)
+    packages = ("coqui-tts", "torch", "torchaudio", "transformers")
+    no_warmup_voice = "no stock speakers (speakers_xtts.pth) in the model directory"
 
     def __init__(self, model_dir: str | None = None, threads: int = 0, device: str = "auto",
                  max_new_tokens: int | None = None):
-        if not model_dir:
-            raise BackendUnavailable("the xtts backend needs its weights in MODEL_DIR",
-                                     hint="bake them with: python -m builder bake --backend xtts --dest DIR")
-        path = Path(model_dir)
-        self.revision = self._check_weights(path)
+        path = self._baked_dir(model_dir)
         # None = the model's own cap (model_args.gpt_max_audio_tokens); set to bound generation time
-        self.max_new_tokens = max_new_tokens or _env_int("XTTS_MAX_NEW_TOKENS")
-        try:
-            import torch
+        self.max_new_tokens = max_new_tokens or env_int("XTTS_MAX_NEW_TOKENS")
+        with library_required("coqui-tts", hint="install the xtts extra (see scripts/setup_xtts_venv.sh)"):
+            import torch  # noqa: F401  (imported here so that a missing torch is named)
             from TTS.tts.configs.xtts_config import XttsConfig
             from TTS.tts.models.xtts import Xtts
-        except ImportError as exc:
-            raise BackendUnavailable(f"coqui-tts is not installed ({exc.name} is missing)",
-                                     hint="install the xtts extra (see scripts/setup_xtts_venv.sh)") from exc
-        if threads:
-            torch.set_num_threads(threads)
-        self.device = resolve_device(device)
-        self._lock = threading.Lock()     # the GPT keeps per-call state (prefix embeddings) on the module
+        self._use_torch(threads, device)
         config = XttsConfig()
         config.load_json(str(path / "config.json"))
         model = Xtts(config)
@@ -97,17 +87,6 @@ class XttsBackend(Backend):
             self.default_voice = voices[0].id
         log.info("xtts loaded from %s on %s (revision %s, %d stock speakers, languages %s)", path, self.device,
                  self.revision, len(voices), ",".join(self.languages))
-
-    @staticmethod
-    def _check_weights(path: Path) -> str:
-        from builder.manifest import MANIFEST, verify_manifest
-
-        revision = verify_manifest(path) if (path / MANIFEST).is_file() else None
-        missing = [name for name in WEIGHT_FILES if not (path / name).is_file()]
-        if missing:
-            raise BackendUnavailable(f"the xtts model in {path} lacks {', '.join(missing)}",
-                                     hint="bake it with: python -m builder bake --backend xtts")
-        return revision or files_revision(path)
 
     # -- voices ---------------------------------------------------------------------------------
     def embed(self, audio: np.ndarray, sample_rate: int, transcript: str | None = None) -> Embedding:
@@ -209,49 +188,3 @@ class XttsBackend(Backend):
             raise InvalidInput(f"XTTS does not speak {language!r}",
                                hint=f"params.language is one of: {', '.join(self.languages)}")
         return wanted
-
-    # -- lifecycle ------------------------------------------------------------------------------
-    def warmup(self) -> None:
-        voices = self.stock_voices()
-        if not voices:
-            log.info("xtts warm-up skipped: no stock speakers (speakers_xtts.pth) in the model directory")
-            return
-        for _ in self.synthesize("Hello.", voices[0].embedding):
-            pass
-
-    def versions(self) -> dict[str, str]:
-        found = {}
-        for package in ("coqui-tts", "torch", "torchaudio", "transformers"):
-            try:
-                found[package] = importlib.metadata.version(package)
-            except importlib.metadata.PackageNotFoundError:
-                pass
-        return found
-
-    def close(self) -> None:
-        model = getattr(self, "model", None)
-        if model is None:
-            return
-        with self._lock:
-            self.model = None
-            del model
-        import gc
-
-        import torch
-
-        gc.collect()
-        if self.device.startswith("cuda"):
-            torch.cuda.empty_cache()
-
-
-def _env_int(name: str) -> int | None:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BackendUnavailable(f"{name}={raw!r} is not a whole number") from None
-    if value < 1:
-        raise BackendUnavailable(f"{name} must be at least 1")
-    return value

@@ -1,7 +1,6 @@
 """The chatterbox backend on the real chatterbox-tts library (CPU, random weights built by its own constructors)."""
 from __future__ import annotations
 
-import base64
 import io
 import json
 import time
@@ -16,29 +15,21 @@ import soundfile as sf  # noqa: E402
 from pydantic import ValidationError  # noqa: E402
 
 from backends.chatterbox import ChatterboxBackend, ChatterboxParams, files_revision, flatten_conditionals  # noqa: E402
-from builder.manifest import write_manifest  # noqa: E402
 from jobcore.errors import InvalidInput  # noqa: E402
-from jobcore.settings import Settings  # noqa: E402
-from jobcore.worker import Worker  # noqa: E402
-from voice_library import ByteLRU, VoiceLibrary, open_store  # noqa: E402
-from voice_library.library import dump_embedding, load_embedding  # noqa: E402
+from tests.backends.torch_models import (  # noqa: E402
+    RATE, char_tokenizer_json, create_voice, decode_wav, differing_arrays, library_worker, manifest_revision,
+    random_bake, reference_clip, stored_and_loaded, timed_load)
 
 pytestmark = pytest.mark.slow
-RATE = 24_000
 
 
-def char_tokenizer_json() -> str:
+def tokenizer_json() -> str:
     """A character-level tokenizer.json in the layout EnTokenizer expects ([STOP]=0 ... [START]=255, ids < 704)."""
-    from tokenizers import Regex, Tokenizer, models, pre_tokenizers
-
     specials = {"[STOP]": 0, "[UNK]": 1, "[SPACE]": 2, "[START]": 255}
     chars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,!?'\"-:;()"
     vocab = {**specials, **{c: 3 + i for i, c in enumerate(chars)}}
     vocab.update({f"[unused{i}]": i for i in range(len(vocab) - 1, 255)})   # no holes below [START]
-    tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
-    tokenizer.pre_tokenizer = pre_tokenizers.Split(Regex("."), behavior="isolated")
-    tokenizer.add_special_tokens(list(specials))
-    return tokenizer.to_str()
+    return char_tokenizer_json(vocab, list(specials))
 
 
 @pytest.fixture(scope="module")
@@ -49,37 +40,21 @@ def model_dir(tmp_path_factory):
     from chatterbox.models.voice_encoder import VoiceEncoder
     from safetensors.torch import save_file
 
-    path = tmp_path_factory.mktemp("chatterbox-model")
-    torch.manual_seed(0)
-    started = time.perf_counter()
-    for name, build in (("ve.safetensors", VoiceEncoder), ("t3_cfg.safetensors", T3), ("s3gen.safetensors", S3Gen)):
-        module = build()
-        save_file({k: v.detach().clone().contiguous() for k, v in module.state_dict().items()}, path / name)
-        del module
-    (path / "tokenizer.json").write_text(char_tokenizer_json(), encoding="utf-8")
-    write_manifest(path, "chatterbox", source="random weights (tests)")
-    print(f"\nbuilt random chatterbox weights in {time.perf_counter() - started:.1f}s")
+    with random_bake(tmp_path_factory, "chatterbox") as path:
+        for name, build in (("ve.safetensors", VoiceEncoder), ("t3_cfg.safetensors", T3),
+                            ("s3gen.safetensors", S3Gen)):
+            module = build()
+            save_file({k: v.detach().clone().contiguous() for k, v in module.state_dict().items()}, path / name)
+            del module
+        (path / "tokenizer.json").write_text(tokenizer_json(), encoding="utf-8")
     return path
 
 
 @pytest.fixture(scope="module")
 def backend(model_dir):
-    started = time.perf_counter()
-    be = ChatterboxBackend(model_dir=str(model_dir), device="cpu", max_new_tokens=10)
-    print(f"\nChatterboxBackend loaded in {time.perf_counter() - started:.1f}s")
+    be = timed_load(ChatterboxBackend, model_dir, max_new_tokens=10)
     yield be
     be.close()
-
-
-def reference_clip(rate: int = RATE, seconds: float = 4.0) -> np.ndarray:
-    """A voiced, pitch-gliding tone with noise: enough structure for the encoders, deterministic."""
-    t = np.arange(int(rate * seconds)) / rate
-    f0 = 120 + 40 * np.sin(2 * np.pi * 0.5 * t)
-    phase = 2 * np.pi * np.cumsum(f0) / rate
-    voiced = sum(np.sin(k * phase) / k for k in range(1, 8))
-    envelope = 0.5 + 0.5 * np.sin(2 * np.pi * 3 * t) ** 2
-    noise = np.random.default_rng(7).normal(0, 0.02, t.size)
-    return (0.3 * voiced * envelope / 2 + noise).astype(np.float32)
 
 
 @pytest.fixture(scope="module")
@@ -90,10 +65,10 @@ def voice(backend):
 def test_loads_the_baked_directory_through_from_local(backend, model_dir):
     from chatterbox.tts import ChatterboxTTS
 
-    manifest = json.loads((model_dir / "manifest.json").read_text())
+    revision = manifest_revision(model_dir)
     assert isinstance(backend.model, ChatterboxTTS)
-    assert backend.revision == manifest["revision"] == files_revision(model_dir)
-    assert backend.embedding_key == f"chatterbox@{manifest['revision']}"
+    assert backend.revision == revision == files_revision(model_dir)
+    assert backend.embedding_key == f"chatterbox@{revision}"
     assert backend.stock_voices() == []          # no conds.pt baked
     assert backend.device == "cpu"
 
@@ -119,10 +94,8 @@ def test_embed_from_an_array_equals_prepare_conditionals_from_a_file(backend, ra
 
 
 def test_embedding_round_trips_through_safetensors_tensor_equal(backend, voice):
-    back = load_embedding(dump_embedding(voice, backend.embedding_key))
-    assert sorted(back) == sorted(voice)
-    for key in voice:
-        assert back[key].dtype == voice[key].dtype and np.array_equal(back[key], voice[key]), key
+    back = stored_and_loaded(voice, backend.embedding_key)
+    assert differing_arrays(back, voice) == []
     a, b = backend.conditionals(voice, 0.7), backend.conditionals(back, 0.7)
     for name, value in a.t3.__dict__.items():
         other = getattr(b.t3, name)
@@ -160,12 +133,8 @@ def test_params_reject_unknown_keys_and_out_of_range_values(backend, voice):
 
 def test_worker_clones_a_voice_stores_it_and_speaks_with_it(backend, tmp_path):
     """The whole job path: voices.create embeds once into safetensors storage; synthesize reuses it."""
-    settings = Settings(backend="chatterbox", voice_library_uri=str(tmp_path), warmup=False)
-    worker = Worker(settings, backend, VoiceLibrary(open_store(str(tmp_path)), ByteLRU(64 << 20)))
-    clip = io.BytesIO()
-    sf.write(clip, reference_clip(), RATE, format="WAV")
-    created = worker.handle({"action": "voices.create", "name": "Tone",
-                             "audio_base64": base64.b64encode(clip.getvalue()).decode()})
+    worker = library_worker(backend, tmp_path)
+    created = create_voice(worker)
     assert "error" not in created, created
     assert created["voice"]["embeddings"] == [backend.embedding_key]
     stored = list(tmp_path.rglob("*.safetensors"))
@@ -175,5 +144,5 @@ def test_worker_clones_a_voice_stores_it_and_speaks_with_it(backend, tmp_path):
     result = worker.handle({"text": "Hello there.", "voice": "tone", "format": "wav", "seed": 1,
                             "params": {"cfg_weight": 0.3}})
     assert "error" not in result, result
-    audio, rate = sf.read(io.BytesIO(base64.b64decode(result["audio_base64"])), dtype="float32")
+    audio, rate = decode_wav(result)
     assert rate == 24_000 and audio.size > 0

@@ -2,9 +2,6 @@
 random weights)."""
 from __future__ import annotations
 
-import base64
-import io
-import json
 import shutil
 import time
 
@@ -18,15 +15,12 @@ import soundfile as sf  # noqa: E402
 from pydantic import ValidationError  # noqa: E402
 
 from backends.f5 import CHECKPOINT, VOCAB, F5Backend, F5Params, files_revision, normalize_ref_text  # noqa: E402
-from builder.manifest import write_manifest  # noqa: E402
 from jobcore.errors import InvalidInput  # noqa: E402
-from jobcore.settings import Settings  # noqa: E402
-from jobcore.worker import Worker  # noqa: E402
-from voice_library import ByteLRU, VoiceLibrary, open_store  # noqa: E402
-from voice_library.library import dump_embedding, load_embedding  # noqa: E402
+from tests.backends.torch_models import (  # noqa: E402
+    RATE, create_voice, decode_wav, differing_arrays, library_worker, manifest_revision, random_bake,
+    reference_clip, stored_and_loaded, timed_load, tone)
 
 pytestmark = pytest.mark.slow
-RATE = 24_000
 HOP = 256
 STEPS = 2                     # ODE steps per generation (the default is 32)
 TRANSCRIPT = "A tone that glides up and down"
@@ -82,53 +76,32 @@ def model_dir(tmp_path_factory):
     from safetensors.torch import save_file
     from vocos import Vocos
 
-    path = tmp_path_factory.mktemp("f5-model")
-    torch.manual_seed(0)
-    started = time.perf_counter()
-    (path / CHECKPOINT).parent.mkdir(parents=True)
-    shutil.copyfile(str(files("f5_tts").joinpath("infer/examples/vocab.txt")), path / VOCAB)   # the real vocab
-    (path / "model.yaml").write_text(small_model_yaml(), encoding="utf-8")
-    arch = OmegaConf.to_container(OmegaConf.load(path / "model.yaml").model.arch)
-    vocab_char_map, vocab_size = get_tokenizer(str(path / VOCAB), "custom")
-    model = CFM(transformer=DiT(**arch, text_num_embeds=vocab_size, mel_dim=n_mel_channels),
-                mel_spec_kwargs=dict(n_fft=n_fft, hop_length=hop_length, win_length=win_length,
-                                     n_mel_channels=n_mel_channels, target_sample_rate=target_sample_rate,
-                                     mel_spec_type="vocos"),
-                odeint_kwargs=dict(method="euler"), vocab_char_map=vocab_char_map)
-    # the released checkpoints hold the EMA weights under "ema_model."
-    save_file({f"ema_model.{k}": v.detach().clone().contiguous() for k, v in model.state_dict().items()},
-              path / CHECKPOINT)
-    (path / "vocos").mkdir()
-    (path / "vocos" / "config.yaml").write_text(VOCOS_CONFIG, encoding="utf-8")
-    vocos = Vocos.from_hparams(str(path / "vocos" / "config.yaml"))
-    torch.save(vocos.state_dict(), path / "vocos" / "pytorch_model.bin")
-    write_manifest(path, "f5", source="random weights (tests)")
-    print(f"\nbuilt random f5 + vocos weights in {time.perf_counter() - started:.1f}s")
+    with random_bake(tmp_path_factory, "f5", "f5 + vocos") as path:
+        (path / CHECKPOINT).parent.mkdir(parents=True)
+        shutil.copyfile(str(files("f5_tts").joinpath("infer/examples/vocab.txt")), path / VOCAB)   # the real vocab
+        (path / "model.yaml").write_text(small_model_yaml(), encoding="utf-8")
+        arch = OmegaConf.to_container(OmegaConf.load(path / "model.yaml").model.arch)
+        vocab_char_map, vocab_size = get_tokenizer(str(path / VOCAB), "custom")
+        model = CFM(transformer=DiT(**arch, text_num_embeds=vocab_size, mel_dim=n_mel_channels),
+                    mel_spec_kwargs=dict(n_fft=n_fft, hop_length=hop_length, win_length=win_length,
+                                         n_mel_channels=n_mel_channels, target_sample_rate=target_sample_rate,
+                                         mel_spec_type="vocos"),
+                    odeint_kwargs=dict(method="euler"), vocab_char_map=vocab_char_map)
+        # the released checkpoints hold the EMA weights under "ema_model."
+        save_file({f"ema_model.{k}": v.detach().clone().contiguous() for k, v in model.state_dict().items()},
+                  path / CHECKPOINT)
+        (path / "vocos").mkdir()
+        (path / "vocos" / "config.yaml").write_text(VOCOS_CONFIG, encoding="utf-8")
+        vocos = Vocos.from_hparams(str(path / "vocos" / "config.yaml"))
+        torch.save(vocos.state_dict(), path / "vocos" / "pytorch_model.bin")
     return path
 
 
 @pytest.fixture(scope="module")
 def backend(model_dir):
-    started = time.perf_counter()
-    be = F5Backend(model_dir=str(model_dir), device="cpu")
-    print(f"\nF5Backend loaded in {time.perf_counter() - started:.1f}s")
+    be = timed_load(F5Backend, model_dir)
     yield be
     be.close()
-
-
-def tone(rate: int, seconds: float, seed: int = 7) -> np.ndarray:
-    """A voiced, pitch-gliding tone with noise: deterministic."""
-    t = np.arange(int(rate * seconds)) / rate
-    f0 = 120 + 40 * np.sin(2 * np.pi * 0.5 * t)
-    phase = 2 * np.pi * np.cumsum(f0) / rate
-    voiced = sum(np.sin(k * phase) / k for k in range(1, 8))
-    envelope = 0.5 + 0.5 * np.sin(2 * np.pi * 3 * t) ** 2
-    noise = np.random.default_rng(seed).normal(0, 0.02, t.size)
-    return (0.3 * voiced * envelope / 2 + noise).astype(np.float32)
-
-
-def reference_clip(rate: int = RATE, seconds: float = 4.0) -> np.ndarray:
-    return tone(rate, seconds)
 
 
 def long_clip(rate: int) -> np.ndarray:
@@ -154,11 +127,11 @@ def test_loads_the_baked_directory_through_load_model_and_load_vocoder(backend, 
     from f5_tts.model import CFM
     from vocos import Vocos
 
-    manifest = json.loads((model_dir / "manifest.json").read_text())
+    revision = manifest_revision(model_dir)
     assert isinstance(backend.model, CFM) and isinstance(backend.vocoder, Vocos)
     assert backend.model.transformer.dim == 128 and len(backend.model.transformer.transformer_blocks) == 2
-    assert backend.revision == manifest["revision"] == files_revision(model_dir)
-    assert backend.embedding_key == f"f5@{manifest['revision']}"
+    assert backend.revision == revision == files_revision(model_dir)
+    assert backend.embedding_key == f"f5@{revision}"
     assert backend.device == "cpu"
     assert backend.capabilities.needs_transcript
 
@@ -198,10 +171,9 @@ def test_transcript_is_required_and_normalized(backend):
 
 
 def test_embedding_round_trips_through_safetensors_equal(backend, voice):
-    back = load_embedding(dump_embedding(voice, backend.embedding_key))
+    back = stored_and_loaded(voice, backend.embedding_key)
     assert sorted(back) == ["ref_audio", "ref_text"]
-    for key in voice:
-        assert back[key].dtype == voice[key].dtype and np.array_equal(back[key], voice[key]), key
+    assert differing_arrays(back, voice) == []
     assert backend.reference(back)[1] == TRANSCRIPT + ". "
     np.testing.assert_array_equal(backend.reference(back)[0], backend.reference(voice)[0])
 
@@ -240,19 +212,15 @@ def test_params_reject_unknown_keys_and_out_of_range_values(backend, voice):
 
 
 def test_worker_clones_a_voice_with_its_transcript_and_speaks_with_it(backend, tmp_path):
-    settings = Settings(backend="f5", voice_library_uri=str(tmp_path), warmup=False)
-    worker = Worker(settings, backend, VoiceLibrary(open_store(str(tmp_path)), ByteLRU(64 << 20)))
-    clip = io.BytesIO()
-    sf.write(clip, reference_clip(), RATE, format="WAV")
-    created = worker.handle({"action": "voices.create", "name": "Tone", "transcript": TRANSCRIPT,
-                             "audio_base64": base64.b64encode(clip.getvalue()).decode()})
+    worker = library_worker(backend, tmp_path)
+    created = create_voice(worker, transcript=TRANSCRIPT)
     assert "error" not in created, created
     assert created["voice"]["embeddings"] == [backend.embedding_key]
     assert len(list(tmp_path.rglob("*.safetensors"))) == 1
     result = worker.handle({"text": "Hello there.", "voice": "tone", "format": "wav", "seed": 1,
                             "params": {"nfe_step": STEPS}})
     assert "error" not in result, result
-    audio, rate = sf.read(io.BytesIO(base64.b64decode(result["audio_base64"])), dtype="float32")
+    audio, rate = decode_wav(result)
     assert rate == 24_000 and audio.size > 0
 
 

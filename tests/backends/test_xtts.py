@@ -1,8 +1,6 @@
 """The xtts backend on the real coqui-tts library (CPU, a small XTTS built by its own constructors, random weights)."""
 from __future__ import annotations
 
-import base64
-import io
 import json
 import time
 
@@ -16,30 +14,21 @@ import soundfile as sf  # noqa: E402
 from pydantic import ValidationError  # noqa: E402
 
 from backends.xtts import LANGUAGES, XttsBackend, XttsParams, files_revision  # noqa: E402
-from builder.manifest import write_manifest  # noqa: E402
 from jobcore.errors import AudioInvalid, InvalidInput  # noqa: E402
-from jobcore.settings import Settings  # noqa: E402
-from jobcore.worker import Worker  # noqa: E402
-from voice_library import ByteLRU, VoiceLibrary, open_store  # noqa: E402
-from voice_library.library import dump_embedding, load_embedding  # noqa: E402
+from tests.backends.torch_models import (  # noqa: E402
+    RATE, char_tokenizer_json, create_voice, decode_wav, differing_arrays, library_worker, manifest_revision,
+    random_bake, reference_clip, stored_and_loaded, timed_load)
 
 pytestmark = pytest.mark.slow
-RATE = 24_000
 MAX_NEW_TOKENS = 10
 STRIDE = 1024                 # model_args.gpt_code_stride_len: 22.05 kHz samples per GPT audio token
 
 
 def char_vocab_json() -> str:
     """A character-level tokenizer in the layout VoiceBpeTokenizer expects ([STOP] [UNK] [SPACE] [lang] [START])."""
-    from tokenizers import Regex, Tokenizer, models, pre_tokenizers
-
     specials = ["[STOP]", "[UNK]", "[SPACE]", *(f"[{lang}]" for lang in LANGUAGES), "[START]"]
     chars = "abcdefghijklmnopqrstuvwxyz0123456789.,!?'\"-:;()"
-    vocab = {token: i for i, token in enumerate([*specials, *chars])}
-    tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
-    tokenizer.pre_tokenizer = pre_tokenizers.Split(Regex("."), behavior="isolated")
-    tokenizer.add_special_tokens(specials)
-    return tokenizer.to_str()
+    return char_tokenizer_json({token: i for i, token in enumerate([*specials, *chars])}, specials)
 
 
 def small_config():
@@ -60,46 +49,29 @@ def model_dir(tmp_path_factory):
     from TTS.tts.layers.xtts.tokenizer import VoiceBpeTokenizer
     from TTS.tts.models.xtts import Xtts
 
-    path = tmp_path_factory.mktemp("xtts-model")
-    torch.manual_seed(0)
-    started = time.perf_counter()
-    (path / "vocab.json").write_text(char_vocab_json(), encoding="utf-8")
-    config = small_config()
-    model = Xtts(config)
-    model.tokenizer = VoiceBpeTokenizer(vocab_file=str(path / "vocab.json"))
-    model.init_models()                                   # what load_checkpoint does once it has the vocab
-    torch.save({"model": model.state_dict()}, path / "model.pth")
-    config.save_json(str(path / "config.json"))
-    # one stock speaker, as the hub's speakers_xtts.pth holds them: name -> latents
-    clip = torch.from_numpy(reference_clip(22_050))[None]
-    model.eval()
-    speakers = {"Test Speaker": {"gpt_cond_latent": model.get_gpt_cond_latents(clip, 22_050, 6, 2).clone(),
-                                 "speaker_embedding": model.get_speaker_embedding(clip, 22_050).clone()}}
-    torch.save(speakers, path / "speakers_xtts.pth")
-    del model
-    write_manifest(path, "xtts", source="random weights (tests)")
-    print(f"\nbuilt random xtts weights in {time.perf_counter() - started:.1f}s")
+    with random_bake(tmp_path_factory, "xtts") as path:
+        (path / "vocab.json").write_text(char_vocab_json(), encoding="utf-8")
+        config = small_config()
+        model = Xtts(config)
+        model.tokenizer = VoiceBpeTokenizer(vocab_file=str(path / "vocab.json"))
+        model.init_models()                                   # what load_checkpoint does once it has the vocab
+        torch.save({"model": model.state_dict()}, path / "model.pth")
+        config.save_json(str(path / "config.json"))
+        # one stock speaker, as the hub's speakers_xtts.pth holds them: name -> latents
+        clip = torch.from_numpy(reference_clip(22_050))[None]
+        model.eval()
+        speakers = {"Test Speaker": {"gpt_cond_latent": model.get_gpt_cond_latents(clip, 22_050, 6, 2).clone(),
+                                     "speaker_embedding": model.get_speaker_embedding(clip, 22_050).clone()}}
+        torch.save(speakers, path / "speakers_xtts.pth")
+        del model
     return path
 
 
 @pytest.fixture(scope="module")
 def backend(model_dir):
-    started = time.perf_counter()
-    be = XttsBackend(model_dir=str(model_dir), device="cpu", max_new_tokens=MAX_NEW_TOKENS)
-    print(f"\nXttsBackend loaded in {time.perf_counter() - started:.1f}s")
+    be = timed_load(XttsBackend, model_dir, max_new_tokens=MAX_NEW_TOKENS)
     yield be
     be.close()
-
-
-def reference_clip(rate: int = RATE, seconds: float = 4.0) -> np.ndarray:
-    """A voiced, pitch-gliding tone with noise: enough structure for the encoders, deterministic."""
-    t = np.arange(int(rate * seconds)) / rate
-    f0 = 120 + 40 * np.sin(2 * np.pi * 0.5 * t)
-    phase = 2 * np.pi * np.cumsum(f0) / rate
-    voiced = sum(np.sin(k * phase) / k for k in range(1, 8))
-    envelope = 0.5 + 0.5 * np.sin(2 * np.pi * 3 * t) ** 2
-    noise = np.random.default_rng(7).normal(0, 0.02, t.size)
-    return (0.3 * voiced * envelope / 2 + noise).astype(np.float32)
 
 
 @pytest.fixture(scope="module")
@@ -110,10 +82,10 @@ def voice(backend):
 def test_loads_the_baked_directory_through_load_checkpoint(backend, model_dir):
     from TTS.tts.models.xtts import Xtts
 
-    manifest = json.loads((model_dir / "manifest.json").read_text())
+    revision = manifest_revision(model_dir)
     assert isinstance(backend.model, Xtts)
-    assert backend.revision == manifest["revision"] == files_revision(model_dir)
-    assert backend.embedding_key == f"xtts@{manifest['revision']}"
+    assert backend.revision == revision == files_revision(model_dir)
+    assert backend.embedding_key == f"xtts@{revision}"
     assert backend.languages == LANGUAGES
     assert backend.device == "cpu"
     stock = backend.stock_voices()
@@ -151,10 +123,8 @@ def test_embed_rejects_a_clip_too_short_for_the_gpt_latents(backend):
 
 
 def test_embedding_round_trips_through_safetensors_tensor_equal(backend, voice):
-    back = load_embedding(dump_embedding(voice, backend.embedding_key))
-    assert sorted(back) == sorted(voice)
-    for key in voice:
-        assert back[key].dtype == voice[key].dtype and np.array_equal(back[key], voice[key]), key
+    back = stored_and_loaded(voice, backend.embedding_key)
+    assert differing_arrays(back, voice) == []
     for a, b in zip(backend._tensors(voice), backend._tensors(back)):
         assert torch.equal(a, b)
 
@@ -210,12 +180,8 @@ def test_params_reject_unknown_keys_out_of_range_values_and_unknown_languages(ba
 
 def test_worker_clones_a_voice_stores_it_and_speaks_with_it(backend, tmp_path):
     """The whole job path: voices.create embeds once into safetensors storage; synthesize reuses it."""
-    settings = Settings(backend="xtts", voice_library_uri=str(tmp_path), warmup=False)
-    worker = Worker(settings, backend, VoiceLibrary(open_store(str(tmp_path)), ByteLRU(64 << 20)))
-    clip = io.BytesIO()
-    sf.write(clip, reference_clip(), RATE, format="WAV")
-    created = worker.handle({"action": "voices.create", "name": "Tone",
-                             "audio_base64": base64.b64encode(clip.getvalue()).decode()})
+    worker = library_worker(backend, tmp_path)
+    created = create_voice(worker)
     assert "error" not in created, created
     assert created["voice"]["embeddings"] == [backend.embedding_key]
     assert len(list(tmp_path.rglob("*.safetensors"))) == 1
@@ -224,7 +190,7 @@ def test_worker_clones_a_voice_stores_it_and_speaks_with_it(backend, tmp_path):
     result = worker.handle({"text": "Hello there.", "voice": "tone", "format": "wav", "seed": 1,
                             "params": {"language": "en", "temperature": 0.5}})
     assert "error" not in result, result
-    audio, rate = sf.read(io.BytesIO(base64.b64decode(result["audio_base64"])), dtype="float32")
+    audio, rate = decode_wav(result)
     assert rate == 24_000 and audio.size > 0
 
 
