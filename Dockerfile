@@ -22,6 +22,10 @@ RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 
 FROM base-gpu AS base-chatterbox
+FROM base-gpu AS base-chatterbox-turbo
+FROM base-gpu AS base-chatterbox-multilingual
+FROM base-gpu AS base-xtts
+FROM base-gpu AS base-f5
 FROM base-cpu AS base-kokoro
 FROM base-cpu AS base-hibari
 
@@ -39,9 +43,13 @@ WORKDIR /app
 # Engine libraries that cannot go through the project's extras (their own pins clash with ours; see pyproject.toml).
 # torch and torchaudio as a matching pair from the PyTorch CUDA index, so torchaudio's compiled parts load.
 RUN case "$BACKEND" in \
-      chatterbox) \
-        pip install "torch==${TORCH_VERSION}" "torchaudio==${TORCHAUDIO_VERSION}" --index-url "$TORCH_INDEX_URL" \
-        && pip install --no-deps chatterbox-tts==0.1.7 s3tokenizer==0.3.0 ;; \
+      kokoro|hibari) ;; \
+      *) pip install "torch==${TORCH_VERSION}" "torchaudio==${TORCHAUDIO_VERSION}" --index-url "$TORCH_INDEX_URL" ;; \
+    esac \
+    && case "$BACKEND" in \
+      chatterbox*) pip install --no-deps chatterbox-tts==0.1.7 s3tokenizer==0.3.0 ;; \
+      xtts) pip install --no-deps torchcodec==0.17.0 ;; \
+      f5) pip install --no-deps f5-tts==1.1.22 ;; \
     esac
 
 COPY pyproject.toml README.md handler.py ./
@@ -50,7 +58,8 @@ COPY backends ./backends
 COPY voice_library ./voice_library
 COPY builder ./builder
 RUN case "$BACKEND" in \
-      chatterbox) pip install ".[chatterbox]" ;; \
+      chatterbox*) pip install ".[chatterbox]" ;; \
+      xtts|f5) pip install ".[$BACKEND]" ;; \
       *) pip install . ;; \
     esac
 

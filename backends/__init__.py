@@ -11,6 +11,8 @@ REGISTRY: dict[str, str] = {
     "kokoro": "backends.kokoro:KokoroBackend",
     "hibari": "backends.hibari:HibariBackend",
     "chatterbox": "backends.chatterbox:ChatterboxBackend",
+    "chatterbox-turbo": "backends.chatterbox_turbo:ChatterboxTurboBackend",
+    "chatterbox-multilingual": "backends.chatterbox_multilingual:ChatterboxMultilingualBackend",
     "xtts": "backends.xtts:XttsBackend",
     "f5": "backends.f5:F5Backend",
 }

@@ -160,8 +160,9 @@ class ChatterboxBackend(TorchBackend):
         if seed is not None:
             torch.manual_seed(seed)       # seeds every device
         tokens = model.tokenizer.text_to_tokens(punc_norm(text)).to(self.device)
-        if p.cfg_weight > 0.0:
-            tokens = torch.cat([tokens, tokens], dim=0)    # conditional and unconditional rows for CFG
+        # Always the conditional and the unconditional row: t3.inference doubles its start token for CFG
+        # whatever cfg_weight is (cfg_weight 0 then weighs the unconditional row by zero).
+        tokens = torch.cat([tokens, tokens], dim=0)
         tokens = F.pad(tokens, (1, 0), value=model.t3.hp.start_text_token)
         tokens = F.pad(tokens, (0, 1), value=model.t3.hp.stop_text_token)
         with torch.inference_mode():

@@ -14,9 +14,10 @@ from .errors import InvalidInput
 from .text import chunk_text, normalize, split_sentences
 
 
-def prepare_text(text: str, max_chars: int) -> list[str]:
-    """Normalized sentences (long ones split further), each at most `max_chars` long."""
-    chunks = [c for sentence in split_sentences(normalize(text)) for c in chunk_text(sentence, max_chars)
+def prepare_text(text: str, max_chars: int, language: str = "en") -> list[str]:
+    """Sentences (long ones split further), each at most `max_chars` long; English is normalized for speech."""
+    spoken = normalize(text) if language.lower().startswith("en") else " ".join(text.split())
+    chunks = [c for sentence in split_sentences(spoken) for c in chunk_text(sentence, max_chars)
               if any(ch.isalnum() for ch in c)]
     if not chunks:
         raise InvalidInput("the text has nothing to speak", hint="send words, not only punctuation or spaces")

@@ -194,7 +194,7 @@ def normalize(text: str) -> str:
 # --- sentences and chunks ----------------------------------------------------------------------------
 _NO_SPLIT = set("Mr Mrs Ms Dr Prof St Mt Ft Gen Gov Sen Rep Capt Lt Col Sgt Rev Hon Pres Fr No Nos Vol Fig Ch "
                 "vs cf approx e.g i.e".split()) | set(_MONTHS)
-_RE_BREAK = re.compile(r"[.!?…]+[\"')\]”’]*(?=\s|$)|\n\s*")
+_RE_BREAK = re.compile(r"[.!?…]+[\"')\]”’]*(?=\s|$)|[。！？]+[」』”）]*|\n\s*")   # CJK ends need no space
 _RE_CLAUSE = re.compile(r"(?<=[,;:—–])\s+")
 _RE_SPACE = re.compile(r"\s+")
 
@@ -213,7 +213,7 @@ def _is_break(text, m):
 
 
 def split_sentences(text: str) -> list[str]:
-    """Split at . ! ? … and line breaks, not after titles, initials, months or before lowercase."""
+    """Split at . ! ? … (and 。！？) and line breaks, not after titles, initials, months or before lowercase."""
     pieces, start = [], 0
     for m in _RE_BREAK.finditer(text):
         if _is_break(text, m):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import logging
 import platform
 import time
@@ -14,19 +13,16 @@ import numpy as np
 from pydantic import ValidationError
 
 from backends import Backend, load_backend
-from voice_library import ByteLRU, VoiceLibrary, VoiceMeta, open_store
-from voice_library.library import check_voice_id, slugify
+from voice_library import ByteLRU, VoiceLibrary, open_store
 
 from . import audio
-from .errors import (CloningUnsupported, InternalError, InvalidInput, JobError, OutputTooLarge, TextTooLong,
-                     VoiceExists, VoiceNotFound)
-from .fetch import fetch_audio
+from .errors import InternalError, InvalidInput, JobError, OutputTooLarge, TextTooLong
 from .openai_compat import unwrap_openai
 from .pipeline import Part, captions, prepare_text, render, timeline
-from .reference import REFERENCE_RATE, decode_base64_audio, prepare_reference, to_flac
 from .schema import (InfoRequest, SynthesizeRequest, VoicesCreateRequest, VoicesDeleteRequest, VoicesGetRequest,
                      VoicesListRequest, describe_validation_error, parse_request)
 from .settings import Settings
+from .voices import Voices
 
 log = logging.getLogger(__name__)
 BASE64_HARD_LIMIT = 15 * 1024 * 1024   # RunPod fails results near 20 MB; stay well below
@@ -37,6 +33,7 @@ class Worker:
         self.settings = settings
         self.backend = backend
         self.library = library
+        self.voices = Voices(settings, backend, library)
 
     @classmethod
     def from_settings(cls, settings: Settings, backend: Backend | None = None) -> Worker:
@@ -58,11 +55,7 @@ class Worker:
         return worker
 
     def seed_stock_voices(self) -> None:
-        for stock in self.backend.stock_voices():
-            meta = VoiceMeta(id=stock.id, name=stock.name, language=stock.language, gender=stock.gender,
-                             description=stock.description, tags=list(stock.tags), source="stock")
-            if self.library.add_stock(meta, self.backend.embedding_key, stock.embedding):
-                log.info("seeded stock voice %s", stock.id)
+        self.voices.seed_stock()
 
     # -- entry point ----------------------------------------------------------------------------
     def handle(self, job_input, job_id: str | None = None, progress: Callable[[dict], None] | None = None) -> dict:
@@ -72,13 +65,13 @@ class Worker:
             if isinstance(request, SynthesizeRequest):
                 return self.synthesize(request, job_id or "local", progress)
             if isinstance(request, VoicesListRequest):
-                return self.voices_list()
+                return self.voices.list()
             if isinstance(request, VoicesGetRequest):
-                return self.voice_info(self.library.resolve(request.voice))
+                return self.voices.get(request.voice)
             if isinstance(request, VoicesCreateRequest):
-                return self.voices_create(request)
+                return self.voices.create(request)
             if isinstance(request, VoicesDeleteRequest):
-                return {"deleted": self.library.delete(self.library.resolve(request.voice).id).id}
+                return self.voices.delete(request.voice)
             if isinstance(request, InfoRequest):
                 return self.info()
             raise InvalidInput("unhandled action")
@@ -123,16 +116,17 @@ class Worker:
         limit = self.backend.capabilities.max_chars
         if req.segments is None:
             if req.reference_audio is not None:
-                voice, embedding = self._one_off_voice(req.reference_audio, req.reference_text)
+                voice, embedding = self.voices.one_off(req.reference_audio, req.reference_text)
             else:
-                voice, embedding = self._voice(req.voice)
-            return [Part(prepare_text(req.text, limit), voice.id, embedding, req.speed, req.seed,
-                         self._params(req.params))], fmt, rate
+                voice, embedding = self.voices.resolve(req.voice)
+            params = self._params(req.params)
+            return [Part(prepare_text(req.text, limit, _language(params)), voice.id, embedding, req.speed, req.seed,
+                         params)], fmt, rate
         parts = []
         for segment in req.segments:
-            voice, embedding = self._voice(segment.voice or req.voice)
+            voice, embedding = self.voices.resolve(segment.voice or req.voice)
             params = self._params(req.params if segment.params is None else segment.params)
-            parts.append(Part(prepare_text(segment.text, limit), voice.id, embedding,
+            parts.append(Part(prepare_text(segment.text, limit, _language(params)), voice.id, embedding,
                               segment.speed or req.speed, req.seed, params))
         return parts, fmt, rate
 
@@ -201,85 +195,6 @@ class Worker:
                                hint=f"the {self.backend.name} backend takes: "
                                     f"{', '.join(self.backend.Params.model_fields) or 'no params'}") from None
 
-    def _voice(self, ref: str | None):
-        ref = ref or self.settings.default_voice or self.backend.default_voice
-        if not ref:
-            raise InvalidInput("no voice given and the backend has no default", hint="set voice")
-        meta = self.library.resolve(ref)
-        embedding = self.library.embedding(meta.id, self.backend.embedding_key)
-        if embedding is None and self.backend.capabilities.cloning:
-            embedding = self._embed_stored_voice(meta)
-        if embedding is None:
-            usable = [m.name for m, keys in self.library.list() if self.backend.embedding_key in keys]
-            raise VoiceNotFound(f"voice {meta.name!r} has no embedding for the {self.backend.name} backend",
-                                hint=f"voices usable here: {', '.join(usable) or 'none'}")
-        return meta, embedding
-
-    def _embed_stored_voice(self, meta: VoiceMeta):
-        """First use of a voice on this backend revision: embed its clip once and share it through storage."""
-        flac = self.library.reference(meta.id)
-        if flac is None:
-            return None
-        samples, rate = audio.decode(flac)
-        embedding = self.backend.embed(samples, rate, meta.transcript or self._transcript(samples, rate, None))
-        self.library.put_embedding(meta.id, self.backend.embedding_key, embedding)
-        log.info("computed and stored the %s embedding of voice %s", self.backend.embedding_key, meta.id)
-        return embedding
-
-    def _one_off_voice(self, clip_base64: str, transcript: str | None):
-        if not self.backend.capabilities.cloning:
-            raise CloningUnsupported(f"the {self.backend.name} backend cannot clone a voice from reference_audio",
-                                     hint="use a stored voice or a blend; cloning needs a backend such as chatterbox")
-        samples = prepare_reference(decode_base64_audio(clip_base64, self.settings.max_audio_bytes),
-                                    self.settings.max_reference_s)
-        embedding = self.backend.embed(samples, REFERENCE_RATE, self._transcript(samples, REFERENCE_RATE, transcript))
-        return VoiceMeta(id="reference-audio", name="reference_audio", source="clip"), embedding
-
-    def _transcript(self, samples, rate: int, given: str | None) -> str | None:
-        if given or not self.backend.capabilities.needs_transcript:
-            return given
-        from .transcribe import transcribe
-
-        return transcribe(samples, rate)
-
-    def voices_create(self, req: VoicesCreateRequest) -> dict:
-        t0 = time.perf_counter()
-        voice_id = check_voice_id(req.id) if req.id else slugify(req.name)
-        meta = VoiceMeta(id=voice_id, name=req.name, language=req.language, gender=req.gender,
-                         description=req.description, tags=req.tags, transcript=req.transcript)
-        for meta_other, _ in self.library.list():
-            if meta_other.name.lower() == req.name.lower():
-                raise VoiceExists(f"a voice named {req.name!r} already exists ({meta_other.id})")
-        embeddings, reference = {}, None
-        if req.blend is not None:
-            parts = [self._voice(name) for name in req.blend]
-            embeddings[self.backend.embedding_key] = self.backend.blend([e for _, e in parts], list(req.blend.values()))
-            meta.source, meta.blend = "blend", {m.id: w for (m, _), w in zip(parts, req.blend.values())}
-        else:
-            raw = (decode_base64_audio(req.audio_base64, self.settings.max_audio_bytes) if req.audio_base64 is not None
-                   else fetch_audio(req.audio_url, self.settings.max_audio_bytes, self.settings.url_timeout_s,
-                                    self.settings.allow_private_urls))
-            samples = prepare_reference(raw, self.settings.max_reference_s)
-            reference = to_flac(samples)
-            meta.reference_sha256 = hashlib.sha256(reference).hexdigest()
-            meta.reference_duration_s = round(len(samples) / REFERENCE_RATE, 3)
-            meta.transcript = self._transcript(samples, REFERENCE_RATE, req.transcript)
-            if self.backend.capabilities.cloning:
-                embeddings[self.backend.embedding_key] = self.backend.embed(samples, REFERENCE_RATE, meta.transcript)
-            elif req.fit:
-                embedding, report = self.backend.fit(samples, REFERENCE_RATE, req.fit_budget)
-                embeddings[self.backend.embedding_key] = embedding
-                meta.source, meta.fit_similarity, meta.blend = "fit", report["similarity"], report["weights"]
-        self.library.create(meta, reference, embeddings)
-        result = self._voice_dict(meta, sorted(embeddings))
-        if not result["usable"]:
-            result["note"] = (f"stored for cloning backends; the {self.backend.name} backend cannot clone, "
-                              'so this voice is not usable here (blend stock voices, or "fit": true)')
-        elif meta.source == "fit":
-            result["note"] = (f"voice matching, not cloning: speaker similarity {meta.fit_similarity} "
-                              "(the same speaker scores about 0.9)")
-        return {"voice": result, "timings_ms": {"total": round((time.perf_counter() - t0) * 1e3, 1)}}
-
     def _deliver(self, data: bytes, fmt: str, rate: int, output: str, job_id: str) -> dict:
         b64_size = (len(data) + 2) // 3 * 4
         want_url = output == "url" or (output == "auto" and b64_size > self.settings.output_auto_url_bytes)
@@ -297,18 +212,6 @@ class Worker:
                         hint='set VOICE_LIBRARY_URI to s3://bucket/prefix, or use "output": "base64"')
         store.write(key, data, audio.content_type(fmt, rate), filename=key.rsplit("/", 1)[1])
         return {"audio_url": store.presign(key, expiry), "expires_at": int(time.time()) + expiry}
-
-    def voices_list(self) -> dict:
-        return {"voices": [self._voice_dict(meta, keys) for meta, keys in self.library.list()],
-                "backend": self.backend.name}
-
-    def voice_info(self, meta: VoiceMeta) -> dict:
-        keys = [k for m, k in self.library.list() if m.id == meta.id]
-        return {"voice": self._voice_dict(meta, keys[0] if keys else [])}
-
-    def _voice_dict(self, meta: VoiceMeta, keys: list[str]) -> dict:
-        usable = self.backend.embedding_key in keys or (self.backend.capabilities.cloning and bool(meta.reference_sha256))
-        return {**meta.model_dump(), "embeddings": keys, "usable": usable}
 
     def info(self) -> dict:
         caps = self.backend.capabilities
@@ -328,3 +231,8 @@ class Worker:
             "limits": {"max_text_chars": self.settings.max_text_chars},
             "versions": versions,
         }
+
+
+def _language(params) -> str:
+    """Multilingual backends take the language in their params; English text is normalized for speech."""
+    return str(getattr(params, "language", None) or "en")

@@ -1,0 +1,127 @@
+"""Chatterbox-Turbo (chatterbox-tts 0.1.7 `ChatterboxTurboTTS`): the GPT-2 based, one-step-decoder variant.
+
+Loaded from a baked directory with the library's own `ChatterboxTurboTTS.from_local`; conditionals are computed
+from arrays and stored flat exactly like the base chatterbox adapter (whose embed/conditionals/close it reuses).
+English only; a reference clip must be longer than 5 seconds (the library asserts it).
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from jobcore.errors import AudioInvalid, InvalidInput
+
+from .base import AudioChunk, Capabilities, Embedding
+from .chatterbox import ChatterboxBackend
+from .torch_support import env_int, library_required
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 24_000                  # S3GEN_SR
+SPEECH_VOCAB = 6561                   # S3Gen accepts speech token ids below this
+DEFAULT_MAX_NEW_TOKENS = 1000         # inference_turbo's max_gen_len default
+MIN_REFERENCE_S = 5.0                 # ChatterboxTurboTTS.prepare_conditionals asserts len > 5 s
+N_CFM_TIMESTEPS = 2                   # what ChatterboxTurboTTS.generate() passes to the meanflow decoder
+#: what ChatterboxTurboTTS.from_local reads: three weight files and the GPT-2 tokenizer files that
+#: AutoTokenizer.from_pretrained(dir) reads (added_tokens.json holds the paralinguistic tags such as [laugh])
+WEIGHT_FILES = ("ve.safetensors", "t3_turbo_v1.safetensors", "s3gen_meanflow.safetensors",
+                "vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json")
+BUILTIN_VOICE_FILE = "conds.pt"       # optional: the model's own default voice
+
+
+class ChatterboxTurboParams(BaseModel):
+    """Per-request sampling settings: what ChatterboxTurboTTS.generate() uses (its own defaults).
+
+    Turbo ignores exaggeration, cfg_weight and min_p (the library only warns); they are rejected here instead.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    temperature: float = Field(0.8, ge=0.05, le=5.0, description="Sampling temperature of the speech-token model.")
+    top_k: int = Field(1000, ge=0, le=6563, description="Sample from the k most likely speech tokens; 0 turns it off.")
+    top_p: float = Field(0.95, gt=0.0, le=1.0, description="Nucleus sampling: keep the smallest token set with this mass.")
+    repetition_penalty: float = Field(1.2, ge=1.0, le=2.0, description="Penalty on repeating speech tokens.")
+
+
+class ChatterboxTurboBackend(ChatterboxBackend):
+    name = "chatterbox-turbo"
+    capabilities = Capabilities(cloning=True, streaming=False, speed=False, languages=("en",),
+                                max_chars=300, needs_transcript=False, sample_rate=SAMPLE_RATE)
+    Params = ChatterboxTurboParams
+    model_name = "Chatterbox-Turbo (Resemble AI), chatterbox-tts 0.1.7"
+
+    weight_files = WEIGHT_FILES
+    optional_files = (BUILTIN_VOICE_FILE,)
+
+    def __init__(self, model_dir: str | None = None, threads: int = 0, device: str = "auto",
+                 max_new_tokens: int | None = None):
+        path = self._baked_dir(model_dir)
+        self.max_new_tokens = max_new_tokens or env_int("CHATTERBOX_MAX_NEW_TOKENS", DEFAULT_MAX_NEW_TOKENS)
+        with library_required("chatterbox-tts", hint="install the chatterbox extra (see the Dockerfile)"):
+            import torch  # noqa: F401  (imported here so that a missing torch is named)
+            from chatterbox.tts_turbo import ChatterboxTurboTTS
+        self._use_torch(threads, device)
+        self.model = ChatterboxTurboTTS.from_local(path, self.device)
+        log.info("chatterbox-turbo loaded from %s on %s (revision %s, max_new_tokens %d)", path, self.device,
+                 self.revision, self.max_new_tokens)
+
+    # -- voices ---------------------------------------------------------------------------------
+    def embed(self, audio: np.ndarray, sample_rate: int, transcript: str | None = None) -> Embedding:
+        """ChatterboxTurboTTS.prepare_conditionals() from an array: > 5 s, loudness-normalised, then as the base."""
+        import librosa
+
+        wav = np.asarray(audio, dtype=np.float32).reshape(-1)
+        if not wav.size or not np.isfinite(wav).all():
+            raise AudioInvalid("the reference clip is empty or not finite")
+        seconds = wav.size / sample_rate
+        if seconds <= MIN_REFERENCE_S:
+            raise AudioInvalid(f"the reference clip is {seconds:.1f} s; Chatterbox-Turbo needs more than "
+                               f"{MIN_REFERENCE_S:g} s", hint="send a clip of 6-15 s of clear speech")
+        if sample_rate != SAMPLE_RATE:     # what librosa.load(path, sr=24000) does
+            wav = librosa.resample(wav, orig_sr=sample_rate, target_sr=SAMPLE_RATE)
+        wav = np.asarray(self.model.norm_loudness(wav, SAMPLE_RATE), dtype=np.float32)   # the library's own step
+        return super().embed(wav, SAMPLE_RATE, transcript)
+
+    # -- synthesis ------------------------------------------------------------------------------
+    def synthesize(self, text: str, voice: Embedding, *, speed: float = 1.0, seed: int | None = None,
+                   params: BaseModel | None = None) -> Iterator[AudioChunk]:
+        if abs(speed - 1.0) > 1e-6:
+            raise InvalidInput("the chatterbox-turbo backend has no speed control", hint="leave speed at 1.0")
+        p = params if isinstance(params, ChatterboxTurboParams) else ChatterboxTurboParams.model_validate(
+            params.model_dump() if params is not None else {})
+        conds = self.conditionals(voice)  # Turbo's T3 has no emotion input (hp.emotion_adv is False)
+        with self._lock:
+            audio = self.generate(text, conds, p, seed)
+        if audio.size:
+            yield AudioChunk(audio, SAMPLE_RATE)
+
+    def generate(self, text: str, conds, p: ChatterboxTurboParams, seed: int | None = None) -> np.ndarray:
+        """ChatterboxTurboTTS.generate() with our conditionals and token cap (it uses self.conds and 1000)."""
+        import torch
+        from chatterbox.models.s3gen.const import S3GEN_SIL
+        from chatterbox.tts_turbo import punc_norm
+
+        model = self.model
+        if seed is not None:
+            torch.manual_seed(seed)
+        tokens = model.tokenizer(punc_norm(text), return_tensors="pt", padding=True, truncation=True)
+        tokens = tokens.input_ids.to(self.device)
+        with torch.inference_mode():
+            # inference_turbo samples one token, then up to max_gen_len more
+            speech = model.t3.inference_turbo(t3_cond=conds.t3, text_tokens=tokens, temperature=p.temperature,
+                                              top_k=p.top_k, top_p=p.top_p, repetition_penalty=p.repetition_penalty,
+                                              max_gen_len=self.max_new_tokens - 1)
+            speech = speech[speech < SPEECH_VOCAB].to(self.device)
+            if not speech.numel():
+                log.warning("chatterbox-turbo produced no speech tokens for %d characters", len(text))
+                return np.zeros(0, np.float32)
+            silence = torch.tensor([S3GEN_SIL] * 3, dtype=torch.long, device=self.device)
+            wav, _ = model.s3gen.inference(speech_tokens=torch.cat([speech, silence]), ref_dict=conds.gen,
+                                           n_cfm_timesteps=N_CFM_TIMESTEPS)
+            wav = wav.squeeze(0).detach().cpu().numpy()
+        # The library marks its output with Resemble's Perth watermark; we keep that step as it is.
+        wav = model.watermarker.apply_watermark(wav, sample_rate=SAMPLE_RATE)
+        return np.asarray(wav, dtype=np.float32).reshape(-1)
