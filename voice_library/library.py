@@ -128,11 +128,14 @@ class VoiceLibrary:
     def resolve(self, ref: str) -> VoiceMeta:
         """A voice by id, or by case-insensitive name."""
         ref = ref.strip()
-        if VOICE_ID.match(ref):
+        slug = re.sub(r"[^a-z0-9]+", "-", ref.lower()).strip("-")
+        for candidate in dict.fromkeys(c for c in (ref, slug) if VOICE_ID.match(c)):   # cached, no listing
             try:
-                return self.get(ref)
+                meta = self.get(candidate)
             except VoiceNotFound:
-                pass
+                continue
+            if candidate == ref or meta.name.lower() == ref.lower():
+                return meta
         wanted = ref.lower()
         for meta, _ in self.list():
             if meta.name.lower() == wanted or meta.id == wanted:
