@@ -75,11 +75,17 @@ class ChatterboxBackend(TorchBackend):
         self.max_new_tokens = max_new_tokens or env_int("CHATTERBOX_MAX_NEW_TOKENS", DEFAULT_MAX_NEW_TOKENS)
         with library_required("chatterbox-tts", hint="install the chatterbox extra (see the Dockerfile)"):
             import torch  # noqa: F401  (imported here so that a missing torch is named)
-            from chatterbox.tts import ChatterboxTTS
+            import chatterbox.tts  # noqa: F401
         self._use_torch(threads, device)
-        self.model = ChatterboxTTS.from_local(path, self.device)
-        log.info("chatterbox loaded from %s on %s (revision %s, max_new_tokens %d)", path, self.device,
+        self.model = self._load(path)
+        log.info("%s loaded from %s on %s (revision %s, max_new_tokens %d)", self.name, path, self.device,
                  self.revision, self.max_new_tokens)
+
+    def _load(self, path: Path):
+        """The library's own model, from the baked directory (variants load theirs)."""
+        from chatterbox.tts import ChatterboxTTS
+
+        return ChatterboxTTS.from_local(path, self.device)
 
     # -- voices ---------------------------------------------------------------------------------
     def embed(self, audio: np.ndarray, sample_rate: int, transcript: str | None = None) -> Embedding:
@@ -139,11 +145,11 @@ class ChatterboxBackend(TorchBackend):
     def synthesize(self, text: str, voice: Embedding, *, speed: float = 1.0, seed: int | None = None,
                    params: BaseModel | None = None) -> Iterator[AudioChunk]:
         if abs(speed - 1.0) > 1e-6:
-            raise InvalidInput("the chatterbox backend has no speed control",
+            raise InvalidInput(f"the {self.name} backend has no speed control",
                                hint="leave speed at 1.0; cfg_weight and exaggeration change the pace")
-        p = params if isinstance(params, ChatterboxParams) else ChatterboxParams.model_validate(
+        p = params if isinstance(params, self.Params) else self.Params.model_validate(
             params.model_dump() if params is not None else {})
-        conds = self.conditionals(voice, p.exaggeration)
+        conds = self.conditionals(voice, getattr(p, "exaggeration", 0.5))
         with self._lock:
             audio = self.generate(text, conds, p, seed)
         if audio.size:
@@ -152,30 +158,43 @@ class ChatterboxBackend(TorchBackend):
     def generate(self, text: str, conds, p: ChatterboxParams, seed: int | None = None) -> np.ndarray:
         """ChatterboxTTS.generate() with our conditionals and token cap (it hard-codes 1000 and self.conds)."""
         import torch
-        import torch.nn.functional as F
         from chatterbox.models.s3tokenizer import drop_invalid_tokens
         from chatterbox.tts import punc_norm
 
-        model = self.model
         if seed is not None:
             torch.manual_seed(seed)       # seeds every device
-        tokens = model.tokenizer.text_to_tokens(punc_norm(text)).to(self.device)
-        # Always the conditional and the unconditional row: t3.inference doubles its start token for CFG
-        # whatever cfg_weight is (cfg_weight 0 then weighs the unconditional row by zero).
-        tokens = torch.cat([tokens, tokens], dim=0)
-        tokens = F.pad(tokens, (1, 0), value=model.t3.hp.start_text_token)
-        tokens = F.pad(tokens, (0, 1), value=model.t3.hp.stop_text_token)
+        tokens = self.model.tokenizer.text_to_tokens(punc_norm(text)).to(self.device)
         with torch.inference_mode():
-            speech = model.t3.inference(t3_cond=conds.t3, text_tokens=tokens, max_new_tokens=self.max_new_tokens,
-                                        temperature=p.temperature, cfg_weight=p.cfg_weight,
-                                        repetition_penalty=p.repetition_penalty, min_p=p.min_p, top_p=p.top_p)
-            speech = drop_invalid_tokens(speech[0])
-            speech = speech[speech < SPEECH_VOCAB].to(self.device)
-            if not speech.numel():
-                log.warning("chatterbox produced no speech tokens for %d characters", len(text))
-                return np.zeros(0, np.float32)
-            wav, _ = model.s3gen.inference(speech_tokens=speech, ref_dict=conds.gen)
-            wav = wav.squeeze(0).detach().cpu().numpy()
+            speech = self.model.t3.inference(t3_cond=conds.t3, text_tokens=self.cfg_rows(tokens),
+                                             max_new_tokens=self.max_new_tokens, temperature=p.temperature,
+                                             cfg_weight=p.cfg_weight, repetition_penalty=p.repetition_penalty,
+                                             min_p=p.min_p, top_p=p.top_p)
+        return self.speech_to_audio(drop_invalid_tokens(speech[0]), conds, text)
+
+    def cfg_rows(self, tokens):
+        """The conditional and the unconditional row, padded with start/stop: t3.inference doubles its start
+        token for CFG whatever cfg_weight is (cfg_weight 0 then weighs the unconditional row by zero)."""
+        import torch
+        import torch.nn.functional as F
+
+        tokens = torch.cat([tokens, tokens], dim=0)
+        tokens = F.pad(tokens, (1, 0), value=self.model.t3.hp.start_text_token)
+        return F.pad(tokens, (0, 1), value=self.model.t3.hp.stop_text_token)
+
+    def speech_to_audio(self, speech, conds, text: str, suffix=None, **s3gen_options) -> np.ndarray:
+        """Speech tokens -> watermarked float32 audio. Ids S3Gen cannot take (>= 6561: start/stop and the unused
+        rest of T3's head) are masked first; trained weights do not emit them, random ones do."""
+        import torch
+
+        speech = speech[speech < SPEECH_VOCAB].to(self.device)
+        if not speech.numel():
+            log.warning("%s produced no speech tokens for %d characters", self.name, len(text))
+            return np.zeros(0, np.float32)
+        if suffix is not None:
+            speech = torch.cat([speech, suffix])
+        with torch.inference_mode():
+            wav, _ = self.model.s3gen.inference(speech_tokens=speech, ref_dict=conds.gen, **s3gen_options)
+        wav = wav.squeeze(0).detach().cpu().numpy()
         # The library marks its output with Resemble's Perth watermark; we keep that step as it is.
-        wav = model.watermarker.apply_watermark(wav, sample_rate=SAMPLE_RATE)
+        wav = self.model.watermarker.apply_watermark(wav, sample_rate=SAMPLE_RATE)
         return np.asarray(wav, dtype=np.float32).reshape(-1)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,15 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from jobcore.errors import InvalidInput
 
-from .base import AudioChunk, Capabilities, Embedding
+from .base import Capabilities
 from .chatterbox import ChatterboxBackend
-from .torch_support import env_int, library_required
 
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 24_000                  # S3GEN_SR
 SPEECH_VOCAB = 6561                   # S3Gen accepts speech token ids below this
-DEFAULT_MAX_NEW_TOKENS = 1000         # what ChatterboxMultilingualTTS.generate() hard-codes
 #: chatterbox.mtl_tts.SUPPORTED_LANGUAGES of 0.1.7 (the tests check they are equal; synthesize re-checks the library's)
 LANGUAGES = ("ar", "da", "de", "el", "en", "es", "fi", "fr", "he", "hi", "it", "ja", "ko", "ms", "nl", "no", "pl",
              "pt", "ru", "sv", "sw", "tr", "zh")
@@ -123,68 +120,30 @@ class ChatterboxMultilingualBackend(ChatterboxBackend):
     weight_files = WEIGHT_FILES
     optional_files = (BUILTIN_VOICE_FILE,)
 
-    def __init__(self, model_dir: str | None = None, threads: int = 0, device: str = "auto",
-                 max_new_tokens: int | None = None):
-        path = self._baked_dir(model_dir)
-        self.max_new_tokens = max_new_tokens or env_int("CHATTERBOX_MAX_NEW_TOKENS", DEFAULT_MAX_NEW_TOKENS)
-        with library_required("chatterbox-tts", hint="install the chatterbox extra (see the Dockerfile)"):
-            import torch  # noqa: F401  (imported here so that a missing torch is named)
-            import chatterbox.mtl_tts  # noqa: F401
-        self._use_torch(threads, device)
-        self.model = load_model(path, self.device)
-        log.info("chatterbox-multilingual loaded from %s on %s (revision %s, max_new_tokens %d)", path,
-                 self.device, self.revision, self.max_new_tokens)
+    def _load(self, path):
+        return load_model(path, self.device)
 
-    # embed() is the base adapter's: ChatterboxMultilingualTTS.prepare_conditionals() is the same computation.
-
-    def synthesize(self, text: str, voice: Embedding, *, speed: float = 1.0, seed: int | None = None,
-                   params: BaseModel | None = None) -> Iterator[AudioChunk]:
-        from chatterbox.mtl_tts import SUPPORTED_LANGUAGES
-
-        if abs(speed - 1.0) > 1e-6:
-            raise InvalidInput("the chatterbox-multilingual backend has no speed control",
-                               hint="leave speed at 1.0; cfg_weight and exaggeration change the pace")
-        p = params if isinstance(params, ChatterboxMultilingualParams) else ChatterboxMultilingualParams.model_validate(
-            params.model_dump() if params is not None else {})
-        if p.language not in SUPPORTED_LANGUAGES:
-            raise InvalidInput(f"the installed chatterbox-tts does not support language {p.language!r}",
-                               hint=f"one of: {', '.join(SUPPORTED_LANGUAGES)}")
-        conds = self.conditionals(voice, p.exaggeration)
-        with self._lock:
-            audio = self.generate(text, conds, p, seed)
-        if audio.size:
-            yield AudioChunk(audio, SAMPLE_RATE)
+    # embed() is the base adapter's: ChatterboxMultilingualTTS.prepare_conditionals() is the same computation;
+    # so is synthesize(), with the language checked in generate().
 
     def generate(self, text: str, conds, p: ChatterboxMultilingualParams, seed: int | None = None) -> np.ndarray:
         """ChatterboxMultilingualTTS.generate() with our conditionals and token cap (it uses self.conds and 1000)."""
         import torch
-        import torch.nn.functional as F
         from chatterbox.models.s3tokenizer import drop_invalid_tokens
-        from chatterbox.mtl_tts import punc_norm
+        from chatterbox.mtl_tts import SUPPORTED_LANGUAGES, punc_norm
 
-        model = self.model
+        if p.language not in SUPPORTED_LANGUAGES:
+            raise InvalidInput(f"the installed chatterbox-tts does not support language {p.language!r}",
+                               hint=f"one of: {', '.join(SUPPORTED_LANGUAGES)}")
         if seed is not None:
             torch.manual_seed(seed)
-        tokens = model.tokenizer.text_to_tokens(punc_norm(text), language_id=p.language).to(self.device)
-        tokens = torch.cat([tokens, tokens], dim=0)       # conditional and unconditional rows, always (as the library)
-        tokens = F.pad(tokens, (1, 0), value=model.t3.hp.start_text_token)
-        tokens = F.pad(tokens, (0, 1), value=model.t3.hp.stop_text_token)
-        with torch.inference_mode(), _drop_new_forward_hooks(_aligned_attention_layers(model.t3)):
-            speech = model.t3.inference(t3_cond=conds.t3, text_tokens=tokens, max_new_tokens=self.max_new_tokens,
-                                        temperature=p.temperature, cfg_weight=p.cfg_weight,
-                                        repetition_penalty=p.repetition_penalty, min_p=p.min_p, top_p=p.top_p)
-            speech = drop_invalid_tokens(speech[0])
-            # Ids >= 6561 (start/stop and the unused rest of T3's 8194-token head) crash S3Gen. Trained weights do
-            # not emit them between start and stop, so with real weights this mask is a no-op safety net.
-            speech = speech[speech < SPEECH_VOCAB].to(self.device)
-            if not speech.numel():
-                log.warning("chatterbox-multilingual produced no speech tokens for %d characters", len(text))
-                return np.zeros(0, np.float32)
-            wav, _ = model.s3gen.inference(speech_tokens=speech, ref_dict=conds.gen)
-            wav = wav.squeeze(0).detach().cpu().numpy()
-        # The library marks its output with Resemble's Perth watermark; we keep that step as it is.
-        wav = model.watermarker.apply_watermark(wav, sample_rate=SAMPLE_RATE)
-        return np.asarray(wav, dtype=np.float32).reshape(-1)
+        tokens = self.model.tokenizer.text_to_tokens(punc_norm(text), language_id=p.language).to(self.device)
+        with torch.inference_mode(), _drop_new_forward_hooks(_aligned_attention_layers(self.model.t3)):
+            speech = self.model.t3.inference(t3_cond=conds.t3, text_tokens=self.cfg_rows(tokens),
+                                             max_new_tokens=self.max_new_tokens, temperature=p.temperature,
+                                             cfg_weight=p.cfg_weight, repetition_penalty=p.repetition_penalty,
+                                             min_p=p.min_p, top_p=p.top_p)
+        return self.speech_to_audio(drop_invalid_tokens(speech[0]), conds, text)
 
 
 def _aligned_attention_layers(t3) -> list:

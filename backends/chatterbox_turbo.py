@@ -7,22 +7,19 @@ English only; a reference clip must be longer than 5 seconds (the library assert
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from jobcore.errors import AudioInvalid, InvalidInput
+from jobcore.errors import AudioInvalid
 
-from .base import AudioChunk, Capabilities, Embedding
+from .base import Capabilities, Embedding
 from .chatterbox import ChatterboxBackend
-from .torch_support import env_int, library_required
 
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 24_000                  # S3GEN_SR
 SPEECH_VOCAB = 6561                   # S3Gen accepts speech token ids below this
-DEFAULT_MAX_NEW_TOKENS = 1000         # inference_turbo's max_gen_len default
 MIN_REFERENCE_S = 5.0                 # ChatterboxTurboTTS.prepare_conditionals asserts len > 5 s
 N_CFM_TIMESTEPS = 2                   # what ChatterboxTurboTTS.generate() passes to the meanflow decoder
 #: what ChatterboxTurboTTS.from_local reads: three weight files and the GPT-2 tokenizer files that
@@ -56,17 +53,10 @@ class ChatterboxTurboBackend(ChatterboxBackend):
     weight_files = WEIGHT_FILES
     optional_files = (BUILTIN_VOICE_FILE,)
 
-    def __init__(self, model_dir: str | None = None, threads: int = 0, device: str = "auto",
-                 max_new_tokens: int | None = None):
-        path = self._baked_dir(model_dir)
-        self.max_new_tokens = max_new_tokens or env_int("CHATTERBOX_MAX_NEW_TOKENS", DEFAULT_MAX_NEW_TOKENS)
-        with library_required("chatterbox-tts", hint="install the chatterbox extra (see the Dockerfile)"):
-            import torch  # noqa: F401  (imported here so that a missing torch is named)
-            from chatterbox.tts_turbo import ChatterboxTurboTTS
-        self._use_torch(threads, device)
-        self.model = ChatterboxTurboTTS.from_local(path, self.device)
-        log.info("chatterbox-turbo loaded from %s on %s (revision %s, max_new_tokens %d)", path, self.device,
-                 self.revision, self.max_new_tokens)
+    def _load(self, path):
+        from chatterbox.tts_turbo import ChatterboxTurboTTS
+
+        return ChatterboxTurboTTS.from_local(path, self.device)
 
     # -- voices ---------------------------------------------------------------------------------
     def embed(self, audio: np.ndarray, sample_rate: int, transcript: str | None = None) -> Embedding:
@@ -85,43 +75,21 @@ class ChatterboxTurboBackend(ChatterboxBackend):
         wav = np.asarray(self.model.norm_loudness(wav, SAMPLE_RATE), dtype=np.float32)   # the library's own step
         return super().embed(wav, SAMPLE_RATE, transcript)
 
-    # -- synthesis ------------------------------------------------------------------------------
-    def synthesize(self, text: str, voice: Embedding, *, speed: float = 1.0, seed: int | None = None,
-                   params: BaseModel | None = None) -> Iterator[AudioChunk]:
-        if abs(speed - 1.0) > 1e-6:
-            raise InvalidInput("the chatterbox-turbo backend has no speed control", hint="leave speed at 1.0")
-        p = params if isinstance(params, ChatterboxTurboParams) else ChatterboxTurboParams.model_validate(
-            params.model_dump() if params is not None else {})
-        conds = self.conditionals(voice)  # Turbo's T3 has no emotion input (hp.emotion_adv is False)
-        with self._lock:
-            audio = self.generate(text, conds, p, seed)
-        if audio.size:
-            yield AudioChunk(audio, SAMPLE_RATE)
-
+    # -- synthesis (the base adapter's synthesize; Turbo's T3 has no emotion input) ---------------
     def generate(self, text: str, conds, p: ChatterboxTurboParams, seed: int | None = None) -> np.ndarray:
         """ChatterboxTurboTTS.generate() with our conditionals and token cap (it uses self.conds and 1000)."""
         import torch
         from chatterbox.models.s3gen.const import S3GEN_SIL
         from chatterbox.tts_turbo import punc_norm
 
-        model = self.model
         if seed is not None:
             torch.manual_seed(seed)
-        tokens = model.tokenizer(punc_norm(text), return_tensors="pt", padding=True, truncation=True)
-        tokens = tokens.input_ids.to(self.device)
+        tokens = self.model.tokenizer(punc_norm(text), return_tensors="pt", padding=True, truncation=True)
         with torch.inference_mode():
             # inference_turbo samples one token, then up to max_gen_len more
-            speech = model.t3.inference_turbo(t3_cond=conds.t3, text_tokens=tokens, temperature=p.temperature,
-                                              top_k=p.top_k, top_p=p.top_p, repetition_penalty=p.repetition_penalty,
-                                              max_gen_len=self.max_new_tokens - 1)
-            speech = speech[speech < SPEECH_VOCAB].to(self.device)
-            if not speech.numel():
-                log.warning("chatterbox-turbo produced no speech tokens for %d characters", len(text))
-                return np.zeros(0, np.float32)
-            silence = torch.tensor([S3GEN_SIL] * 3, dtype=torch.long, device=self.device)
-            wav, _ = model.s3gen.inference(speech_tokens=torch.cat([speech, silence]), ref_dict=conds.gen,
-                                           n_cfm_timesteps=N_CFM_TIMESTEPS)
-            wav = wav.squeeze(0).detach().cpu().numpy()
-        # The library marks its output with Resemble's Perth watermark; we keep that step as it is.
-        wav = model.watermarker.apply_watermark(wav, sample_rate=SAMPLE_RATE)
-        return np.asarray(wav, dtype=np.float32).reshape(-1)
+            speech = self.model.t3.inference_turbo(
+                t3_cond=conds.t3, text_tokens=tokens.input_ids.to(self.device), temperature=p.temperature,
+                top_k=p.top_k, top_p=p.top_p, repetition_penalty=p.repetition_penalty,
+                max_gen_len=self.max_new_tokens - 1)
+        silence = torch.tensor([S3GEN_SIL] * 3, dtype=torch.long, device=self.device)
+        return self.speech_to_audio(speech, conds, text, suffix=silence, n_cfm_timesteps=N_CFM_TIMESTEPS)
