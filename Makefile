@@ -28,14 +28,14 @@ XTTS_STAMP := $(XTTS_VENV)/.installed
 F5_VENV    := .venv-f5
 F5_STAMP   := $(F5_VENV)/.installed
 
-$(CB_STAMP): pyproject.toml scripts/setup_chatterbox_venv.sh
-	PYTHON=$(PYTHON) bash scripts/setup_chatterbox_venv.sh
+$(CB_STAMP): pyproject.toml scripts/setup_torch_venv.sh
+	PYTHON=$(PYTHON) bash scripts/setup_torch_venv.sh chatterbox
 
-$(XTTS_STAMP): pyproject.toml scripts/setup_xtts_venv.sh
-	PYTHON=$(PYTHON) bash scripts/setup_xtts_venv.sh
+$(XTTS_STAMP): pyproject.toml scripts/setup_torch_venv.sh
+	PYTHON=$(PYTHON) bash scripts/setup_torch_venv.sh xtts
 
-$(F5_STAMP): pyproject.toml scripts/setup_f5_venv.sh
-	PYTHON=$(PYTHON) bash scripts/setup_f5_venv.sh
+$(F5_STAMP): pyproject.toml scripts/setup_torch_venv.sh
+	PYTHON=$(PYTHON) bash scripts/setup_torch_venv.sh f5
 
 ## make test-slow: the real GPU libraries (chatterbox, xtts, f5) and the Kokoro fit on the CPU, each in its own venv
 test-slow: $(CB_STAMP) $(XTTS_STAMP) $(F5_STAMP)

@@ -88,7 +88,7 @@ class F5Backend(TorchBackend):
 
     def __init__(self, model_dir: str | None = None, threads: int = 0, device: str = "auto"):
         path = self._baked_dir(model_dir)
-        with library_required("f5-tts", hint="install the f5 extra (see scripts/setup_f5_venv.sh)"):
+        with library_required("f5-tts", hint="install the f5 extra (see scripts/setup_torch_venv.sh f5)"):
             import torch  # noqa: F401  (imported here so that a missing torch is named)
             from omegaconf import OmegaConf
 

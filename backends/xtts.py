@@ -70,7 +70,7 @@ class XttsBackend(TorchBackend):
         path = self._baked_dir(model_dir)
         # None = the model's own cap (model_args.gpt_max_audio_tokens); set to bound generation time
         self.max_new_tokens = max_new_tokens or env_int("XTTS_MAX_NEW_TOKENS")
-        with library_required("coqui-tts", hint="install the xtts extra (see scripts/setup_xtts_venv.sh)"):
+        with library_required("coqui-tts", hint="install the xtts extra (see scripts/setup_torch_venv.sh xtts)"):
             import torch  # noqa: F401  (imported here so that a missing torch is named)
             from TTS.tts.configs.xtts_config import XttsConfig
             from TTS.tts.models.xtts import Xtts
