@@ -93,6 +93,12 @@ class Backend(ABC):
                    params: BaseModel | None = None) -> Iterator[AudioChunk]:
         """Yield audio chunks for `text` (already normalized, at most capabilities.max_chars)."""
 
+    def synthesize_many(self, texts: list[str], voice: Embedding, *, speed: float = 1.0, seed: int | None = None,
+                        params: BaseModel | None = None) -> Iterator[list[AudioChunk]]:
+        """Each text's chunks, in order. Backends that can work on several sentences at once override this."""
+        for text in texts:
+            yield list(self.synthesize(text, voice, speed=speed, seed=seed, params=params))
+
     def stock_voices(self) -> list[StockVoice]:
         return []
 

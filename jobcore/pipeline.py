@@ -51,11 +51,12 @@ def render(backend: Backend, parts: list[Part], pause_s: float, gap_s: float) ->
     """Synthesize sentence by sentence; pauses join sentences, longer gaps join parts (dialog turns)."""
     first = True
     for index, part in enumerate(parts):
-        for number, sentence in enumerate(part.sentences):
+        spoken = backend.synthesize_many(part.sentences, part.embedding, speed=part.speed, seed=part.seed,
+                                         params=part.params)
+        for number, (sentence, chunks) in enumerate(zip(part.sentences, spoken)):
             audio = []
             rate = backend.capabilities.sample_rate
-            for chunk in backend.synthesize(sentence, part.embedding, speed=part.speed, seed=part.seed,
-                                            params=part.params):
+            for chunk in chunks:
                 rate = chunk.sample_rate
                 trimmed = trim_silence(chunk.audio, sample_rate=rate)
                 if trimmed.size:

@@ -56,3 +56,20 @@ def test_stock_voices_sound_different(kokoro_worker):
     a = decode_result(kokoro_worker.handle({**job, "voice": "jf_alpha"}))[0]
     b = decode_result(kokoro_worker.handle({**job, "voice": "jm_kumo"}))[0]
     assert len(a) != len(b) or not np.allclose(a, b, atol=1e-3)
+
+
+def test_sentences_synthesized_in_parallel_keep_order_and_sound(kokoro_worker):
+    """Kokoro runs sentences after the first one per core; each must match its own sequential synthesis."""
+    backend = kokoro_worker.backend
+    if backend._pool is None:
+        pytest.skip("a single core: sentences run one after another")
+    texts = ["One short line.", "A second, somewhat longer sentence follows it here.", "Third.",
+             "And the fourth one closes the list."]
+    voice = kokoro_worker.library.embedding("jf_alpha", backend.embedding_key)
+    parallel = [np.concatenate([c.audio for c in chunks]) for chunks in backend.synthesize_many(texts, voice)]
+    sequential = [np.concatenate([c.audio for c in backend.synthesize(t, voice)]) for t in texts]
+    assert len(parallel) == len(texts)
+    for a, b in zip(parallel, sequential):
+        assert abs(len(a) - len(b)) <= 0.01 * len(b)
+        n = min(len(a), len(b))
+        assert np.corrcoef(a[:n], b[:n])[0, 1] > 0.99
