@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import re
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -85,12 +86,14 @@ class KokoroBackend(Backend):
 
         if model_dir:
             path = Path(model_dir) / MODEL_FILE
+            self._read_model = path.read_bytes
             try:
                 model = path.read_bytes()
             except OSError as exc:
                 raise BackendUnavailable(f"cannot read the Kokoro model at {path}: {exc.strerror}") from exc
             digest = hashlib.sha256(model).hexdigest()
         else:
+            self._read_model = lambda: read_bundled_model()[0]
             model, expected = read_bundled_model()
             digest = hashlib.sha256(model).hexdigest()
             if digest != expected:
@@ -101,9 +104,10 @@ class KokoroBackend(Backend):
         self.session = _session(ort, model, threads or cores)
         # With TTS_THREADS left automatic, multi-sentence texts also run one sentence per core on a
         # single-threaded session (measured 0.73x kokoro-onnx's real-time factor against 0.99x; BENCHMARKS.md).
+        # The single-threaded session is built on the first multi-sentence job, not at start-up (cold start).
         self.parallel = cores if not threads and cores > 1 else 1
-        self.narrow = _session(ort, model, 1) if self.parallel > 1 else None
-        self._pool = ThreadPoolExecutor(self.parallel, thread_name_prefix="kokoro") if self.narrow else None
+        self._narrow, self._narrow_lock = None, threading.Lock()
+        self._pool = ThreadPoolExecutor(self.parallel, thread_name_prefix="kokoro") if self.parallel > 1 else None
         del model
         self.vocab: dict[str, int] = json.loads((_package_data() / "vocab.json").read_text(encoding="utf-8"))["vocab"]
         self.g2p = G2P()
@@ -126,8 +130,8 @@ class KokoroBackend(Backend):
         style = self._style(voice)
         first = [AudioChunk(a, SAMPLE_RATE) for a in self._sentence(texts[0], style, speed, self.session) if a.size]
         pieces = [phoneme_pieces(self.phonemize(t)) for t in texts[1:]]     # G2P stays on this thread
-        futures = [self._pool.submit(lambda p=p: [self.infer(x, style, speed, self.narrow) for x in p])
-                   for p in pieces]
+        narrow = self.narrow_session()
+        futures = [self._pool.submit(lambda p=p: [self.infer(x, style, speed, narrow) for x in p]) for p in pieces]
         try:
             yield first                  # the rest is already under way while the caller handles it
             for future in futures:
@@ -135,6 +139,15 @@ class KokoroBackend(Backend):
         finally:
             for future in futures:
                 future.cancel()          # a cancelled stream stops queueing work
+
+    def narrow_session(self):
+        """A second, single-threaded session over the same weights, made once on first use."""
+        with self._narrow_lock:
+            if self._narrow is None:
+                import onnxruntime as ort
+
+                self._narrow = _session(ort, self._read_model(), 1)
+            return self._narrow
 
     def _sentence(self, text: str, style: np.ndarray, speed: float, session) -> list[np.ndarray]:
         return [self.infer(piece, style, speed, session) for piece in phoneme_pieces(self.phonemize(text))]
@@ -194,4 +207,4 @@ class KokoroBackend(Backend):
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
-        self.session = self.narrow = self._pool = None
+        self.session = self._narrow = self._pool = None

@@ -45,7 +45,7 @@ def run() -> dict:
             stages.append(result["timings_ms"])
 
         def raw_synthesis():
-            np.concatenate([chunk.audio for s in sentences for chunk in backend.synthesize(s, embedding)])
+            np.concatenate([chunk.audio for chunks in backend.synthesize_many(sentences, embedding) for chunk in chunks])
 
         times = interleaved({"raw_synthesis": raw_synthesis, "worker_handle": handle}, ROUNDS)
         total = sum(s["total"] for s in stages)
@@ -56,7 +56,7 @@ def run() -> dict:
               "paired_ratio_median": round(paired, 4), "target_ratio": 1.03,
               "worker_stage_share": share, "non_synth_share": round(1 - share["synth"], 5),
               "hot_spots_ms": hot,
-              "notes": "raw_synthesis = backend.synthesize() on the same normalized sentences with the same "
+              "notes": "raw_synthesis = backend.synthesize_many() (the worker's own synthesis path) on the same normalized sentences with the same "
                        "embedding, concatenated. worker_handle = Worker.handle with the voice cached, wav, base64: "
                        "schema parse, voice lookup, the same synthesis, silence trim and pauses, WAV encode, "
                        "base64. paired_ratio_median = median over rounds of handle/raw (each pair run back to "

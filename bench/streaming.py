@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import logging
+import os
 import statistics
 import tempfile
 import time
 
+from backends.kokoro import KokoroBackend
 from bench.common import interleaved, save, summary
 from jobcore.settings import Settings
 from jobcore.worker import Worker
@@ -64,16 +66,26 @@ def run() -> dict:
         def handle():
             assert "audio_base64" in worker.handle(job)
 
-        times = interleaved({"handle_whole_result": handle, "stream": stream}, ROUNDS, warmup=0)
+        # the same worker with sentences one after another on one all-core session (TTS_THREADS set explicitly)
+        sequential = Worker(worker.settings, KokoroBackend(threads=os.cpu_count() or 1), worker.library)
+
+        def handle_sequential():
+            assert "audio_base64" in sequential.handle(job)
+
+        times = interleaved({"handle_whole_result": handle, "stream": stream,
+                             "handle_sentences_sequential": handle_sequential}, ROUNDS, warmup=0)
     times = {"first_chunk": firsts, "stream_all_chunks": times["stream"],
-             "handle_whole_result": times["handle_whole_result"]}
+             "handle_whole_result": times["handle_whole_result"],
+             "handle_sentences_sequential": times["handle_sentences_sequential"]}
     result = {"benchmark": "streaming", "chars": len(PASSAGE), "audio_s": audio_s[-1],
               **summary(times, "handle_whole_result"),
               "first_chunk_over_stream_total": round(statistics.median(f / t for f, t in zip(firsts, stream_totals)),
                                                      4),
               "notes": "One round = a Worker.handle job and a `stream: true` Worker.stream job of the same text "
                        "(mp3, base64), back to back. first_chunk = until the first sentence's chunk is yielded; "
-                       "stream_all_chunks = until the summary item. Ratios are to handle_whole_result."}
+                       "stream_all_chunks = until the summary item. handle_sentences_sequential = the same job with "
+                       "every sentence on one all-core session (TTS_THREADS set), i.e. without Kokoro's per-core "
+                       "sentence parallelism. Ratios are to handle_whole_result."}
     save("streaming", result)
     return result
 
