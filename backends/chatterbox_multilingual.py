@@ -16,12 +16,12 @@ import logging
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from jobcore.errors import InvalidInput
 
 from .base import Capabilities
-from .chatterbox import ChatterboxBackend
+from .chatterbox import ChatterboxBackend, ChatterboxParams
 
 log = logging.getLogger(__name__)
 
@@ -36,20 +36,11 @@ WEIGHT_FILES = (VE_FILE, T3_FILE, S3GEN_FILE, TOKENIZER_FILE, CANGJIE_FILE)   # 
 BUILTIN_VOICE_FILE = "conds.pt"       # optional: the model's own default voice
 
 
-class ChatterboxMultilingualParams(BaseModel):
+class ChatterboxMultilingualParams(ChatterboxParams):
     """Per-request settings: the language and what ChatterboxMultilingualTTS.generate() takes (its defaults)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     language: str = Field("en", description="Language of the text (ISO 639-1).",
                           json_schema_extra={"enum": list(LANGUAGES)})
-    exaggeration: float = Field(0.5, ge=0.0, le=2.0,
-                                description="Emotion intensity; 0.5 is neutral, higher is more expressive (and faster).")
-    cfg_weight: float = Field(0.5, ge=0.0, le=1.0,
-                              description="Classifier-free guidance weight; lower slows the pace, 0 turns guidance off.")
-    temperature: float = Field(0.8, ge=0.05, le=5.0, description="Sampling temperature of the speech-token model.")
-    top_p: float = Field(1.0, gt=0.0, le=1.0, description="Nucleus sampling: keep the smallest token set with this mass.")
-    min_p: float = Field(0.05, ge=0.0, le=1.0, description="Drop tokens below this fraction of the top token's probability.")
     repetition_penalty: float = Field(2.0, ge=1.0, le=3.0, description="Penalty on repeating speech tokens.")
 
     @field_validator("language", mode="before")

@@ -206,12 +206,13 @@ class Worker:
         key = f"outputs/{job_id}/speech.{audio.EXTENSIONS[fmt]}"
         store = self.library.store
         expiry = self.settings.output_url_expiry_s
-        if store.presign(key, expiry) is None:   # a directory library has no URLs to hand out
+        url = store.presign(key, expiry)        # signing is local; a directory library has no URLs
+        if url is None:
             error = InvalidInput if output == "url" else OutputTooLarge
             raise error("URL delivery needs S3 storage and none is configured",
                         hint='set VOICE_LIBRARY_URI to s3://bucket/prefix, or use "output": "base64"')
         store.write(key, data, audio.content_type(fmt, rate), filename=key.rsplit("/", 1)[1])
-        return {"audio_url": store.presign(key, expiry), "expires_at": int(time.time()) + expiry}
+        return {"audio_url": url, "expires_at": int(time.time()) + expiry}
 
     def info(self) -> dict:
         caps = self.backend.capabilities
