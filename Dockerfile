@@ -53,6 +53,7 @@ RUN case "$BACKEND" in \
     esac
 
 COPY pyproject.toml README.md handler.py ./
+COPY common ./common
 COPY jobcore ./jobcore
 COPY backends ./backends
 COPY voice_library ./voice_library

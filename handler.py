@@ -5,7 +5,7 @@ import logging
 import os
 import sys
 
-from jobcore.errors import BackendUnavailable, JobError
+from common.errors import BackendUnavailable, JobError
 from jobcore.settings import load_settings
 from jobcore.worker import Worker
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import importlib
 
-from jobcore.errors import BackendUnavailable
+from common.errors import BackendUnavailable
 
 from .base import AudioChunk, Backend, Capabilities, Embedding, StockVoice
 

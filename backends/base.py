@@ -11,7 +11,7 @@ from typing import ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from jobcore.errors import CloningUnsupported
+from common.errors import CloningUnsupported
 
 log = logging.getLogger(__name__)
 Embedding = dict[str, np.ndarray]   # storable: safetensors of plain arrays

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import Field, field_validator
 
-from jobcore.errors import InvalidInput
+from common.errors import InvalidInput
 
 from .base import Capabilities
 from .chatterbox import ChatterboxBackend, ChatterboxParams

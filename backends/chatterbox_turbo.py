@@ -11,7 +11,7 @@ import logging
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from jobcore.errors import AudioInvalid
+from common.errors import AudioInvalid
 
 from .base import Capabilities, Embedding
 from .chatterbox import ChatterboxBackend

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from jobcore.errors import AudioInvalid, BackendUnavailable, InvalidInput
+from common.errors import AudioInvalid, BackendUnavailable, InvalidInput
 
 from .base import AudioChunk, Capabilities, Embedding
 from .torch_support import TorchBackend, hashed_revision, library_required

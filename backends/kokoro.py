@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jobcore.errors import BackendUnavailable, InvalidInput
+from common.errors import BackendUnavailable, InvalidInput
 
 from .base import AudioChunk, Backend, Capabilities, Embedding, NoParams, StockVoice, safe_g2p
 

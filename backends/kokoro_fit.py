@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jobcore.errors import BackendUnavailable
+from common.errors import BackendUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import ClassVar
 
-from jobcore.errors import BackendUnavailable
+from common.errors import BackendUnavailable
 
 from .base import Backend
 
@@ -34,7 +34,7 @@ def resolve_device(device: str) -> str:
 def hashed_revision(model_dir: Path, required: Sequence[str], optional: Sequence[str] = ()) -> str:
     """Without a manifest: hash the model files themselves (the builder's scheme, so a fresh bake agrees).
     The required files, then those optional ones that are there."""
-    from builder.manifest import file_sha256, revision_of
+    from common.manifest import file_sha256, revision_of
 
     names = [*required, *(name for name in optional if (model_dir / name).is_file())]
     return revision_of({name: file_sha256(model_dir / name) for name in names})
@@ -43,7 +43,7 @@ def hashed_revision(model_dir: Path, required: Sequence[str], optional: Sequence
 def check_weights(model_dir: Path, required: Sequence[str], optional: Sequence[str], backend: str) -> str:
     """The weights' revision: the manifest's, verified, if there is one, else the files' hash.
     Refuses a directory that lacks a required file (before anything heavy is imported)."""
-    from builder.manifest import MANIFEST, verify_manifest
+    from common.manifest import MANIFEST, verify_manifest
 
     revision = verify_manifest(model_dir) if (model_dir / MANIFEST).is_file() else None
     missing = [name for name in required if not (model_dir / name).is_file()]

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from jobcore.errors import AudioInvalid, InvalidInput, TextTooLong
+from common.errors import AudioInvalid, InvalidInput, TextTooLong
 
 from .base import AudioChunk, Capabilities, Embedding, StockVoice
 from .torch_support import TorchBackend, env_int, hashed_revision, library_required

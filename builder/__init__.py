@@ -1,4 +1,4 @@
 """Build-time tools: bake model weights into an image with a checked manifest, import voices into a library."""
-from .manifest import MANIFEST, verify_manifest, write_manifest
+from common.manifest import MANIFEST, verify_manifest, write_manifest
 
 __all__ = ["MANIFEST", "verify_manifest", "write_manifest"]

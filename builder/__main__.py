@@ -8,7 +8,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from jobcore.errors import JobError
+from common.errors import JobError
 
 log = logging.getLogger("builder")
 

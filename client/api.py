@@ -10,9 +10,10 @@ from typing import Any
 
 import httpx
 
+from common.formats import DEFAULT_FORMAT, format_for_path
+
 TERMINAL = frozenset({"COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"})
 PENDING = frozenset({"IN_QUEUE", "IN_PROGRESS"})
-EXTENSION_FORMATS = {".mp3": "mp3", ".wav": "wav", ".flac": "flac", ".ogg": "opus", ".opus": "opus", ".pcm": "pcm"}
 
 
 class TTSError(Exception):
@@ -214,7 +215,7 @@ class TTSClient:
     def save(self, text: str, path: str | Path, **kw) -> Path:
         """Synthesize into a file; the format follows the extension unless `format` is given."""
         path = Path(path)
-        kw.setdefault("format", EXTENSION_FORMATS.get(path.suffix.lower(), "mp3"))
+        kw.setdefault("format", format_for_path(path.name) or DEFAULT_FORMAT)
         path.write_bytes(self.synthesize(text, **kw))
         return path
 

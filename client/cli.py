@@ -8,9 +8,11 @@ import os
 import sys
 from pathlib import Path
 
-from .api import EXTENSION_FORMATS, TTSClient, TTSError
+from common.formats import DEFAULT_FORMAT, FORMATS, format_for_path
 
-STREAMABLE = ("mp3", "opus", "pcm")   # formats whose per-sentence pieces concatenate into one playable file
+from .api import TTSClient, TTSError
+
+STREAMABLE = [f.name for f in FORMATS.values() if f.concatenates]   # per-sentence pieces play as one file
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     say.add_argument("text")
     say.add_argument("--voice")
     say.add_argument("-o", "--out", default="out.mp3", help="output file; its extension picks the format")
-    say.add_argument("--format", choices=["mp3", "opus", "flac", "wav", "pcm"], help="default: from --out")
+    say.add_argument("--format", choices=list(FORMATS), help="default: from --out")
     say.add_argument("--speed", type=float)
     say.add_argument("--stream", action="store_true", help="write sentence by sentence as audio arrives")
 
@@ -49,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def say(client: TTSClient, args) -> str:
     out = Path(args.out)
-    fmt = args.format or EXTENSION_FORMATS.get(out.suffix.lower(), "mp3")
+    fmt = args.format or format_for_path(out.name) or DEFAULT_FORMAT
     fields = {"speed": args.speed} if args.speed is not None else {}
     if args.voice:
         fields["voice"] = args.voice

@@ -7,30 +7,20 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from .errors import AudioInvalid, UnsupportedFormat
+from common.errors import AudioInvalid, UnsupportedFormat
+from common.formats import FORMATS, MP3_RATES
 
-# format -> (soundfile format, subtype, content type, allowed sample rates or None for any)
-_MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
-FORMATS: dict[str, tuple[str, str, str, tuple[int, ...] | None]] = {
-    "mp3": ("MP3", "MPEG_LAYER_III", "audio/mpeg", _MP3_RATES),
-    "opus": ("OGG", "OPUS", "audio/ogg; codecs=opus", (8000, 12000, 16000, 24000, 48000)),
-    "flac": ("FLAC", "PCM_16", "audio/flac", None),
-    "wav": ("WAV", "PCM_16", "audio/wav", None),
-    "pcm": ("RAW", "PCM_16", "audio/L16", None),   # s16le, mono, no header
-}
-SAMPLE_RATES = _MP3_RATES
-EXTENSIONS = {"mp3": "mp3", "opus": "ogg", "flac": "flac", "wav": "wav", "pcm": "pcm"}
-
-
-def content_type(fmt: str, sample_rate: int) -> str:
-    return f"audio/L16; rate={sample_rate}; channels=1" if fmt == "pcm" else FORMATS[fmt][2]
+# format -> (soundfile format, subtype) for the soundfile encoder; the formats themselves are in common.formats
+_ENCODERS = {"mp3": ("MP3", "MPEG_LAYER_III"), "opus": ("OGG", "OPUS"), "flac": ("FLAC", "PCM_16"),
+             "wav": ("WAV", "PCM_16"), "pcm": ("RAW", "PCM_16")}
+SAMPLE_RATES = MP3_RATES
 
 
 def check_format(fmt: str, sample_rate: int) -> None:
     """Raise UnsupportedFormat for a format or a (format, rate) pair the encoder cannot write."""
     if fmt not in FORMATS:
         raise UnsupportedFormat(f"format {fmt!r} is not supported", hint=f"use one of: {', '.join(FORMATS)}")
-    rates = FORMATS[fmt][3]
+    rates = FORMATS[fmt].sample_rates
     if rates is not None and sample_rate not in rates:
         raise UnsupportedFormat(f"{fmt} cannot be written at {sample_rate} Hz",
                                 hint=f"{fmt} takes sample_rate in {', '.join(map(str, rates))}")
@@ -45,7 +35,7 @@ def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
 def encode(audio: np.ndarray, sample_rate: int, fmt: str) -> bytes:
     """Mono float32 audio -> bytes of the requested format, entirely in memory."""
     check_format(fmt, sample_rate)
-    sf_format, subtype, _, _ = FORMATS[fmt]
+    sf_format, subtype = _ENCODERS[fmt]
     clipped = np.clip(np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0), -1.0, 1.0)
     buf = io.BytesIO()
     if fmt == "pcm":

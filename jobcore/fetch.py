@@ -8,34 +8,37 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
-from .errors import AudioInvalid, InvalidInput
+from common.errors import AudioInvalid, InvalidInput
 
 MAX_REDIRECTS = 3
 
 
-def resolve_public(url: str, allow_private: bool = False) -> str:
-    """The address to connect to for `url`; refuses hosts with any private, loopback, link-local or reserved answer."""
+def resolve_public(url: str, allow_private: bool = False, field: str = "audio_url",
+                   setting: str = "ALLOW_PRIVATE_URLS") -> str:
+    """The address to connect to for `url`; refuses hosts with any private, loopback, link-local or reserved answer.
+    Errors name the job `field` the URL came from and the `setting` that lifts the check."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput("audio_url must be an http(s) URL")
+        raise InvalidInput(f"{field} must be an http(s) URL")
     try:
         infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
                                    type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError, ValueError):
-        raise InvalidInput(f"audio_url host {parts.hostname[:100]!r} does not resolve") from None
+        raise InvalidInput(f"{field} host {parts.hostname[:100]!r} does not resolve") from None
     addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
     if not allow_private and any(not a.is_global or a.is_multicast for a in addresses):
-        raise InvalidInput("audio_url points at a private, loopback or link-local address",
-                           hint="use a public URL (ALLOW_PRIVATE_URLS=1 lifts this for trusted setups)")
+        raise InvalidInput(f"{field} points at a private, loopback or link-local address",
+                           hint=f"use a public URL ({setting}=1 lifts this for trusted setups)")
     return str(addresses[0])
 
 
-def check_public(url: str, allow_private: bool = False) -> None:
+def check_public(url: str, allow_private: bool = False, field: str = "audio_url",
+                 setting: str = "ALLOW_PRIVATE_URLS") -> None:
     """Raise InvalidInput unless `url` is http(s) and resolves to public addresses only."""
-    resolve_public(url, allow_private)
+    resolve_public(url, allow_private, field, setting)
 
 
-def _pinned(url: str, address: str) -> tuple[str, dict, dict]:
+def pinned_request(url: str, address: str) -> tuple[str, dict, dict]:
     """The request URL aimed at the checked address, with the original Host header and TLS server name."""
     parts = urlsplit(url)
     host = f"[{address}]" if ":" in address else address
@@ -49,7 +52,7 @@ def fetch_audio(url: str, max_bytes: int, timeout_s: float = 20.0, allow_private
     deadline = time.monotonic() + timeout_s          # whole download, not per read: no slow trickle
     with httpx.Client(timeout=timeout_s, follow_redirects=False, trust_env=False) as client:
         for _ in range(MAX_REDIRECTS + 1):
-            target, headers, extensions = _pinned(url, resolve_public(url, allow_private))
+            target, headers, extensions = pinned_request(url, resolve_public(url, allow_private))
             try:
                 with client.stream("GET", target, headers=headers, extensions=extensions) as response:
                     if response.is_redirect:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import InvalidInput
+from common.errors import InvalidInput
 
 SPEECH_ROUTE = "/v1/audio/speech"
 # OpenAI speech fields -> job fields; `instructions` and `stream_format` have no counterpart and are dropped.

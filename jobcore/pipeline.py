@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from backends.base import Backend, Embedding
 
 from .audio import trim_silence
-from .errors import InvalidInput
+from common.errors import InvalidInput
 from .text import chunk_text, normalize, split_sentences
 
 

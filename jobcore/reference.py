@@ -9,7 +9,7 @@ import numpy as np
 import soundfile as sf
 
 from .audio import decode, resample, trim_silence
-from .errors import AudioInvalid, InvalidInput
+from common.errors import AudioInvalid, InvalidInput
 
 REFERENCE_RATE = 24_000
 MIN_SECONDS = 1.0

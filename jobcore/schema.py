@@ -5,7 +5,7 @@ from typing import Any, Literal, Union
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .errors import InvalidInput, UnsupportedFormat
+from common.errors import InvalidInput, UnsupportedFormat
 
 
 class _Request(BaseModel):

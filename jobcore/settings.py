@@ -5,7 +5,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .errors import InvalidInput
+from common.env import env_bool, env_first, env_float, env_int
+from common.formats import DEFAULT_FORMAT
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class Settings:
     cache_bytes: int = 256 * 1024 * 1024
     cache_ttl_s: float = 60.0
     default_voice: str | None = None          # None = the backend's own default
-    default_format: str = "mp3"
+    default_format: str = DEFAULT_FORMAT
     max_text_chars: int = 20_000
     sentence_pause_s: float = 0.2
     output_url_expiry_s: int = 3600
@@ -45,33 +46,6 @@ class Settings:
     __str__ = __repr__
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
-    raw = env.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidInput(f"setting {name}={raw!r} is not a whole number") from None
-    if value < minimum:
-        raise InvalidInput(f"setting {name} must be at least {minimum}")
-    return value
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise InvalidInput(f"setting {name}={raw!r} is not a number") from None
-
-
-def _first(env: Mapping[str, str], *names: str) -> str | None:
-    return next((env[n] for n in names if env.get(n)), None)
-
-
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from environment variables (RunPod's BUCKET_* names and the AWS ones both work)."""
     env = os.environ if env is None else env
@@ -80,27 +54,27 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         backend=env.get("TTS_BACKEND", d.backend).strip().lower(),
         model_dir=env.get("MODEL_DIR") or None,
         device=env.get("DEVICE", d.device),
-        threads=_int(env, "TTS_THREADS", d.threads),
+        threads=env_int(env, "TTS_THREADS", d.threads),
         voice_library_uri=env.get("VOICE_LIBRARY_URI") or d.voice_library_uri,
-        s3_endpoint_url=_first(env, "BUCKET_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
-        s3_access_key_id=_first(env, "BUCKET_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"),
-        s3_secret_access_key=_first(env, "BUCKET_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"),
-        s3_region=_first(env, "BUCKET_REGION", "AWS_REGION", "AWS_DEFAULT_REGION") or d.s3_region,
-        s3_connect_timeout_s=_float(env, "S3_CONNECT_TIMEOUT_S", d.s3_connect_timeout_s),
-        s3_read_timeout_s=_float(env, "S3_READ_TIMEOUT_S", d.s3_read_timeout_s),
-        s3_max_attempts=_int(env, "S3_MAX_ATTEMPTS", d.s3_max_attempts, minimum=1),
-        create_lock_ttl_s=_float(env, "VOICE_CREATE_LOCK_TTL_S", d.create_lock_ttl_s),
-        cache_bytes=_int(env, "VOICE_CACHE_BYTES", d.cache_bytes),
-        cache_ttl_s=_float(env, "VOICE_CACHE_TTL_S", d.cache_ttl_s),
+        s3_endpoint_url=env_first(env, "BUCKET_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
+        s3_access_key_id=env_first(env, "BUCKET_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"),
+        s3_secret_access_key=env_first(env, "BUCKET_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"),
+        s3_region=env_first(env, "BUCKET_REGION", "AWS_REGION", "AWS_DEFAULT_REGION") or d.s3_region,
+        s3_connect_timeout_s=env_float(env, "S3_CONNECT_TIMEOUT_S", d.s3_connect_timeout_s),
+        s3_read_timeout_s=env_float(env, "S3_READ_TIMEOUT_S", d.s3_read_timeout_s),
+        s3_max_attempts=env_int(env, "S3_MAX_ATTEMPTS", d.s3_max_attempts, minimum=1),
+        create_lock_ttl_s=env_float(env, "VOICE_CREATE_LOCK_TTL_S", d.create_lock_ttl_s),
+        cache_bytes=env_int(env, "VOICE_CACHE_BYTES", d.cache_bytes),
+        cache_ttl_s=env_float(env, "VOICE_CACHE_TTL_S", d.cache_ttl_s),
         default_voice=env.get("DEFAULT_VOICE") or None,
         default_format=env.get("DEFAULT_FORMAT", d.default_format),
-        max_text_chars=_int(env, "MAX_TEXT_CHARS", d.max_text_chars, minimum=1),
-        sentence_pause_s=_float(env, "SENTENCE_PAUSE_S", d.sentence_pause_s),
-        output_url_expiry_s=_int(env, "OUTPUT_URL_EXPIRY_S", d.output_url_expiry_s, minimum=1),
-        output_auto_url_bytes=_int(env, "OUTPUT_AUTO_URL_BYTES", d.output_auto_url_bytes, minimum=1),
-        warmup=env.get("WARMUP", "1") not in ("0", "false", "no"),
-        max_audio_bytes=_int(env, "MAX_AUDIO_BYTES", d.max_audio_bytes, minimum=1),
-        max_reference_s=_float(env, "MAX_REFERENCE_S", d.max_reference_s),
-        allow_private_urls=env.get("ALLOW_PRIVATE_URLS", "0") in ("1", "true", "yes"),
-        url_timeout_s=_float(env, "URL_TIMEOUT_S", d.url_timeout_s),
+        max_text_chars=env_int(env, "MAX_TEXT_CHARS", d.max_text_chars, minimum=1),
+        sentence_pause_s=env_float(env, "SENTENCE_PAUSE_S", d.sentence_pause_s),
+        output_url_expiry_s=env_int(env, "OUTPUT_URL_EXPIRY_S", d.output_url_expiry_s, minimum=1),
+        output_auto_url_bytes=env_int(env, "OUTPUT_AUTO_URL_BYTES", d.output_auto_url_bytes, minimum=1),
+        warmup=env_bool(env, "WARMUP", d.warmup),
+        max_audio_bytes=env_int(env, "MAX_AUDIO_BYTES", d.max_audio_bytes, minimum=1),
+        max_reference_s=env_float(env, "MAX_REFERENCE_S", d.max_reference_s),
+        allow_private_urls=env_bool(env, "ALLOW_PRIVATE_URLS", d.allow_private_urls),
+        url_timeout_s=env_float(env, "URL_TIMEOUT_S", d.url_timeout_s),
     )

@@ -7,7 +7,7 @@ import logging
 import numpy as np
 
 from .audio import resample
-from .errors import BackendUnavailable
+from common.errors import BackendUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from voice_library import VoiceLibrary, VoiceMeta
 from voice_library.library import check_voice_id, slugify
 
 from . import audio
-from .errors import CloningUnsupported, InvalidInput, VoiceExists, VoiceNotFound
+from common.errors import CloningUnsupported, InvalidInput, VoiceExists, VoiceNotFound
 from .fetch import fetch_audio
 from .reference import REFERENCE_RATE, decode_base64_audio, prepare_reference, to_flac
 from .schema import VoicesCreateRequest

@@ -15,8 +15,10 @@ from pydantic import ValidationError
 from backends import Backend, load_backend
 from voice_library import ByteLRU, VoiceLibrary, open_store
 
+from common.formats import FORMATS, content_type
+
 from . import audio
-from .errors import InternalError, InvalidInput, JobError, OutputTooLarge, TextTooLong
+from common.errors import InternalError, InvalidInput, JobError, OutputTooLarge, TextTooLong
 from .openai_compat import unwrap_openai
 from .pipeline import Part, captions, prepare_text, render, timeline
 from .schema import (InfoRequest, SynthesizeRequest, VoicesCreateRequest, VoicesDeleteRequest, VoicesGetRequest,
@@ -147,7 +149,7 @@ class Worker:
         data = audio.encode(samples, rate, fmt)
         t3 = time.perf_counter()
         sentences = timeline(pieces)
-        result = {"format": fmt, "content_type": audio.content_type(fmt, rate), "sample_rate": rate,
+        result = {"format": fmt, "content_type": content_type(fmt, rate), "sample_rate": rate,
                   "duration_s": round(len(samples) / rate, 3), "voice": parts[0].voice_id,
                   "backend": self.backend.name, "sentences": sentences}
         if req.segments is not None:
@@ -179,7 +181,7 @@ class Worker:
                    "sample_rate": rate, "duration_s": round(len(samples) / rate, 3), "text": piece.text,
                    "voice": parts[piece.part].voice_id}
         sentences = timeline(pieces)
-        summary = {"done": True, "chunks": len(pieces), "format": fmt, "content_type": audio.content_type(fmt, rate),
+        summary = {"done": True, "chunks": len(pieces), "format": fmt, "content_type": content_type(fmt, rate),
                    "sample_rate": rate, "duration_s": sentences[-1]["end_s"] if sentences else 0.0,
                    "voice": parts[0].voice_id, "backend": self.backend.name, "sentences": sentences,
                    "timings_ms": {"first_chunk": first_chunk_ms, "total": round((time.perf_counter() - t0) * 1e3, 1)}}
@@ -203,7 +205,7 @@ class Worker:
                 raise OutputTooLarge(f"the audio is {b64_size} bytes as base64, over the {BASE64_HARD_LIMIT} limit",
                                      hint='use "output": "url" with S3 storage, a shorter text or a smaller format')
             return {"audio_base64": base64.b64encode(data).decode("ascii")}
-        key = f"outputs/{job_id}/speech.{audio.EXTENSIONS[fmt]}"
+        key = f"outputs/{job_id}/speech.{FORMATS[fmt].extension}"
         store = self.library.store
         expiry = self.settings.output_url_expiry_s
         url = store.presign(key, expiry)        # signing is local; a directory library has no URLs
@@ -211,7 +213,7 @@ class Worker:
             error = InvalidInput if output == "url" else OutputTooLarge
             raise error("URL delivery needs S3 storage and none is configured",
                         hint='set VOICE_LIBRARY_URI to s3://bucket/prefix, or use "output": "base64"')
-        store.write(key, data, audio.content_type(fmt, rate), filename=key.rsplit("/", 1)[1])
+        store.write(key, data, content_type(fmt, rate), filename=key.rsplit("/", 1)[1])
         return {"audio_url": url, "expires_at": int(time.time()) + expiry}
 
     def info(self) -> dict:
@@ -228,7 +230,7 @@ class Worker:
             "params_schema": self.backend.Params.model_json_schema(),
             "default_voice": self.settings.default_voice or self.backend.default_voice,
             "voice_count": len(self.library.list()), "cache": self.library.cache.stats(),
-            "formats": list(audio.FORMATS), "sample_rates": list(audio.SAMPLE_RATES),
+            "formats": list(FORMATS), "sample_rates": list(audio.SAMPLE_RATES),
             "limits": {"max_text_chars": self.settings.max_text_chars},
             "versions": versions,
         }

@@ -7,7 +7,7 @@ import sys
 
 import uvicorn
 
-from jobcore.errors import JobError
+from common.errors import JobError
 from jobcore.settings import load_settings
 from jobcore.worker import Worker
 

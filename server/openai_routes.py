@@ -9,15 +9,14 @@ import logging
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
-from jobcore import audio
-from jobcore.errors import JobError
+from common.formats import FORMATS, content_type
+from common.errors import JobError
 from jobcore.openai_compat import speech_job
 
 from .errors import ApiError, from_job_error
 from .jobs import JobQueue
 
 log = logging.getLogger(__name__)
-STREAMED_FORMATS = ("pcm", "mp3", "opus")   # each sentence encoded alone; the pieces concatenate for players
 MODEL_ALIASES = ("tts-1", "tts-1-hd")
 
 
@@ -35,7 +34,8 @@ def openai_router(worker, queue: JobQueue) -> APIRouter:
             raise ApiError(400, "the body must be JSON", "invalid_input") from None
         except JobError as exc:
             raise ApiError(400, exc.message, exc.code) from None
-        if str(job.get("format", "")).lower() in STREAMED_FORMATS:
+        fmt = FORMATS.get(str(job.get("format", "")).lower())
+        if fmt is not None and fmt.concatenates:      # each sentence encoded alone; the pieces play as one
             return await streamed(job)
         result = await call(worker.handle, {**job, "output": "base64"}, None)
         if "error" in result:
@@ -67,8 +67,7 @@ def openai_router(worker, queue: JobQueue) -> APIRouter:
                 else:                          # the client left mid-chunk: close once that chunk is made
                     pending.add_done_callback(lambda _: items.close())
 
-        content_type = audio.content_type(first["format"], first["sample_rate"])
-        return StreamingResponse(body(), media_type=content_type)
+        return StreamingResponse(body(), media_type=content_type(first["format"], first["sample_rate"]))
 
     @router.get("/models")
     async def models():

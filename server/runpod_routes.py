@@ -6,7 +6,7 @@ import json
 
 from fastapi import APIRouter, Request
 
-from jobcore.errors import InvalidInput
+from common.errors import InvalidInput
 
 from .errors import ApiError
 from .jobs import IN_QUEUE, Job, JobQueue

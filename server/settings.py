@@ -5,7 +5,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from jobcore.settings import _first, _float, _int
+from common.env import env_bool, env_first, env_float, env_int
 
 
 @dataclass(frozen=True)
@@ -35,12 +35,14 @@ def load_server_settings(env: Mapping[str, str] | None = None) -> ServerSettings
     d = ServerSettings()
     return ServerSettings(
         host=env.get("HOST") or d.host,
-        port=_int(env, "PORT", d.port, minimum=1),
-        concurrency=_int(env, "SERVER_CONCURRENCY", d.concurrency, minimum=1),
-        api_key=_first(env, "SERVER_API_KEY", "RUNPOD_API_KEY"),
-        result_ttl_s=_float(env, "RESULT_TTL_S", d.result_ttl_s),
-        runsync_wait_s=_float(env, "RUNSYNC_WAIT_S", d.runsync_wait_s),
-        webhook_retry_delay_s=_float(env, "WEBHOOK_RETRY_DELAY_S", d.webhook_retry_delay_s),
-        webhook_timeout_s=_float(env, "WEBHOOK_TIMEOUT_S", d.webhook_timeout_s),
-        allow_private_webhooks=env.get("ALLOW_PRIVATE_WEBHOOKS", "0").lower() in ("1", "true", "yes"),
+        port=env_int(env, "PORT", d.port, minimum=1),
+        concurrency=env_int(env, "SERVER_CONCURRENCY", d.concurrency, minimum=1),
+        api_key=env_first(env, "SERVER_API_KEY", "RUNPOD_API_KEY"),
+        result_ttl_s=env_float(env, "RESULT_TTL_S", d.result_ttl_s),
+        runsync_wait_s=env_float(env, "RUNSYNC_WAIT_S", d.runsync_wait_s),
+        max_runsync_wait_s=env_float(env, "MAX_RUNSYNC_WAIT_S", d.max_runsync_wait_s, minimum=0),
+        webhook_attempts=env_int(env, "WEBHOOK_ATTEMPTS", d.webhook_attempts, minimum=1),
+        webhook_retry_delay_s=env_float(env, "WEBHOOK_RETRY_DELAY_S", d.webhook_retry_delay_s),
+        webhook_timeout_s=env_float(env, "WEBHOOK_TIMEOUT_S", d.webhook_timeout_s),
+        allow_private_webhooks=env_bool(env, "ALLOW_PRIVATE_WEBHOOKS", d.allow_private_webhooks),
     )

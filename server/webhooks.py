@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from jobcore.errors import InvalidInput
-from jobcore.fetch import _pinned, check_public, resolve_public
+from common.errors import InvalidInput
+from jobcore.fetch import check_public, pinned_request, resolve_public
 
 log = logging.getLogger(__name__)
 
@@ -17,11 +17,7 @@ def check_webhook(url: object, allow_private: bool) -> str:
     """Refuse webhook URLs that are not http(s) or reach private addresses (unless allowed)."""
     if not isinstance(url, str) or len(url) > 2048:
         raise InvalidInput("webhook must be an http(s) URL")
-    try:
-        check_public(url, allow_private)
-    except InvalidInput as exc:
-        raise InvalidInput(exc.message.replace("audio_url", "webhook"),
-                           hint="use a public URL (ALLOW_PRIVATE_WEBHOOKS=1 lifts this for trusted setups)") from None
+    check_public(url, allow_private, field="webhook", setting="ALLOW_PRIVATE_WEBHOOKS")
     return url
 
 
@@ -41,7 +37,8 @@ class WebhookSender:
         for attempt in range(1, self.attempts + 1):
             try:
                 # checked again at delivery and pinned to the checked address: DNS may have changed since /run
-                target, headers, extensions = _pinned(url, resolve_public(url, self.allow_private))
+                target, headers, extensions = pinned_request(url, resolve_public(url, self.allow_private, "webhook",
+                                                                                   "ALLOW_PRIVATE_WEBHOOKS"))
                 response = self._http.post(target, json=payload, headers=headers, extensions=extensions)
                 if response.is_success:
                     log.info("webhook for job %s delivered (attempt %d)", payload.get("id"), attempt)

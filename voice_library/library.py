@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from safetensors.numpy import load as load_safetensors
 from safetensors.numpy import save as save_safetensors
 
-from jobcore.errors import InvalidInput, StorageUnavailable, VoiceExists, VoiceNotFound
+from common.errors import InvalidInput, StorageUnavailable, VoiceExists, VoiceNotFound
 
 from .cache import ByteLRU
 from .store import AlreadyExists, NotFound, Store

@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from jobcore.errors import InvalidInput, StorageUnavailable
+from common.errors import InvalidInput, StorageUnavailable
 
 from .store import AlreadyExists, Blob, NotFound
 

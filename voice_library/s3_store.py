@@ -9,7 +9,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from jobcore.errors import InvalidInput, StorageUnavailable
+from common.errors import InvalidInput, StorageUnavailable
 
 from .store import AlreadyExists, Blob, NotFound
 

@@ -24,7 +24,7 @@ class AlreadyExists(Exception):
 class Store(Protocol):
     """Keys are '/'-separated relative paths; a store maps them under its own root or prefix.
 
-    Stores raise NotFound / AlreadyExists as above and jobcore.errors.StorageUnavailable when the
+    Stores raise NotFound / AlreadyExists as above and common.errors.StorageUnavailable when the
     backing storage cannot be reached; nothing else.
     """
 

@@ -10,9 +10,9 @@ import pytest
 from backends.chatterbox import ChatterboxBackend
 from builder.__main__ import main
 from builder.bake import BakeError, bake
-from builder.manifest import MANIFEST, file_sha256, revision_of, verify_manifest, write_manifest
+from common.manifest import MANIFEST, file_sha256, revision_of, verify_manifest, write_manifest
 from builder.voices import import_voices
-from jobcore.errors import BackendUnavailable
+from common.errors import BackendUnavailable
 from jobcore.settings import Settings
 from voice_library import open_store
 

@@ -15,7 +15,7 @@ import soundfile as sf  # noqa: E402
 from pydantic import ValidationError  # noqa: E402
 
 from backends.f5 import CHECKPOINT, VOCAB, F5Backend, F5Params, files_revision, normalize_ref_text  # noqa: E402
-from jobcore.errors import InvalidInput  # noqa: E402
+from common.errors import InvalidInput  # noqa: E402
 from tests.backends.torch_models import (  # noqa: E402
     RATE, create_voice, decode_wav, differing_arrays, library_worker, manifest_revision, random_bake,
     reference_clip, stored_and_loaded, timed_load, tone)
@@ -225,7 +225,7 @@ def test_worker_clones_a_voice_with_its_transcript_and_speaks_with_it(backend, t
 
 
 def test_start_up_refuses_missing_or_altered_weights(model_dir, tmp_path):
-    from jobcore.errors import BackendUnavailable
+    from common.errors import BackendUnavailable
 
     with pytest.raises(BackendUnavailable, match="lacks"):
         F5Backend(model_dir=str(tmp_path), device="cpu")

@@ -14,7 +14,7 @@ import soundfile as sf  # noqa: E402
 from pydantic import ValidationError  # noqa: E402
 
 from backends.xtts import LANGUAGES, XttsBackend, XttsParams, files_revision  # noqa: E402
-from jobcore.errors import AudioInvalid, InvalidInput  # noqa: E402
+from common.errors import AudioInvalid, InvalidInput  # noqa: E402
 from tests.backends.torch_models import (  # noqa: E402
     RATE, char_tokenizer_json, create_voice, decode_wav, differing_arrays, library_worker, manifest_revision,
     random_bake, reference_clip, stored_and_loaded, timed_load)
@@ -195,7 +195,7 @@ def test_worker_clones_a_voice_stores_it_and_speaks_with_it(backend, tmp_path):
 
 
 def test_start_up_refuses_missing_or_altered_weights(model_dir, tmp_path):
-    from jobcore.errors import BackendUnavailable
+    from common.errors import BackendUnavailable
 
     with pytest.raises(BackendUnavailable, match="lacks"):
         XttsBackend(model_dir=str(tmp_path), device="cpu")

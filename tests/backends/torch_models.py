@@ -44,7 +44,7 @@ def random_bake(tmp_path_factory, backend: str, what: str | None = None) -> Iter
     """A fresh model directory for `backend`, torch seeded; on leaving, our manifest is written and the time printed."""
     import torch
 
-    from builder.manifest import write_manifest
+    from common.manifest import write_manifest
 
     path = tmp_path_factory.mktemp(f"{backend}-model")
     torch.manual_seed(0)

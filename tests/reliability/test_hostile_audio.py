@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from jobcore.errors import AudioInvalid
+from common.errors import AudioInvalid
 from jobcore.reference import prepare_reference
 from tests.jobcore.test_errors import error_of
 

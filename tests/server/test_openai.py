@@ -9,7 +9,7 @@ import openai
 import pytest
 
 from jobcore import audio
-from jobcore.errors import InvalidInput
+from common.errors import InvalidInput
 from jobcore.openai_compat import unwrap_openai
 from tests.server.conftest import API_KEY
 from tests.speech import transcribe, wer

@@ -1,7 +1,7 @@
 """Server settings from the environment."""
 import pytest
 
-from jobcore.errors import InvalidInput
+from common.errors import InvalidInput
 from server import ServerSettings, load_server_settings
 
 

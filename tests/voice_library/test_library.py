@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from jobcore.errors import StorageUnavailable, VoiceNotFound
+from common.errors import StorageUnavailable, VoiceNotFound
 from voice_library import ByteLRU, VoiceLibrary, VoiceMeta
 from voice_library.library import dump_embedding, load_embedding
 from voice_library.local_store import LocalDirStore

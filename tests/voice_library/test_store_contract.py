@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from jobcore.errors import StorageUnavailable
+from common.errors import StorageUnavailable
 from voice_library.s3_store import S3Store
 from voice_library.store import AlreadyExists, Blob, NotFound
 

@@ -7,7 +7,7 @@ import logging
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
-from jobcore.errors import BackendUnavailable
+from .errors import BackendUnavailable
 
 log = logging.getLogger(__name__)
 

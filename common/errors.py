@@ -1,4 +1,4 @@
-"""The one error hierarchy of the worker; each error has a stable code and becomes the job error shape."""
+"""The one error hierarchy of the project (ground floor): each error has a stable code and becomes the job error shape."""
 from __future__ import annotations
 
 import json
