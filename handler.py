@@ -5,39 +5,15 @@ import logging
 import os
 import sys
 
-from common.errors import BackendUnavailable, JobError
-from jobcore.settings import load_settings
-from jobcore.worker import Worker
+from jobcore.worker import start_worker
 
-log = logging.getLogger("handler")
 _worker = None
-
-
-class BrokenWorker:
-    """Stands in when start-up failed: every job gets the start-up error instead of a crash loop."""
-
-    def __init__(self, error: JobError):
-        self.error = error
-
-    def handle(self, job_input, job_id=None, progress=None) -> dict:
-        return {"error": self.error.to_job_error()}
-
-    def stream(self, job_input, job_id=None, progress=None):
-        yield self.handle(job_input, job_id)
 
 
 def get_worker():
     global _worker
     if _worker is None:
-        try:
-            _worker = Worker.from_settings(load_settings())
-        except JobError as exc:
-            log.error("worker start-up failed: %s", exc.message)
-            _worker = BrokenWorker(exc)
-        except Exception as exc:  # a model that cannot load must not crash-loop the container
-            log.exception("worker start-up failed")
-            _worker = BrokenWorker(BackendUnavailable(f"the worker could not start: {type(exc).__name__}",
-                                                      hint="see the worker log"))
+        _worker = start_worker()
     return _worker
 
 

@@ -1,7 +1,8 @@
 """The job contract: one pydantic model per action, with bounds and docs on the fields."""
 from __future__ import annotations
 
-from typing import Any, Literal, Union
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -101,16 +102,6 @@ class InfoRequest(_Request):
     action: Literal["info"]
 
 
-Request = Union[SynthesizeRequest, VoicesListRequest, VoicesGetRequest, VoicesCreateRequest, VoicesDeleteRequest,
-                InfoRequest]
-ACTIONS: dict[str, type[_Request]] = {
-    "synthesize": SynthesizeRequest,
-    "voices.list": VoicesListRequest,
-    "voices.get": VoicesGetRequest,
-    "voices.create": VoicesCreateRequest,
-    "voices.delete": VoicesDeleteRequest,
-    "info": InfoRequest,
-}
 _FORMAT_FIELDS = {"format", "response_format"}
 
 
@@ -128,14 +119,14 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "; ".join(lines)
 
 
-def parse_request(job_input: Any) -> Request:
-    """Validate a job's `input` into the request model of its action."""
+def validate_request(job_input: Any, models: Mapping[str, type[BaseModel]]) -> BaseModel:
+    """Validate a job's `input` into the request model of its action (`models`: action name -> model)."""
     if not isinstance(job_input, dict):
         raise InvalidInput("the job input must be a JSON object", hint='e.g. {"input": {"text": "Hello"}}')
     action = job_input.get("action", "synthesize")
-    model = ACTIONS.get(action) if isinstance(action, str) else None
+    model = models.get(action) if isinstance(action, str) else None
     if model is None:
-        raise InvalidInput(f"unknown action {str(action)[:50]!r}", hint=f"actions: {', '.join(ACTIONS)}")
+        raise InvalidInput(f"unknown action {str(action)[:50]!r}", hint=f"actions: {', '.join(models)}")
     try:
         return model.model_validate(job_input)
     except ValidationError as exc:

@@ -1,0 +1,35 @@
+"""The sink interface and the choice between sinks that a job's `output` field makes."""
+from __future__ import annotations
+
+from typing import Protocol
+
+from common.errors import InvalidInput, OutputTooLarge
+
+
+class Sink(Protocol):
+    """Takes a finished file and returns the result fields that point at it."""
+
+    def deliver(self, data: bytes, name: str, content_type: str, job_id: str) -> dict:
+        """Hand `data` over; the returned fields go into the job result. Raises JobError on failure."""
+
+
+def base64_size(data: bytes) -> int:
+    return (len(data) + 2) // 3 * 4
+
+
+class Delivery:
+    """`output`: "base64" inline, "url" through storage, "auto" inline up to `auto_url_bytes` of base64, else URL."""
+
+    def __init__(self, inline: Sink, url: Sink | None, auto_url_bytes: int):
+        """`url` is None where no storage can serve URLs (a directory library)."""
+        self.inline, self.url, self.auto_url_bytes = inline, url, auto_url_bytes
+
+    def deliver(self, data: bytes, name: str, content_type: str, output: str, job_id: str) -> dict:
+        want_url = output == "url" or (output == "auto" and base64_size(data) > self.auto_url_bytes)
+        if not want_url:
+            return self.inline.deliver(data, name, content_type, job_id)
+        if self.url is None:
+            error = InvalidInput if output == "url" else OutputTooLarge
+            raise error("URL delivery needs S3 storage and none is configured",
+                        hint='set VOICE_LIBRARY_URI to s3://bucket/prefix, or use "output": "base64"')
+        return self.url.deliver(data, name, content_type, job_id)

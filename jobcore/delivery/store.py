@@ -1,0 +1,24 @@
+"""Storage delivery: upload to outputs/<job_id>/<name> with its content type, answer a presigned GET URL."""
+from __future__ import annotations
+
+import time
+
+from voice_library import Store
+
+
+class StoreSink:
+    """For stores that presign (S3); see `for_store`."""
+
+    def __init__(self, store: Store, expiry_s: int, prefix: str = "outputs"):
+        self.store, self.expiry_s, self.prefix = store, expiry_s, prefix
+
+    @classmethod
+    def for_store(cls, store: Store, expiry_s: int) -> StoreSink | None:
+        """A sink over `store`, or None when the store has no URLs (a directory). Signing is local: no I/O."""
+        return cls(store, expiry_s) if store.presign("outputs/", expiry_s) is not None else None
+
+    def deliver(self, data: bytes, name: str, content_type: str, job_id: str) -> dict:
+        key = f"{self.prefix}/{job_id}/{name}"
+        url = self.store.presign(key, self.expiry_s)
+        self.store.write(key, data, content_type, filename=name)
+        return {"audio_url": url, "expires_at": int(time.time()) + self.expiry_s}

@@ -1,0 +1,34 @@
+"""The `info` action: what this worker runs (backend, model, capabilities, params schema, limits, versions)."""
+from __future__ import annotations
+
+import platform
+from importlib import metadata
+
+from backends import Backend
+from common.formats import FORMATS
+from voice_library import VoiceLibrary
+
+from .audio import SAMPLE_RATES
+from .settings import Settings
+
+REPORTED_PACKAGES = ("tts-worker", "runpod", "numpy", "pydantic", "soundfile")
+
+
+def describe(settings: Settings, backend: Backend, library: VoiceLibrary) -> dict:
+    caps = backend.capabilities
+    versions = {"python": platform.python_version(), **backend.versions()}
+    for package in REPORTED_PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            pass
+    return {
+        "backend": backend.name, "model": backend.model_name, "revision": backend.revision,
+        "capabilities": {**caps.__dict__, "languages": list(caps.languages)},
+        "params_schema": backend.Params.model_json_schema(),
+        "default_voice": settings.default_voice or backend.default_voice,
+        "voice_count": len(library.list()), "cache": library.cache.stats(),
+        "formats": list(FORMATS), "sample_rates": list(SAMPLE_RATES),
+        "limits": {"max_text_chars": settings.max_text_chars},
+        "versions": versions,
+    }

@@ -1,0 +1,160 @@
+"""Synthesis jobs: plan a request (limits, format, voices, params), render it, describe one rendered result."""
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+from pydantic import BaseModel, ValidationError
+
+from backends import Backend
+from common.errors import InvalidInput, TextTooLong
+from common.formats import content_type
+
+from . import audio
+from .pipeline import Part, Piece, captions, prepare_text, render, timeline
+from .schema import SynthesizeRequest, describe_validation_error
+from .settings import Settings
+from .voices import Voices
+
+Progress = Callable[[dict], None]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a synthesis needs, checked before any audio is made."""
+
+    parts: list[Part]
+    format: str
+    sample_rate: int
+    captions: str | None = None
+    dialog: bool = False
+    gap_s: float = 0.4
+
+    @property
+    def sentence_count(self) -> int:
+        return sum(len(p.sentences) for p in self.parts)
+
+
+@dataclass
+class Rendered:
+    """One synthesis, rendered: its pieces in order, and the result fields that describe them.
+
+    The whole answer and the streamed summary are both `describe()` of a Rendered."""
+
+    plan: Plan
+    backend: str
+    pieces: list[Piece] = field(default_factory=list)
+
+    @cached_property
+    def sentences(self) -> list[dict]:
+        return timeline(self.pieces)
+
+    @property
+    def native_rate(self) -> int:
+        return self.pieces[0].sample_rate if self.pieces else self.plan.sample_rate
+
+    def audio(self) -> np.ndarray:
+        """The joined audio at the output sample rate."""
+        joined = np.concatenate([p.audio for p in self.pieces]) if self.pieces else np.zeros(0, np.float32)
+        return audio.resample(joined, self.native_rate, self.plan.sample_rate)
+
+    def describe(self) -> dict:
+        plan = self.plan
+        samples = sum(len(p.audio) for p in self.pieces)
+        result = {"format": plan.format, "content_type": content_type(plan.format, plan.sample_rate),
+                  "sample_rate": plan.sample_rate, "duration_s": round(samples / self.native_rate, 3),
+                  "voice": plan.parts[0].voice_id, "backend": self.backend, "sentences": self.sentences}
+        if plan.dialog:
+            result["segments"] = [
+                {"index": i, "voice": part.voice_id,
+                 "start_s": min(s["start_s"] for s in turn), "end_s": max(s["end_s"] for s in turn)}
+                for i, part in enumerate(plan.parts)
+                if (turn := [s for s in self.sentences if s["part"] == i])]
+        if plan.captions:
+            result["captions"] = captions(self.sentences, plan.captions)
+        return result
+
+
+class Synthesis:
+    """Turns synthesize requests into plans and plans into audio, on one backend."""
+
+    def __init__(self, settings: Settings, backend: Backend, voices: Voices):
+        self.settings, self.backend, self.voices = settings, backend, voices
+
+    def plan(self, req: SynthesizeRequest) -> Plan:
+        """Check limits, format, speed and params, and resolve every voice, before any audio is made."""
+        if req.total_chars > self.settings.max_text_chars:
+            raise TextTooLong(f"text is {req.total_chars} characters; the limit is {self.settings.max_text_chars}",
+                              hint="split the text into several jobs, or raise MAX_TEXT_CHARS")
+        fmt = (req.format or self.settings.default_format).lower()
+        rate = req.sample_rate or self.backend.capabilities.sample_rate
+        audio.check_format(fmt, rate)
+        if req.segments is None:
+            if req.reference_audio is not None:
+                voice, embedding = self.voices.one_off(req.reference_audio, req.reference_text)
+            else:
+                voice, embedding = self.voices.resolve(req.voice)
+            parts = [self._part(req.text, voice.id, embedding, req.speed, req.seed, req.params)]
+        else:
+            parts = []
+            for segment in req.segments:
+                voice, embedding = self.voices.resolve(segment.voice or req.voice)
+                parts.append(self._part(segment.text, voice.id, embedding, segment.speed or req.speed, req.seed,
+                                        req.params if segment.params is None else segment.params))
+        return Plan(parts, fmt, rate, req.captions, dialog=req.segments is not None, gap_s=req.gap_s)
+
+    def _part(self, text: str, voice_id: str, embedding, speed: float, seed: int | None, raw_params: dict) -> Part:
+        caps = self.backend.capabilities
+        if speed != 1.0 and not caps.speed:
+            raise InvalidInput(f"the {self.backend.name} backend has no speed control",
+                               hint="leave speed at 1.0 (see info: capabilities.speed)")
+        params = self._params(raw_params)
+        language = str(getattr(params, "language", None) or "en")   # multilingual backends take it in params
+        return Part(prepare_text(text, caps.max_chars, language), voice_id, embedding, speed, seed, params)
+
+    def _params(self, raw: dict) -> BaseModel:
+        """The backend's own params model, validated once here; backends receive it as it is."""
+        try:
+            return self.backend.Params.model_validate(raw)
+        except ValidationError as exc:
+            raise InvalidInput(f"params: {describe_validation_error(exc)}",
+                               hint=f"the {self.backend.name} backend takes: "
+                                    f"{', '.join(self.backend.Params.model_fields) or 'no params'}") from None
+
+    def pieces(self, plan: Plan) -> Iterator[Piece]:
+        return render(self.backend, plan.parts, self.settings.sentence_pause_s, plan.gap_s)
+
+    def render(self, plan: Plan, progress: Progress | None = None) -> Rendered:
+        """The whole synthesis; reports sentences done to `progress` on texts of more than 3 sentences."""
+        rendered = Rendered(plan, self.backend.name)
+        total = plan.sentence_count
+        for piece in self.pieces(plan):
+            rendered.pieces.append(piece)
+            if progress is not None and total > 3:
+                progress({"sentences_done": len(rendered.pieces), "sentences": total})
+        return rendered
+
+    def stream(self, plan: Plan) -> Iterator[dict]:
+        """One item per sentence (each chunk decodable alone), then the rendered result's summary."""
+        t0 = time.perf_counter()
+        rendered, first_chunk_ms = Rendered(plan, self.backend.name), None
+        for index, piece in enumerate(self.pieces(plan)):
+            samples = audio.resample(piece.audio, piece.sample_rate, plan.sample_rate)
+            data = audio.encode(samples, plan.sample_rate, plan.format)
+            rendered.pieces.append(piece)
+            if first_chunk_ms is None:
+                first_chunk_ms = ms_since(t0)
+            yield {"chunk_index": index, "audio_base64": base64.b64encode(data).decode("ascii"), "format": plan.format,
+                   "sample_rate": plan.sample_rate, "duration_s": round(len(samples) / plan.sample_rate, 3),
+                   "text": piece.text, "voice": plan.parts[piece.part].voice_id}
+        yield {"done": True, "chunks": len(rendered.pieces), **rendered.describe(),
+               "timings_ms": {"first_chunk": first_chunk_ms, "total": ms_since(t0)}}
+
+
+def ms_since(start: float) -> float:
+    return round((time.perf_counter() - start) * 1e3, 1)
+
