@@ -3,9 +3,13 @@ from __future__ import annotations
 
 import json
 
-# job error code -> HTTP status, for the routes that answer with audio instead of a job payload
-HTTP_STATUS = {"invalid_input": 400, "text_too_long": 400, "unsupported_format": 400, "voice_not_found": 404,
-               "storage_unavailable": 503}
+# job error code -> HTTP status, for the routes that answer with audio instead of a job payload; every code of
+# common.errors is here (a test walks them)
+HTTP_STATUS = {
+    "invalid_input": 400, "text_too_long": 400, "unsupported_format": 400, "audio_invalid": 400,
+    "cloning_unsupported": 400, "voice_not_found": 404, "voice_exists": 409, "output_too_large": 413,
+    "storage_unavailable": 503, "backend_unavailable": 503, "internal_error": 500,
+}
 
 
 class ApiError(Exception):

@@ -1,0 +1,51 @@
+"""The worker's dispatch: one parse per job, one error guard, the start-up stand-in, checks made once."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import jobcore.worker as worker_module
+from jobcore.settings import Settings
+from jobcore.worker import BrokenWorker, start_worker
+
+
+def error_of(result: dict) -> dict:
+    return json.loads(result["error"])
+
+
+def test_stream_parses_the_job_input_once(hibari_worker, monkeypatch):
+    calls = []
+    real = worker_module.validate_request
+
+    def counting(job_input, models):
+        calls.append(job_input)
+        return real(job_input, models)
+
+    monkeypatch.setattr(worker_module, "validate_request", counting)
+    items = list(hibari_worker.stream({"text": "Hello there.", "format": "wav"}, "job-1"))
+    assert len(items) == 1 and "audio_base64" in items[0]
+    assert len(calls) == 1
+
+
+def test_unknown_action_names_every_action_of_the_table(hibari_worker):
+    error = error_of(hibari_worker.handle({"action": "voices.rename"}))
+    assert error["code"] == "invalid_input"
+    for action in hibari_worker.actions:
+        assert action in error["hint"]
+
+
+def test_a_worker_that_cannot_start_answers_every_job_with_the_reason(tmp_path):
+    broken = start_worker(Settings(backend="no-such-engine", voice_library_uri=str(tmp_path)))
+    assert isinstance(broken, BrokenWorker)
+    assert error_of(broken.handle({"text": "Hi."}))["code"] == "backend_unavailable"
+    streamed = list(broken.stream({"text": "Hi.", "stream": True}))
+    assert len(streamed) == 1 and error_of(streamed[0])["code"] == "backend_unavailable"
+    assert list(tmp_path.iterdir()) == []          # nothing written for a worker that never started
+
+
+def test_speed_is_refused_once_by_capability(hibari_worker, monkeypatch):
+    caps = hibari_worker.backend.capabilities
+    monkeypatch.setattr(hibari_worker.backend, "capabilities", replace(caps, speed=False))
+    error = error_of(hibari_worker.handle({"text": "Hello.", "speed": 1.5}))
+    assert error["code"] == "invalid_input" and "speed" in error["message"]
+    assert "audio_base64" in hibari_worker.handle({"text": "Hello.", "speed": 1.0, "format": "wav"})
