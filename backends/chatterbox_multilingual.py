@@ -6,8 +6,8 @@ The model is built from a baked directory with the library's own constructors an
 is installed). Here the tokenizer is the library's `MTLTokenizer` with its converter filled from the baked
 Cangjie5_TC.json: no hub call, no HF_HUB_OFFLINE, no download. Chinese word segmentation is then skipped,
 exactly as the library does when spacy-pkuseg is not installed.
-Conditionals come from arrays and are stored flat like the base chatterbox adapter (whose embed,
-conditionals, stock voice, close and versions this reuses).
+Conditionals come from arrays and are stored flat like the base chatterbox adapter, which drives this variant's
+load and token steps declared below (ChatterboxMultilingualTTS.prepare_conditionals() is the base computation).
 """
 from __future__ import annotations
 
@@ -15,18 +15,16 @@ import json
 import logging
 from pathlib import Path
 
-import numpy as np
 from pydantic import Field, field_validator
 
 from common.errors import InvalidInput
 
-from .base import Capabilities
-from .chatterbox import ChatterboxBackend, ChatterboxParams
+from .base import Capabilities, Weights
+from .chatterbox import ChatterboxBackend, ChatterboxParams, Speech, Variant, cfg_rows
 
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 24_000                  # S3GEN_SR
-SPEECH_VOCAB = 6561                   # S3Gen accepts speech token ids below this
 #: chatterbox.mtl_tts.SUPPORTED_LANGUAGES of 0.1.7 (the tests check they are equal; synthesize re-checks the library's)
 LANGUAGES = ("ar", "da", "de", "el", "en", "es", "fi", "fr", "he", "hi", "it", "ja", "ko", "ms", "nl", "no", "pl",
              "pt", "ru", "sv", "sw", "tr", "zh")
@@ -101,40 +99,33 @@ def load_model(model_dir: Path, device: str):
     return ChatterboxMultilingualTTS(t3, s3gen, ve, load_tokenizer(model_dir), device, conds=conds)
 
 
+def generate_multilingual(model, text: str, conds, p: ChatterboxMultilingualParams, max_new_tokens: int) -> Speech:
+    """ChatterboxMultilingualTTS.generate()'s token step with our conditionals and token cap (it uses self.conds
+    and 1000), without the forward hooks each call leaves behind."""
+    import torch
+    from chatterbox.models.s3tokenizer import drop_invalid_tokens
+    from chatterbox.mtl_tts import SUPPORTED_LANGUAGES, punc_norm
+
+    if p.language not in SUPPORTED_LANGUAGES:
+        raise InvalidInput(f"the installed chatterbox-tts does not support language {p.language!r}",
+                           hint=f"one of: {', '.join(SUPPORTED_LANGUAGES)}")
+    tokens = model.tokenizer.text_to_tokens(punc_norm(text), language_id=p.language).to(model.device)
+    with torch.inference_mode(), _drop_new_forward_hooks(_aligned_attention_layers(model.t3)):
+        speech = model.t3.inference(t3_cond=conds.t3, text_tokens=cfg_rows(model, tokens),
+                                    max_new_tokens=max_new_tokens, temperature=p.temperature,
+                                    cfg_weight=p.cfg_weight, repetition_penalty=p.repetition_penalty,
+                                    min_p=p.min_p, top_p=p.top_p)
+    return Speech(drop_invalid_tokens(speech[0]))
+
+
 class ChatterboxMultilingualBackend(ChatterboxBackend):
     name = "chatterbox-multilingual"
     capabilities = Capabilities(cloning=True, streaming=False, speed=False, languages=LANGUAGES,
                                 max_chars=300, needs_transcript=False, sample_rate=SAMPLE_RATE)
+    weights = Weights(repo_id="ResembleAI/chatterbox", required=WEIGHT_FILES, optional=(BUILTIN_VOICE_FILE,))
     Params = ChatterboxMultilingualParams
+    variant = Variant(load_model=load_model, generate=generate_multilingual)
     model_name = "Chatterbox Multilingual (Resemble AI), chatterbox-tts 0.1.7"
-
-    weight_files = WEIGHT_FILES
-    optional_files = (BUILTIN_VOICE_FILE,)
-
-    def _load(self, path):
-        return load_model(path, self.device)
-
-    # embed() is the base adapter's: ChatterboxMultilingualTTS.prepare_conditionals() is the same computation;
-    # so is synthesize(), with the language checked in generate().
-
-    def generate(self, text: str, conds, p: ChatterboxMultilingualParams, seed: int | None = None) -> np.ndarray:
-        """ChatterboxMultilingualTTS.generate() with our conditionals and token cap (it uses self.conds and 1000)."""
-        import torch
-        from chatterbox.models.s3tokenizer import drop_invalid_tokens
-        from chatterbox.mtl_tts import SUPPORTED_LANGUAGES, punc_norm
-
-        if p.language not in SUPPORTED_LANGUAGES:
-            raise InvalidInput(f"the installed chatterbox-tts does not support language {p.language!r}",
-                               hint=f"one of: {', '.join(SUPPORTED_LANGUAGES)}")
-        if seed is not None:
-            torch.manual_seed(seed)
-        tokens = self.model.tokenizer.text_to_tokens(punc_norm(text), language_id=p.language).to(self.device)
-        with torch.inference_mode(), _drop_new_forward_hooks(_aligned_attention_layers(self.model.t3)):
-            speech = self.model.t3.inference(t3_cond=conds.t3, text_tokens=self.cfg_rows(tokens),
-                                             max_new_tokens=self.max_new_tokens, temperature=p.temperature,
-                                             cfg_weight=p.cfg_weight, repetition_penalty=p.repetition_penalty,
-                                             min_p=p.min_p, top_p=p.top_p)
-        return self.speech_to_audio(drop_invalid_tokens(speech[0]), conds, text)
 
 
 def _aligned_attention_layers(t3) -> list:

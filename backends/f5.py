@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from common.errors import AudioInvalid, BackendUnavailable, InvalidInput
 
-from .base import AudioChunk, Capabilities, Embedding
-from .torch_support import TorchBackend, hashed_revision, library_required
+from .base import AudioChunk, Capabilities, Embedding, Weights, check_reference
+from .torch_support import TorchBackend, hashed_revision, library_required, use_torch
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,9 @@ MODEL_CONFIG = "model.yaml"           # optional: an f5-tts model config; defaul
 DEFAULT_CONFIG = "F5TTS_v1_Base"
 MAX_REF_MS = 12_000                   # preprocess_ref_audio_text() clips references to 12 s
 REQUIRED_KEYS = ("ref_audio", "ref_text")
+# F5-TTS v1 Base; its vocos vocoder lives in another repo (charactr/vocos-mel-24khz: config.yaml, pytorch_model.bin),
+# baked into vocos/ of the same directory (from a local copy via --source).
+WEIGHTS = Weights(repo_id="SWivid/F5-TTS", required=WEIGHT_FILES, optional=(MODEL_CONFIG,))
 
 
 class F5Params(BaseModel):
@@ -38,7 +41,7 @@ class F5Params(BaseModel):
 
 def files_revision(model_dir: Path) -> str:
     """Without a manifest: hash the model files themselves (the builder's scheme, so a fresh bake agrees)."""
-    return hashed_revision(model_dir, WEIGHT_FILES, (MODEL_CONFIG,))
+    return hashed_revision(model_dir, WEIGHTS)
 
 
 def normalize_ref_text(text: str) -> str:
@@ -78,35 +81,44 @@ class F5Backend(TorchBackend):
     name = "f5"
     capabilities = Capabilities(cloning=True, streaming=False, speed=True, languages=("en", "zh"),
                                 max_chars=135, needs_transcript=True, sample_rate=SAMPLE_RATE)
+    weights = WEIGHTS
     Params = F5Params
     model_name = "F5-TTS v1 Base (SWivid), f5-tts 1.1.22, vocos-mel-24khz"
-    weight_files = WEIGHT_FILES
-    optional_files = (MODEL_CONFIG,)
     packages = ("f5-tts", "vocos", "torch", "torchaudio")
     no_warmup_voice = "the model has no built-in voice"
-    released = ("model", "vocoder")
 
-    def __init__(self, model_dir: str | None = None, threads: int = 0, device: str = "auto"):
-        path = self._baked_dir(model_dir)
+    def __init__(self, model, vocoder, *, device: str, revision: str):
+        """`model` the CFM model from f5-tts's load_model, `vocoder` its vocos vocoder."""
+        super().__init__(model, device=device, revision=revision)
+        self.vocoder = vocoder
+
+    @classmethod
+    def load(cls, model_dir: str | None, threads: int = 0, device: str = "auto") -> F5Backend:
+        path, revision = cls.baked_dir(model_dir)
         with library_required("f5-tts", hint="install the f5 extra (see scripts/setup_torch_venv.sh f5)"):
             import torch  # noqa: F401  (imported here so that a missing torch is named)
             from omegaconf import OmegaConf
 
             import f5_tts.model as f5_models
             from f5_tts.infer.utils_infer import load_model, load_vocoder
-        self._use_torch(threads, device)
-        cfg = OmegaConf.load(self._config_path(path))
+        device = use_torch(threads, device)
+        cfg = OmegaConf.load(cls._config_path(path))
         mel = cfg.model.mel_spec
         if mel.mel_spec_type != "vocos" or mel.target_sample_rate != SAMPLE_RATE or mel.n_mel_channels != 100:
             raise BackendUnavailable("the f5 backend runs vocos 24 kHz, 100-mel models only",
                                      hint=f"check {MODEL_CONFIG} in the model directory")
         model_cls = getattr(f5_models, cfg.model.backbone)
         arch = OmegaConf.to_container(cfg.model.arch, resolve=True)
-        self.model = load_model(model_cls, arch, str(path / CHECKPOINT), mel_spec_type="vocos",
-                                vocab_file=str(path / VOCAB), ode_method="euler", use_ema=True, device=self.device)
-        self.vocoder = load_vocoder("vocos", is_local=True, local_path=str(path / VOCOS_DIR), device=self.device)
-        log.info("f5 loaded from %s on %s (revision %s, %s %s)", path, self.device, self.revision,
+        model = load_model(model_cls, arch, str(path / CHECKPOINT), mel_spec_type="vocos",
+                           vocab_file=str(path / VOCAB), ode_method="euler", use_ema=True, device=device)
+        vocoder = load_vocoder("vocos", is_local=True, local_path=str(path / VOCOS_DIR), device=device)
+        log.info("f5 loaded from %s on %s (revision %s, %s %s)", path, device, revision,
                  cfg.model.backbone, cfg.model.name)
+        return cls(model, vocoder, device=device, revision=revision)
+
+    def _release(self) -> None:
+        super()._release()
+        self.vocoder = None
 
     @staticmethod
     def _config_path(path: Path):
@@ -125,10 +137,7 @@ class F5Backend(TorchBackend):
         if not transcript or not transcript.strip():
             raise InvalidInput("F5-TTS needs the reference clip's transcript",
                                hint="send reference_text, or let the worker transcribe the clip")
-        wav = np.asarray(audio, dtype=np.float32).reshape(-1)
-        if not wav.size or not np.isfinite(wav).all():
-            raise AudioInvalid("the reference clip is empty or not finite")
-        wav = preprocess_reference(wav, sample_rate)
+        wav = preprocess_reference(check_reference(audio), sample_rate)
         if wav.size < sample_rate // 2:
             raise AudioInvalid("the reference clip has under half a second of sound")
         if sample_rate != SAMPLE_RATE:     # infer_batch_process() resamples with this same transform
@@ -152,10 +161,7 @@ class F5Backend(TorchBackend):
         import torch
         from f5_tts.infer.utils_infer import infer_batch_process
 
-        p = params if isinstance(params, F5Params) else F5Params.model_validate(
-            params.model_dump() if params is not None else {})
-        if not 0.25 <= speed <= 4.0:
-            raise InvalidInput(f"speed {speed} is outside 0.25-4.0")
+        p = params if params is not None else F5Params()
         ref_audio, ref_text = self.reference(voice)
         if not text.strip():
             return

@@ -3,29 +3,41 @@ from __future__ import annotations
 
 import importlib.metadata
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 
-from .base import AudioChunk, Backend, Capabilities, Embedding, NoParams, StockVoice, safe_g2p
+from common.manifest import MANIFEST, verify_manifest
+
+from .base import AudioChunk, Backend, Capabilities, Embedding, NoParams, StockVoice, Weights, safe_g2p
 
 SAMPLE_RATE = 24_000
+MODEL_FILE = "hibari.onnx"
 
 
 class HibariBackend(Backend):
     name = "hibari"
     capabilities = Capabilities(cloning=False, streaming=True, speed=True, languages=("en",),
                                 max_chars=400, needs_transcript=False, sample_rate=SAMPLE_RATE)
+    weights = Weights(required=(MODEL_FILE,), package="hibari-tts")
     Params = NoParams
     default_voice = "heart"
     model_name = "hibari heart (distilled from Kokoro af_heart)"
 
-    def __init__(self, model_dir: str | None = None, threads: int = 0, device: str = "auto"):
+    def __init__(self, tts, *, revision: str):
+        """`tts` a loaded hibari.Hibari."""
+        self.tts = tts
+        self.revision = revision
+
+    @classmethod
+    def load(cls, model_dir: str | None, threads: int = 0, device: str = "auto") -> HibariBackend:
         from hibari import Hibari
         from hibari.voices import VOICES
 
-        self.tts = Hibari(voice="heart", model=f"{model_dir}/hibari.onnx" if model_dir else None,
-                          threads=threads or 1)
-        self.revision = VOICES["heart"]["sha256"][:12]
+        if model_dir and (Path(model_dir) / MANIFEST).is_file():    # a baked copy is checked against its manifest
+            verify_manifest(model_dir, must_list=cls.weights.required)
+        tts = Hibari(voice="heart", model=f"{model_dir}/{MODEL_FILE}" if model_dir else None, threads=threads or 1)
+        return cls(tts, revision=VOICES["heart"]["sha256"][:12])
 
     def synthesize(self, text: str, voice: Embedding, *, speed: float = 1.0, seed: int | None = None,
                    params=None) -> Iterator[AudioChunk]:

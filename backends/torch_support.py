@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib.metadata
 import logging
 import os
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import ClassVar
 
 from common.errors import BackendUnavailable
 
-from .base import Backend
+from .base import Backend, Weights
 
 
 def resolve_device(device: str) -> str:
@@ -31,26 +32,30 @@ def resolve_device(device: str) -> str:
     return wanted
 
 
-def hashed_revision(model_dir: Path, required: Sequence[str], optional: Sequence[str] = ()) -> str:
+def hashed_revision(model_dir: Path, weights: Weights) -> str:
     """Without a manifest: hash the model files themselves (the builder's scheme, so a fresh bake agrees).
     The required files, then those optional ones that are there."""
     from common.manifest import file_sha256, revision_of
 
-    names = [*required, *(name for name in optional if (model_dir / name).is_file())]
+    names = [*weights.required, *(name for name in weights.optional if (model_dir / name).is_file())]
     return revision_of({name: file_sha256(model_dir / name) for name in names})
 
 
-def check_weights(model_dir: Path, required: Sequence[str], optional: Sequence[str], backend: str) -> str:
+def check_weights(model_dir: Path, weights: Weights, backend: str) -> str:
     """The weights' revision: the manifest's, verified, if there is one, else the files' hash.
-    Refuses a directory that lacks a required file (before anything heavy is imported)."""
+    Refuses a directory that lacks a required file, and a manifest that leaves out a file the backend reads
+    (a required one, or an optional one that is there): such a file would load unverified.
+    Nothing heavy is imported before this passes."""
     from common.manifest import MANIFEST, verify_manifest
 
-    revision = verify_manifest(model_dir) if (model_dir / MANIFEST).is_file() else None
-    missing = [name for name in required if not (model_dir / name).is_file()]
+    missing = [name for name in weights.required if not (model_dir / name).is_file()]
     if missing:
         raise BackendUnavailable(f"the {backend} model in {model_dir} lacks {', '.join(missing)}",
                                  hint=f"bake it with: python -m builder bake --backend {backend}")
-    return revision or hashed_revision(model_dir, required, optional)
+    if not (model_dir / MANIFEST).is_file():
+        return hashed_revision(model_dir, weights)
+    read = [*weights.required, *(name for name in weights.optional if (model_dir / name).is_file())]
+    return verify_manifest(model_dir, must_list=read)
 
 
 @contextmanager
@@ -76,39 +81,39 @@ def env_int(name: str, default: int | None = None) -> int | None:
     return value
 
 
-class TorchBackend(Backend):
-    """A backend whose model lives on a torch device. Subclasses set `model`, `device` and `_lock` in __init__
-    (see `_baked_dir` and `_use_torch`)."""
+def use_torch(threads: int, device: str) -> str:
+    """Set torch's thread count (0 = its default) and resolve the device; call once torch imports."""
+    import torch
 
-    #: the baked directory: files that must be there, and files hashed into the revision when they are
-    weight_files: ClassVar[tuple[str, ...]] = ()
-    optional_files: ClassVar[tuple[str, ...]] = ()
+    if threads:
+        torch.set_num_threads(threads)
+    return resolve_device(device)
+
+
+class TorchBackend(Backend):
+    """A backend whose model lives on a torch device. `load()` (in each subclass) checks the baked directory with
+    `baked_dir`, imports the engine, picks the device with `use_torch` and builds the model; `__init__` takes
+    the loaded model, its device and revision. One lock serialises the model's use (embed and synthesize)."""
+
     #: distributions reported by versions(), in this order, those installed
     packages: ClassVar[tuple[str, ...]] = ("torch",)
     #: why warm-up has nothing to say, logged when there is no stock voice
     no_warmup_voice: ClassVar[str] = "no stock voice"
-    #: attributes close() drops (under the lock), in this order
-    released: ClassVar[tuple[str, ...]] = ("model",)
 
-    def _baked_dir(self, model_dir: str | None) -> Path:
-        """MODEL_DIR, checked (manifest, required files); sets self.revision."""
-        if not model_dir:
-            raise BackendUnavailable(f"the {self.name} backend needs its weights in MODEL_DIR",
-                                     hint=f"bake them with: python -m builder bake --backend {self.name} --dest DIR")
-        path = Path(model_dir)
-        self.revision = check_weights(path, self.weight_files, self.optional_files, self.name)
-        return path
-
-    def _use_torch(self, threads: int, device: str) -> None:
-        """Thread count, device and the model lock; call once torch imports."""
-        import threading
-
-        import torch
-
-        if threads:
-            torch.set_num_threads(threads)
-        self.device = resolve_device(device)
+    def __init__(self, model, *, device: str, revision: str):
+        self.model = model
+        self.device = device
+        self.revision = revision
         self._lock = threading.Lock()
+
+    @classmethod
+    def baked_dir(cls, model_dir: str | None) -> tuple[Path, str]:
+        """MODEL_DIR checked against `cls.weights` (required files, manifest); with the weights' revision."""
+        if not model_dir:
+            raise BackendUnavailable(f"the {cls.name} backend needs its weights in MODEL_DIR",
+                                     hint=f"bake them with: python -m builder bake --backend {cls.name} --dest DIR")
+        path = Path(model_dir)
+        return path, check_weights(path, cls.weights, cls.name)
 
     def warmup(self) -> None:
         voices = self.stock_voices()
@@ -127,14 +132,15 @@ class TorchBackend(Backend):
                 pass
         return found
 
+    def _release(self) -> None:
+        """Drop the references to the model's memory (called under the lock)."""
+        self.model = None
+
     def close(self) -> None:
-        model = getattr(self, "model", None)
-        if model is None:
+        if self.model is None:
             return
         with self._lock:
-            for attr in self.released:
-                setattr(self, attr, None)
-            del model
+            self._release()
         import gc
 
         import torch

@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from common.errors import AudioInvalid, InvalidInput, TextTooLong
 
-from .base import AudioChunk, Capabilities, Embedding, StockVoice
-from .torch_support import TorchBackend, env_int, hashed_revision, library_required
+from .base import AudioChunk, Capabilities, Embedding, StockVoice, Weights, check_reference
+from .torch_support import TorchBackend, env_int, hashed_revision, library_required, use_torch
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +21,7 @@ COND_RATE = 22_050                    # get_conditioning_latents() loads referen
 WEIGHT_FILES = ("config.json", "model.pth", "vocab.json")
 SPEAKERS_FILE = "speakers_xtts.pth"   # optional: the model's own stock speakers (latents, not audio)
 REQUIRED_KEYS = ("gpt_cond_latent", "speaker_embedding")
+WEIGHTS = Weights(repo_id="coqui/XTTS-v2", required=WEIGHT_FILES, optional=(SPEAKERS_FILE,))
 LANGUAGES = ("en", "es", "fr", "de", "it", "pt", "pl", "tr", "ru", "nl", "cs", "ar", "zh-cn", "hu", "ko", "ja", "hi")
 
 
@@ -45,7 +46,7 @@ class XttsParams(BaseModel):
 
 def files_revision(model_dir: Path) -> str:
     """Without a manifest: hash the model files themselves (the builder's scheme, so a fresh bake agrees)."""
-    return hashed_revision(model_dir, WEIGHT_FILES, (SPEAKERS_FILE,))
+    return hashed_revision(model_dir, WEIGHTS)
 
 
 def voice_id(name: str) -> str:
@@ -58,35 +59,41 @@ class XttsBackend(TorchBackend):
     name = "xtts"
     capabilities = Capabilities(cloning=True, streaming=True, speed=True, languages=LANGUAGES,
                                 max_chars=250, needs_transcript=False, sample_rate=SAMPLE_RATE)
+    weights = WEIGHTS
     Params = XttsParams
     model_name = "XTTS-v2 (Coqui), coqui-tts 0.28.0"
-    weight_files = WEIGHT_FILES
-    optional_files = (SPEAKERS_FILE,)
     packages = ("coqui-tts", "torch", "torchaudio", "transformers")
     no_warmup_voice = "no stock speakers (speakers_xtts.pth) in the model directory"
 
-    def __init__(self, model_dir: str | None = None, threads: int = 0, device: str = "auto",
-                 max_new_tokens: int | None = None):
-        path = self._baked_dir(model_dir)
-        # None = the model's own cap (model_args.gpt_max_audio_tokens); set to bound generation time
-        self.max_new_tokens = max_new_tokens or env_int("XTTS_MAX_NEW_TOKENS")
+    def __init__(self, model, config, *, device: str, revision: str, max_new_tokens: int | None = None):
+        """`model` an Xtts with its checkpoint loaded, `config` its XttsConfig; max_new_tokens None = the
+        model's own cap (model_args.gpt_max_audio_tokens)."""
+        super().__init__(model, device=device, revision=revision)
+        self.config = config
+        self.languages = tuple(config.languages)
+        self.max_new_tokens = max_new_tokens
+        voices = self.stock_voices()
+        self.default_voice = voices[0].id if voices else None
+
+    @classmethod
+    def load(cls, model_dir: str | None, threads: int = 0, device: str = "auto", *,
+             max_new_tokens: int | None = None) -> XttsBackend:
+        path, revision = cls.baked_dir(model_dir)
+        # None = the model's own cap; set to bound generation time
+        max_new_tokens = max_new_tokens or env_int("XTTS_MAX_NEW_TOKENS")
         with library_required("coqui-tts", hint="install the xtts extra (see scripts/setup_torch_venv.sh xtts)"):
             import torch  # noqa: F401  (imported here so that a missing torch is named)
             from TTS.tts.configs.xtts_config import XttsConfig
             from TTS.tts.models.xtts import Xtts
-        self._use_torch(threads, device)
+        device = use_torch(threads, device)
         config = XttsConfig()
         config.load_json(str(path / "config.json"))
         model = Xtts(config)
         model.load_checkpoint(config, checkpoint_dir=str(path), eval=True, use_deepspeed=False)
-        self.model = model.to(self.device)
-        self.config = config
-        self.languages = tuple(config.languages)
-        voices = self.stock_voices()
-        if voices:
-            self.default_voice = voices[0].id
-        log.info("xtts loaded from %s on %s (revision %s, %d stock speakers, languages %s)", path, self.device,
-                 self.revision, len(voices), ",".join(self.languages))
+        backend = cls(model.to(device), config, device=device, revision=revision, max_new_tokens=max_new_tokens)
+        log.info("xtts loaded from %s on %s (revision %s, %d stock speakers, languages %s)", path, device, revision,
+                 len(backend.stock_voices()), ",".join(backend.languages))
+        return backend
 
     # -- voices ---------------------------------------------------------------------------------
     def embed(self, audio: np.ndarray, sample_rate: int, transcript: str | None = None) -> Embedding:
@@ -94,9 +101,7 @@ class XttsBackend(TorchBackend):
         import torch
         import torchaudio
 
-        wav = np.asarray(audio, dtype=np.float32).reshape(-1)
-        if not wav.size or not np.isfinite(wav).all():
-            raise AudioInvalid("the reference clip is empty or not finite")
+        wav = check_reference(audio)
         cfg = self.config
         model = self.model
         with self._lock, torch.inference_mode():
@@ -128,7 +133,7 @@ class XttsBackend(TorchBackend):
         return tuple(torch.from_numpy(np.array(voice[k], dtype=np.float32)).to(self.device) for k in REQUIRED_KEYS)
 
     def stock_voices(self) -> list[StockVoice]:
-        manager = getattr(getattr(self, "model", None), "speaker_manager", None)
+        manager = getattr(self.model, "speaker_manager", None)
         if manager is None:
             return []
         voices = []
@@ -146,11 +151,8 @@ class XttsBackend(TorchBackend):
                    params: BaseModel | None = None) -> Iterator[AudioChunk]:
         import torch
 
-        p = params if isinstance(params, XttsParams) else XttsParams.model_validate(
-            params.model_dump() if params is not None else {})
+        p = params if params is not None else XttsParams()
         language = self._language(p.language)
-        if not 0.25 <= speed <= 4.0:
-            raise InvalidInput(f"speed {speed} is outside 0.25-4.0")
         latent, speaker = self._tensors(voice)
         tokens = len(self.model.tokenizer.encode(text.strip().lower(), lang=language))
         if tokens >= self.model.args.gpt_max_text_tokens and not p.enable_text_splitting:

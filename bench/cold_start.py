@@ -20,7 +20,7 @@ ROUNDS = 5
 ROOT = Path(__file__).resolve().parent.parent
 JOB = {"text": "Hello! This is the first job of a fresh worker.", "voice": "jm_kumo"}   # default format (mp3)
 
-# Runs in the fresh process. The wrappers only time the steps of KokoroBackend() and Worker.from_settings.
+# Runs in the fresh process. The wrappers only time the steps of KokoroBackend.load() and Worker.from_settings.
 CHILD = r"""
 import json, sys, time
 t = {"start": time.time()}

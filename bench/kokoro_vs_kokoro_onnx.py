@@ -42,7 +42,7 @@ def session(model: bytes | str, intra: int = 2, inter: int = 1, parallel: bool =
 def run() -> dict:
     from kokoro_onnx import Kokoro
 
-    backend = KokoroBackend(threads=2)     # what the worker builds on this 2-core machine (threads=0 -> all cores)
+    backend = KokoroBackend.load(None, threads=2)   # as the worker builds it here (threads=0 -> all cores)
     table = next(v for v in backend.stock_voices() if v.id == VOICE).embedding["style"]
     phonemes = [backend.phonemize(s) for s in prepare_text(TEXT, backend.capabilities.max_chars)]
     model, _ = read_bundled_model()

@@ -67,7 +67,7 @@ def run() -> dict:
             assert "audio_base64" in worker.handle(job)
 
         # the same worker with sentences one after another on one all-core session (TTS_THREADS set explicitly)
-        sequential = Worker(worker.settings, KokoroBackend(threads=os.cpu_count() or 1), worker.library)
+        sequential = Worker(worker.settings, KokoroBackend.load(None, threads=os.cpu_count() or 1), worker.library)
 
         def handle_sequential():
             assert "audio_base64" in sequential.handle(job)

@@ -20,7 +20,10 @@ def main(argv: list[str] | None = None) -> int:
     bake.add_argument("--backend", required=True)
     bake.add_argument("--dest", required=True, help="the model directory (MODEL_DIR at run time)")
     bake.add_argument("--source", help="a local directory, or a Hugging Face repo id (default: the backend's own)")
-    bake.add_argument("--revision", help="hub revision (branch, tag or commit) to download")
+    bake.add_argument("--revision", help="hub revision (branch, tag or commit) to download; default: the backend's "
+                                         "pinned commit, else the head of main (its commit goes in the manifest)")
+    bake.add_argument("--whisper", help="also bake a whisper model for automatic transcripts into DEST/whisper: "
+                                        "a faster-whisper name (e.g. small.en) or a local CTranslate2 model directory")
     voices = commands.add_parser("voices", help="voice library tools")
     voice_commands = voices.add_subparsers(dest="voices_command", required=True)
     imp = voice_commands.add_parser("import", help="import a folder of clips (wav/flac/ogg/mp3 + optional .txt)")
@@ -34,12 +37,12 @@ def main(argv: list[str] | None = None) -> int:
         from .bake import BakeError, bake as run_bake
 
         try:
-            manifest = run_bake(args.backend, args.dest, args.source, args.revision)
+            manifest = run_bake(args.backend, args.dest, args.source, args.revision, args.whisper)
         except (BakeError, JobError, OSError) as exc:
             log.error("bake failed: %s", exc)
             return 1
-        log.info("baked %s into %s: %d files, revision %s", args.backend, args.dest, len(manifest["files"]),
-                 manifest["revision"])
+        log.info("baked %s into %s: %d files, revision %s (source %s@%s)", args.backend, args.dest,
+                 len(manifest["files"]), manifest["revision"], manifest["source"], manifest["source_revision"])
         return 0
 
     from .voices import find_clips, import_voices

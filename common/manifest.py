@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
@@ -13,6 +14,7 @@ log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 IGNORED = (MANIFEST, ".cache")      # the manifest itself; huggingface_hub's download bookkeeping
+_HINT = "rebuild the image, or bake the weights again with: python -m builder bake"
 
 
 def file_sha256(path: Path) -> str:
@@ -33,8 +35,9 @@ def model_files(model_dir: Path) -> list[str]:
 
 
 def write_manifest(model_dir: str | Path, backend: str, source: str | None = None,
-                   source_revision: str | None = None) -> dict:
-    """Hash every file under `model_dir` and write manifest.json there."""
+                   source_revision: str | None = None, extra: dict | None = None) -> dict:
+    """Hash every file under `model_dir` and write manifest.json there; `extra` adds top-level entries
+    (e.g. the baked whisper model's source)."""
     model_dir = Path(model_dir)
     files = [{"path": name, "size": (model_dir / name).stat().st_size, "sha256": file_sha256(model_dir / name)}
              for name in model_files(model_dir)]
@@ -44,6 +47,7 @@ def write_manifest(model_dir: str | Path, backend: str, source: str | None = Non
         "source_revision": source_revision,
         "revision": revision_of({f["path"]: f["sha256"] for f in files}),
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **(extra or {}),
         "files": files,
     }
     (model_dir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -51,10 +55,28 @@ def write_manifest(model_dir: str | Path, backend: str, source: str | None = Non
     return manifest
 
 
-def verify_manifest(model_dir: str | Path) -> str:
-    """Check every listed file's presence, size and sha256; return the weights' revision id."""
+def listed_sha256(model_dir: str | Path, name: str) -> str | None:
+    """The sha256 manifest.json records for `name`, for a backend that hashes the file itself anyway (no second
+    pass over it); None without a manifest. A manifest that does not list the file is BackendUnavailable."""
     model_dir = Path(model_dir)
-    hint = "rebuild the image, or bake the weights again with: python -m builder bake"
+    if not (model_dir / MANIFEST).is_file():
+        return None
+    try:
+        files = json.loads((model_dir / MANIFEST).read_text(encoding="utf-8"))["files"]
+        digests = {str(f["path"]): str(f["sha256"]).lower() for f in files}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise BackendUnavailable(f"{model_dir / MANIFEST} is not a valid manifest", hint=_HINT) from exc
+    if name not in digests:
+        raise BackendUnavailable(f"model file {name} is not listed in {model_dir / MANIFEST} "
+                                 "and would load unverified", hint=_HINT)
+    return digests[name]
+
+
+def verify_manifest(model_dir: str | Path, must_list: Sequence[str] = ()) -> str:
+    """Check every listed file's presence, size and sha256, and that the files in `must_list` (those the backend
+    will read) are listed: an unlisted file would load unverified. Returns the weights' revision id."""
+    model_dir = Path(model_dir)
+    hint = _HINT
     try:
         manifest = json.loads((model_dir / MANIFEST).read_text(encoding="utf-8"))
         files = manifest["files"]
@@ -63,6 +85,10 @@ def verify_manifest(model_dir: str | Path) -> str:
         raise BackendUnavailable(f"cannot read {model_dir / MANIFEST}: {exc.strerror}", hint=hint) from exc
     except (ValueError, KeyError, TypeError) as exc:
         raise BackendUnavailable(f"{model_dir / MANIFEST} is not a valid manifest", hint=hint) from exc
+    unlisted = [name for name in must_list if name not in digests]
+    if unlisted:
+        raise BackendUnavailable(f"model file {', '.join(unlisted)} is not listed in {model_dir / MANIFEST} "
+                                 "and would load unverified", hint=hint)
     for name, (size, digest) in digests.items():
         rel = PurePosixPath(name)
         if rel.is_absolute() or ".." in rel.parts:

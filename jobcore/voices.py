@@ -74,7 +74,7 @@ class Voices:
             return given
         from .transcribe import transcribe
 
-        return transcribe(samples, rate)
+        return transcribe(samples, rate, self.settings.model_dir)
 
     def create(self, req: VoicesCreateRequest) -> dict:
         t0 = time.perf_counter()

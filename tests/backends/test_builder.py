@@ -89,7 +89,7 @@ def test_bake_writes_packaged_kokoro_weights_that_the_backend_loads(tmp_path):
 
     manifest = bake("kokoro", tmp_path / "kokoro")
     assert [f["path"] for f in manifest["files"]] == ["kokoro-v1.0.int8.onnx"]
-    assert KokoroBackend(model_dir=str(tmp_path / "kokoro")).revision == manifest["files"][0]["sha256"][:12]
+    assert KokoroBackend.load(str(tmp_path / "kokoro")).revision == manifest["files"][0]["sha256"][:12]
 
 
 def test_bake_cli_exit_codes(weights, tmp_path):
@@ -105,7 +105,7 @@ def test_chatterbox_checks_the_manifest_before_loading_anything(weights):
     write_manifest(weights, "chatterbox")
     (weights / "t3_cfg.safetensors").write_bytes(b"tampered")
     with pytest.raises(BackendUnavailable, match="t3_cfg.safetensors"):
-        ChatterboxBackend(model_dir=str(weights))
+        ChatterboxBackend.load(str(weights))
 
 
 @pytest.fixture(scope="module")

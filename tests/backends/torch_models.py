@@ -57,7 +57,7 @@ def random_bake(tmp_path_factory, backend: str, what: str | None = None) -> Iter
 def timed_load(backend_cls, model_dir: Path, **kwargs):
     """The backend on the CPU from `model_dir`, its load time printed."""
     started = time.perf_counter()
-    be = backend_cls(model_dir=str(model_dir), device="cpu", **kwargs)
+    be = backend_cls.load(str(model_dir), device="cpu", **kwargs)
     print(f"\n{backend_cls.__name__} loaded in {time.perf_counter() - started:.1f}s")
     return be
 
