@@ -10,13 +10,22 @@ from pydantic import BaseModel
 from backends.base import Backend, Embedding
 
 from .audio import trim_silence
-from common.errors import InvalidInput
+from common.errors import InvalidInput, TextTooLong
 from .text import chunk_text, normalize, split_sentences
 
 
-def prepare_text(text: str, max_chars: int, language: str = "en") -> list[str]:
-    """Sentences (long ones split further), each at most `max_chars` long; English is normalized for speech."""
+def prepare_text(text: str, max_chars: int, language: str = "en", max_spoken_chars: int | None = None) -> list[str]:
+    """Sentences (long ones split further), each at most `max_chars` long; English is normalized for speech.
+
+    Normalization can grow a text many times over (20,000 digits become ~80,000 spoken characters), so the
+    job's limit (`max_spoken_chars`, MAX_TEXT_CHARS) is checked again on the spoken text: its real size.
+    """
     spoken = normalize(text) if language.lower().startswith("en") else " ".join(text.split())
+    if max_spoken_chars is not None and len(spoken) > max_spoken_chars:
+        raise TextTooLong(f"the text grew from {len(text)} to {len(spoken)} spoken characters; "
+                          f"the limit is {max_spoken_chars}",
+                          hint="numbers, URLs and symbols are spoken as words: send less text per job, "
+                               "or raise MAX_TEXT_CHARS")
     chunks = [c for sentence in split_sentences(spoken) for c in chunk_text(sentence, max_chars)
               if any(ch.isalnum() for ch in c)]
     if not chunks:

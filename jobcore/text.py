@@ -13,12 +13,14 @@ _CHARMAP = str.maketrans({"‘": "'", "’": "'", "‚": "'", "ʼ": "'", "′": 
                           "″": '"', "«": '"', "»": '"', "‐": "-", "‑": "-", "‒": "-", "−": "-", "―": "—",
                           "\t": " ", "\u2028": "\n", "\u2029": "\n\n"})
 _RE_BULLET = re.compile(r"^[-*•·▪◦‣]+ ")
+_RE_PUNCT_RUN = re.compile(r"([^\w\s])\1{3,}")
 _RE_LINE_END = re.compile(r"[.!?…:;,—–-][\"')\]]*$")
 
 
 def _clean(text):
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace(" -- ", " — ").translate(_CHARMAP)
     text = "".join(c for c in text if c == "\n" or unicodedata.category(c)[0] != "C")
+    text = _RE_PUNCT_RUN.sub(r"\1\1\1", text)      # '!!!!!!!' reads as '!!!'; long runs cost time, say nothing
     out, blank = "", False
     for line in text.split("\n"):
         line = " ".join(line.split())
@@ -35,18 +37,27 @@ def _clean(text):
 
 
 # --- (b) URLs and e-mail addresses ---------------------------------------------------------------
-_RE_EMAIL = re.compile(r"(?:mailto:)?\b[\w.%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
+# Linear time: an e-mail match starts only where a run of address characters starts (never retried inside
+# the run; group 1, the run's leading punctuation, is kept as is); a domain's labels are bounded (DNS allows
+# 63 characters, we take 9 labels), which caps the work at each start.
+_RE_EMAIL = re.compile(r"(?:mailto:)?(?<![\w.%+-])([.%+-]*+)"
+                       r"(\w[\w.%+-]*+@[A-Za-z0-9-]++(?:\.[A-Za-z0-9-]++)*\.[A-Za-z]{2,}\b)")
 _RE_URL = re.compile(
     r"\b(?:(?i:https?|ftp)://|www\.)[^\s<>\"'()]*[^\s<>\"'().,;:!?]"
-    r"|\b[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:com|org|net|edu|gov|io|ai|dev|app|co|uk|us|de|fr|info)\b"
+    r"|\b[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.(?:com|org|net|edu|gov|io|ai|dev|app|co|uk|us|de|fr|info)\b"
     r"(?:/[^\s<>\"'()]*[^\s<>\"'().,;:!?])?/?")
 _URL_SYMBOLS = {".": "dot", "/": "slash", "@": "at", ":": "colon", "-": "dash", "_": "underscore", "?": "question mark",
                 "=": "equals", "&": "and", "#": "hash", "%": "percent", "~": "tilde", "+": "plus"}
 
 
 def _say_url(m):
-    s = re.sub(r"^(?:mailto:|(?:https?|ftp)://)?(?:www\.)?", "", m.group(0), flags=re.I).rstrip("/")
+    s = m if isinstance(m, str) else m.group(0)
+    s = re.sub(r"^(?:mailto:|(?:https?|ftp)://)?(?:www\.)?", "", s, flags=re.I).rstrip("/")
     return " " + re.sub(r"[./@:_?=&#%~+-]", lambda c: f" {_URL_SYMBOLS[c.group()]} ", s) + " "
+
+
+def _say_email(m):
+    return m.group(1) + _say_url(m.group(2))
 
 
 # --- (c) abbreviations, phone numbers and names hibari misreads -------------------------------------
@@ -68,6 +79,9 @@ _RE_FINAL = re.compile(rf"(?<![\w.])({_alt(_FINAL)})(?=\s+[\"'(]?[A-Z]|\s*$)")
 _RE_SENT_START = re.compile(r"(?:^|[!?]|(?<!\bSt)(?<!\bDr)(?<!\bMr)(?<!\bMs)(?<!\bMrs)\.)\s*$")
 _RE_LEADING_DOT = re.compile(r"(?<![\w.])\.(?=\d)")
 _RE_PHONE = re.compile(r"(?<![\w.\-])(?:(?!\d{4}-\d\d-\d\d\b)\d{2,4}(?:-\d{2,4}){2,}|\d{3}-\d{4})(?![\w\-]|\.\d)")
+# 8+ comma groups is no number anyone reads (> 10^24); hibari's number patterns re-read such a chain from
+# every comma, so it becomes a list of groups first
+_RE_LONG_GROUPS = re.compile(r"(?<![\d,])\d++(?:,\d++){8,}")
 _RE_ROMAN_NAME = re.compile(rf"\b(?:{_alt(ROMAN_CARDINAL + ROMAN_ORDINAL)}) (?=([IVXLC][\w.'’]*))")
 
 
@@ -99,11 +113,11 @@ def _dr_st(m):
 
 
 # --- (e) numbers ------------------------------------------------------------------------------------
-_INT = r"\d{1,3}(?:,\d{3})+(?!\d)|\d+"
+_INT = r"\d{1,3}(?:,\d{3}){1,7}(?!\d)|\d+"        # bounded: no start re-reads a whole digit run
 _RE_CURRENCY = re.compile(rf"(?:(?<![\w.\-])(-))?([$£€]) ?({_INT})(?:\.(\d+))?")
 _MONEY = {"$": ("dollar", "dollars", "cent", "cents"), "£": ("pound", "pounds", "penny", "pence"),
           "€": ("euro", "euros", "cent", "cents")}
-_RE_PERCENT = re.compile(rf"(?:(?<![\w.\-])(-))?({_INT})(?:\.(\d+))? ?%")
+_RE_PERCENT = re.compile(rf"(?:(?<![\w.\-])(-))?(?<!\d)({_INT})(?:\.(\d+))? ?%")
 _RE_VERSION = re.compile(r"(?<![\w.])\d+(?:\.\d+){2,}")
 _RE_ORDINAL = re.compile(rf"(?<![\w.])({_INT})(?i:st|nd|rd|th)\b")
 _RE_DECADE = re.compile(r"(?<![\w.,])'?(\d*0)'?s\b")
@@ -162,7 +176,7 @@ def _numbers(text):
 
 def _normalize_once(text):
     text = _clean(text)
-    text = _RE_EMAIL.sub(_say_url, text)
+    text = _RE_EMAIL.sub(_say_email, text)
     text = _RE_URL.sub(_say_url, text)
     text = _RE_MONTH.sub(lambda m: _ends_sentence(m, _MONTHS[m.group(1)]), text)
     text = _RE_LATIN.sub(lambda m: _ends_sentence(m, _LATIN[m.group(1).lower()]), text)
@@ -172,6 +186,7 @@ def _normalize_once(text):
     text = _RE_LEADING_DOT.sub(r"0.", text)  # hibari would glue '.5' to the word before
     text = _RE_PHONE.sub(lambda m: ", ".join(_digits(p) for p in m.group(0).split("-")), text)
     text = _RE_ROMAN_NAME.sub(_roman_guard, text)
+    text = _RE_LONG_GROUPS.sub(lambda m: m.group(0).replace(",", ", "), text)   # a list, and linear for hibari
     text = _numbers(hibari_normalize(text).replace("\u2060", ""))
     text = _RE_NUMBER_HYPHEN.sub(r"\1 ", text)
     return re.sub(r" +([,.;:!?)\]])", r"\1", re.sub(r"\s+", " ", text)).strip()
@@ -194,7 +209,8 @@ def normalize(text: str) -> str:
 # --- sentences and chunks ----------------------------------------------------------------------------
 _NO_SPLIT = set("Mr Mrs Ms Dr Prof St Mt Ft Gen Gov Sen Rep Capt Lt Col Sgt Rev Hon Pres Fr No Nos Vol Fig Ch "
                 "vs cf approx e.g i.e".split()) | set(_MONTHS)
-_RE_BREAK = re.compile(r"[.!?…]+[\"')\]”’]*(?=\s|$)|[。！？]+[」』”）]*|\n\s*")   # CJK ends need no space
+# a run of end marks is tried once, from its start (linear time); CJK ends need no space
+_RE_BREAK = re.compile(r"(?<![.!?…])[.!?…]++[\"')\]”’]*+(?=\s|$)|[。！？]+[」』”）]*|\n\s*")
 _RE_CLAUSE = re.compile(r"(?<=[,;:—–])\s+")
 _RE_SPACE = re.compile(r"\s+")
 

@@ -5,6 +5,7 @@ import json
 import logging
 import re
 import time
+import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, Literal
@@ -17,12 +18,13 @@ from safetensors.numpy import save as save_safetensors
 from common.errors import InvalidInput, StorageUnavailable, VoiceExists, VoiceNotFound
 
 from .cache import ByteLRU
-from .store import AlreadyExists, NotFound, Store
+from .store import AlreadyExists, Changed, NotFound, Store
 
 log = logging.getLogger(__name__)
 
 VOICE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 ROOT = "voices/"
+LOCK = ".creating"          # the create/delete lock object of a voice (name kept from before)
 
 
 class VoiceMeta(BaseModel):
@@ -187,54 +189,91 @@ class VoiceLibrary:
                embeddings: dict[str, dict[str, np.ndarray]]) -> VoiceMeta:
         """Write a new voice so that it appears whole or not at all, and only once per id.
 
-        A create lock (conditional write) makes concurrent creates of one id exclusive; the clip and the
-        embeddings are written next, voice.json last (conditional too), so a voice is visible only
-        when complete. Leftovers of a failed earlier attempt are removed before writing.
+        A lock object (conditional write, a fresh token per request) makes creates and deletes of one id
+        exclusive; a lock older than `lock_ttl_s` may be taken over (compare-and-swap on its ETag, so by one
+        request only). The clip and the embeddings are written next, each only if absent and only while the
+        lock is still ours; voice.json last (conditional too), after ownership is checked once more. So a
+        request that was taken over can neither finish nor overwrite the objects of the one that took over;
+        the lock is released by compare-and-delete. Leftovers of a failed earlier attempt are removed first.
         """
         check_voice_id(meta.id)
         if self.exists(meta.id):
             raise VoiceExists(f"a voice with id {meta.id!r} already exists", hint="pick another name or delete it first")
-        lock = voice_key(meta.id, ".creating")
-        self._take_lock(lock, meta.id)
+        lock = voice_key(meta.id, LOCK)
+        owner = self._take_lock(lock, meta.id)
         try:
             for key in self.store.list(voice_key(meta.id, "")):
                 if key != lock:
                     self.store.delete(key)          # orphans of an attempt that died half-way
             if reference_flac is not None:
-                self.store.write(voice_key(meta.id, "reference.flac"), reference_flac, "audio/flac")
+                self._write_owned(lock, owner, voice_key(meta.id, "reference.flac"), reference_flac, "audio/flac")
             for backend_key, embedding in embeddings.items():
-                self.put_embedding(meta.id, backend_key, embedding)
+                self._write_owned(lock, owner, voice_key(meta.id, embedding_name(backend_key)),
+                                  dump_embedding(embedding, backend_key), "application/octet-stream")
+            self._check_owner(lock, owner, meta.id)
             try:
                 self.store.write(voice_key(meta.id, "voice.json"), meta.model_dump_json(indent=1).encode(),
                                  "application/json", if_absent=True)
             except AlreadyExists:
                 raise VoiceExists(f"a voice with id {meta.id!r} already exists") from None
         except VoiceExists:
-            raise                                   # the objects belong to the voice that won
+            raise                                   # the objects belong to the request that won
         except BaseException:
-            self._remove_quietly(meta.id, keep=lock)
+            if self._owns(lock, owner):
+                self._remove_quietly(meta.id, keep=lock)
             raise
         finally:
-            self._remove_quietly_key(lock)
+            self._release(lock, owner)
         self.cache.discard_prefix(voice_key(meta.id, ""))
         return meta
 
-    def _take_lock(self, lock: str, voice_id: str) -> None:
-        stamp = json.dumps({"at": time.time()}).encode()
+    def _take_lock(self, lock: str, voice_id: str) -> str:
+        """Hold the create/delete lock of a voice; returns its ETag (our owner token)."""
+        stamp = json.dumps({"at": time.time(), "token": uuid.uuid4().hex}).encode()
+        busy = VoiceExists(f"voice {voice_id!r} is being created or deleted by another request",
+                           hint="wait and list the voices, or pick another name")
+        for _ in range(2):
+            try:
+                return self.store.write(lock, stamp, "application/json", if_absent=True)
+            except AlreadyExists:
+                pass
+            try:
+                held = self.store.read(lock)
+            except NotFound:
+                continue                            # released in between: try again
+            try:
+                held_since = float(json.loads(held.data).get("at", 0))
+            except (ValueError, AttributeError, TypeError):
+                held_since = 0.0
+            if time.time() - held_since < self.lock_ttl_s:
+                raise busy
+            log.warning("taking over a stale lock of %s", voice_id)
+            try:
+                return self.store.write(lock, stamp, "application/json", if_match=held.etag)
+            except Changed:
+                raise busy from None                # another request took it over first
+        raise busy
+
+    def _owns(self, lock: str, owner: str) -> bool:
         try:
-            self.store.write(lock, stamp, "application/json", if_absent=True)
-            return
+            return self.store.read(lock).etag == owner
+        except NotFound:
+            return False
+
+    def _check_owner(self, lock: str, owner: str, voice_id: str) -> None:
+        if not self._owns(lock, owner):
+            raise VoiceExists(f"the create of {voice_id!r} took longer than {self.lock_ttl_s:g} s and was taken over "
+                              "by another request", hint="list the voices: the other request's voice may exist")
+
+    def _write_owned(self, lock: str, owner: str, key: str, data: bytes, content_type: str) -> None:
+        """Write one object of a create only while the lock is ours, and never over another request's object."""
+        voice_id = key[len(ROOT):].split("/")[0]
+        self._check_owner(lock, owner, voice_id)
+        try:
+            self.store.write(key, data, content_type, if_absent=True)
         except AlreadyExists:
-            pass
-        try:
-            held_since = json.loads(self.store.read(lock).data).get("at", 0)
-        except (NotFound, ValueError, AttributeError):
-            held_since = 0
-        if time.time() - held_since < self.lock_ttl_s:
-            raise VoiceExists(f"voice {voice_id!r} is being created by another request",
-                              hint="wait and list the voices, or pick another name")
-        log.warning("taking over a stale create lock for %s", voice_id)
-        self.store.write(lock, stamp, "application/json")
+            self._check_owner(lock, owner, voice_id)
+            raise StorageUnavailable(f"{key} appeared during the create of {voice_id!r}") from None
 
     def _remove_quietly(self, voice_id: str, keep: str | None = None) -> None:
         try:
@@ -244,19 +283,27 @@ class VoiceLibrary:
         except StorageUnavailable:
             log.warning("could not clean up after a failed create of %s; the next attempt will", voice_id)
 
-    def _remove_quietly_key(self, key: str) -> None:
+    def _release(self, lock: str, owner: str) -> None:
         try:
-            self.store.delete(key)
+            self.store.delete(lock, if_match=owner)
+        except Changed:
+            log.warning("lock %s was taken over; left to its new owner", lock)
         except StorageUnavailable:
-            log.warning("could not release %s; it expires after the lock TTL", key)
+            log.warning("could not release %s; it expires after the lock TTL", lock)
 
     def delete(self, voice_id: str) -> VoiceMeta:
-        """Remove voice.json first (the voice vanishes at once), then every other object of the voice."""
+        """Under the voice's lock: remove voice.json first (the voice vanishes at once), then its other objects."""
         meta = self.get(voice_id)
-        self.store.delete(voice_key(voice_id, "voice.json"))
-        for key in self.store.list(voice_key(voice_id, "")):
-            self.store.delete(key)
-        self.cache.discard_prefix(voice_key(voice_id, ""))
+        lock = voice_key(voice_id, LOCK)
+        owner = self._take_lock(lock, voice_id)
+        try:
+            self.store.delete(voice_key(voice_id, "voice.json"))
+            for key in self.store.list(voice_key(voice_id, "")):
+                if key != lock:
+                    self.store.delete(key)
+        finally:
+            self._release(lock, owner)
+            self.cache.discard_prefix(voice_key(voice_id, ""))
         return meta
 
     def reference(self, voice_id: str) -> bytes | None:

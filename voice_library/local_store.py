@@ -4,15 +4,19 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 from common.errors import InvalidInput, StorageUnavailable
 
-from .store import AlreadyExists, Blob, NotFound
+from .store import AlreadyExists, Blob, Changed, NotFound
 
 
 def _etag(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+_SWAP = threading.Lock()   # compare-and-swap is atomic between threads of one process (one worker per directory)
 
 
 class LocalDirStore:
@@ -46,7 +50,11 @@ class LocalDirStore:
         return None if blob.etag == etag else blob
 
     def write(self, key: str, data: bytes, content_type: str = "application/octet-stream",
-              if_absent: bool = False, filename: str | None = None) -> str:
+              if_absent: bool = False, filename: str | None = None, if_match: str | None = None) -> str:
+        if if_match is not None:
+            with _SWAP:
+                self._expect(key, if_match)
+                return self.write(key, data, content_type, if_absent, filename)
         path = self._path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -68,7 +76,18 @@ class LocalDirStore:
             raise StorageUnavailable(f"cannot write {key}: {exc.strerror}") from exc
         return _etag(data)
 
-    def delete(self, key: str) -> None:
+    def _expect(self, key: str, etag: str) -> None:
+        try:
+            if self.read(key).etag != etag:
+                raise Changed(key)
+        except NotFound:
+            raise Changed(key) from None
+
+    def delete(self, key: str, if_match: str | None = None) -> None:
+        if if_match is not None:
+            with _SWAP:
+                self._expect(key, if_match)
+                return self.delete(key)
         path = self._path(key)
         try:
             path.unlink(missing_ok=True)

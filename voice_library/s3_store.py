@@ -11,7 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from common.errors import InvalidInput, StorageUnavailable
 
-from .store import AlreadyExists, Blob, NotFound
+from .store import AlreadyExists, Blob, Changed, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -102,19 +102,38 @@ class S3Store:
         return None if resp is None else Blob(data, resp["ETag"].strip('"'))
 
     def write(self, key: str, data: bytes, content_type: str = "application/octet-stream",
-              if_absent: bool = False, filename: str | None = None) -> str:
+              if_absent: bool = False, filename: str | None = None, if_match: str | None = None) -> str:
         params = {"Bucket": self.bucket, "Key": self._full(key), "Body": data, "ContentType": content_type}
         if filename:
             params["ContentDisposition"] = _disposition(filename)
         if if_absent:
             params["IfNoneMatch"] = "*"
-        with self._guard("write", key):
-            resp = self._client.put_object(**params)
+        if if_match is not None:
+            params["IfMatch"] = f'"{if_match}"'
+        try:
+            with self._guard("write", key):
+                resp = self._client.put_object(**params)
+        except (AlreadyExists, NotFound):
+            if if_match is None:
+                raise
+            raise Changed(key) from None
         return resp["ETag"].strip('"')
 
-    def delete(self, key: str) -> None:
-        with self._guard("delete", key, ok=_NOT_FOUND):  # deleting a missing key is not an error
-            self._client.delete_object(Bucket=self.bucket, Key=self._full(key))
+    def delete(self, key: str, if_match: str | None = None) -> None:
+        if if_match is not None:
+            # not every S3 server honours If-Match on DELETE: compare first, then ask the server to compare too
+            try:
+                current = self.read(key).etag
+            except NotFound:
+                raise Changed(key) from None
+            if current != if_match:
+                raise Changed(key)
+        params = {} if if_match is None else {"IfMatch": f'"{if_match}"'}
+        try:
+            with self._guard("delete", key, ok=_NOT_FOUND):  # deleting a missing key is not an error
+                self._client.delete_object(Bucket=self.bucket, Key=self._full(key), **params)
+        except AlreadyExists:
+            raise Changed(key) from None
 
     def list(self, prefix: str) -> list[str]:
         base = f"{self.prefix}/" if self.prefix else ""

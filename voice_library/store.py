@@ -21,6 +21,10 @@ class AlreadyExists(Exception):
     """A conditional write (`if_absent=True`) found an object already there."""
 
 
+class Changed(Exception):
+    """A compare-and-swap (`if_match=etag`) found another version of the object, or none."""
+
+
 class Store(Protocol):
     """Keys are '/'-separated relative paths; a store maps them under its own root or prefix.
 
@@ -37,11 +41,15 @@ class Store(Protocol):
         ...
 
     def write(self, key: str, data: bytes, content_type: str = "application/octet-stream",
-              if_absent: bool = False, filename: str | None = None) -> str:
-        """Store `data` at `key` and return its ETag; with if_absent, fail if the key exists."""
+              if_absent: bool = False, filename: str | None = None, if_match: str | None = None) -> str:
+        """Store `data` at `key` and return its ETag; with if_absent, fail (AlreadyExists) if the key exists;
+        with if_match, replace only the version with that ETag (else Changed)."""
         ...
 
-    def delete(self, key: str) -> None: ...
+    def delete(self, key: str, if_match: str | None = None) -> None:
+        """Remove `key` (a missing key is no error); with if_match, only the version with that ETag (else Changed).
+        S3 servers that ignore If-Match on DELETE get a read-compare-delete: a window of one round trip."""
+        ...
 
     def list(self, prefix: str) -> list[str]: ...
 

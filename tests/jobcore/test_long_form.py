@@ -1,6 +1,8 @@
 """Long text, dialog, timestamps, captions and progress, through the worker on Kokoro."""
 import re
 
+import pytest
+
 from tests.jobcore.test_voices import median_f0
 from tests.speech import decode_result, transcribe, wer
 
@@ -94,3 +96,15 @@ def test_only_english_text_is_normalized_and_cjk_sentences_split():
     assert prepare_text("He has 3 cats. Really!", 300) == ["He has three cats.", "Really!"]
     assert prepare_text("Il a 3 chats.  Bonjour !", 300, "fr") == ["Il a 3 chats.", "Bonjour !"]
     assert prepare_text("今日は晴れです。明日は雨でしょう！", 300, "ja") == ["今日は晴れです。", "明日は雨でしょう！"]
+
+
+def test_text_that_grows_past_the_limit_when_spoken_is_refused_with_both_sizes():
+    from common.errors import TextTooLong
+    from jobcore.pipeline import prepare_text
+
+    digits = "1234567 " * 2_500                              # 20,000 characters: within MAX_TEXT_CHARS as written
+    with pytest.raises(TextTooLong) as caught:
+        prepare_text(digits, 300, max_spoken_chars=20_000)
+    assert caught.value.code == "text_too_long"
+    assert "grew from 20000 to" in caught.value.message and "limit is 20000" in caught.value.message
+    assert len(prepare_text("He has 3 cats.", 300, max_spoken_chars=20)[0]) <= 20    # within the limit: spoken

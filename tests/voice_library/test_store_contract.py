@@ -166,3 +166,47 @@ def test_server_restart_outage_and_recovery(seaweed, s3_store):
     assert s3_store.read("voices/a/voice.json") == Blob(b"kept", etag)
     s3_store.write("voices/b/voice.json", b"new")
     assert s3_store.list("voices/") == ["voices/a/voice.json", "voices/b/voice.json"]
+
+
+def test_write_if_match_replaces_only_the_version_read(store):
+    from voice_library.store import Changed
+
+    first = store.write("voices/f/.creating", b"token-a")
+    second = store.write("voices/f/.creating", b"token-b", if_match=first)
+    with pytest.raises(Changed):
+        store.write("voices/f/.creating", b"token-c", if_match=first)      # a stale taker loses
+    assert store.read("voices/f/.creating") == Blob(b"token-b", second)
+    with pytest.raises(Changed):
+        store.write("voices/f/missing", b"x", if_match=first)
+
+
+def test_delete_if_match_removes_only_the_version_read(store):
+    from voice_library.store import Changed
+
+    mine = store.write("voices/g/.creating", b"token-a")
+    theirs = store.write("voices/g/.creating", b"token-b")
+    with pytest.raises(Changed):
+        store.delete("voices/g/.creating", if_match=mine)                  # not mine any more: kept
+    assert store.read("voices/g/.creating").etag == theirs
+    store.delete("voices/g/.creating", if_match=theirs)
+    with pytest.raises(NotFound):
+        store.read("voices/g/.creating")
+    with pytest.raises(Changed):
+        store.delete("voices/g/.creating", if_match=theirs)
+
+
+def test_s3_server_itself_refuses_a_delete_whose_if_match_differs(s3_store):
+    """SeaweedFS 4.48 compares on DELETE itself (412); the store also compares first, for servers that do not."""
+    from botocore.exceptions import ClientError
+
+    s3_store.write("voices/h/.creating", b"token-a")
+    theirs = s3_store.write("voices/h/.creating", b"token-b")
+    try:
+        s3_store._client.delete_object(Bucket=s3_store.bucket, Key=s3_store._full("voices/h/.creating"),
+                                       IfMatch='"0123456789abcdef0123456789abcdef"')
+        honoured = False
+    except ClientError as exc:
+        honoured = exc.response["ResponseMetadata"]["HTTPStatusCode"] == 412
+    kept = s3_store.list("voices/h/") == ["voices/h/.creating"]
+    assert honoured and kept
+    assert s3_store.read("voices/h/.creating").etag == theirs
