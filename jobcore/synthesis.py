@@ -93,28 +93,32 @@ class Synthesis:
         fmt = (req.format or self.settings.default_format).lower()
         rate = req.sample_rate or self.backend.capabilities.sample_rate
         audio.check_format(fmt, rate)
+        budget = self.settings.max_text_chars      # checked again on the spoken text: the job's real size
         if req.segments is None:
             if req.reference_audio is not None:
                 voice, embedding = self.voices.one_off(req.reference_audio, req.reference_text)
             else:
                 voice, embedding = self.voices.resolve(req.voice)
-            parts = [self._part(req.text, voice.id, embedding, req.speed, req.seed, req.params)]
+            parts = [self._part(req.text, voice.id, embedding, req.speed, req.seed, req.params, budget)]
         else:
             parts = []
             for segment in req.segments:
                 voice, embedding = self.voices.resolve(segment.voice or req.voice)
                 parts.append(self._part(segment.text, voice.id, embedding, segment.speed or req.speed, req.seed,
-                                        req.params if segment.params is None else segment.params))
+                                        req.params if segment.params is None else segment.params, budget))
+                budget -= sum(len(s) for s in parts[-1].sentences)
         return Plan(parts, fmt, rate, req.captions, dialog=req.segments is not None, gap_s=req.gap_s)
 
-    def _part(self, text: str, voice_id: str, embedding, speed: float, seed: int | None, raw_params: dict) -> Part:
+    def _part(self, text: str, voice_id: str, embedding, speed: float, seed: int | None, raw_params: dict,
+              spoken_budget: int) -> Part:
         caps = self.backend.capabilities
         if speed != 1.0 and not caps.speed:
             raise InvalidInput(f"the {self.backend.name} backend has no speed control",
                                hint="leave speed at 1.0 (see info: capabilities.speed)")
         params = self._params(raw_params)
         language = str(getattr(params, "language", None) or "en")   # multilingual backends take it in params
-        return Part(prepare_text(text, caps.max_chars, language), voice_id, embedding, speed, seed, params)
+        sentences = prepare_text(text, caps.max_chars, language, max_spoken_chars=spoken_budget)
+        return Part(sentences, voice_id, embedding, speed, seed, params)
 
     def _params(self, raw: dict) -> BaseModel:
         """The backend's own params model, validated once here; backends receive it as it is."""

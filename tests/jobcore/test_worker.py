@@ -49,3 +49,14 @@ def test_speed_is_refused_once_by_capability(hibari_worker, monkeypatch):
     error = error_of(hibari_worker.handle({"text": "Hello.", "speed": 1.5}))
     assert error["code"] == "invalid_input" and "speed" in error["message"]
     assert "audio_base64" in hibari_worker.handle({"text": "Hello.", "speed": 1.0, "format": "wav"})
+
+
+def test_a_job_whose_text_grows_past_the_limit_when_spoken_is_refused(hibari_worker, monkeypatch):
+    monkeypatch.setattr(hibari_worker.synthesis, "settings",
+                        replace(hibari_worker.settings, max_text_chars=2_000))
+    digits = " ".join(["1234567"] * 200)            # 1,599 characters, well over 2,000 when spoken
+    error = error_of(hibari_worker.handle({"text": digits}))
+    assert error["code"] == "text_too_long" and "spoken characters" in error["message"]
+    turn = {"text": " ".join(["1234567"] * 20)}    # ~1,400 spoken characters: one turn fits, two do not
+    assert "audio_base64" in hibari_worker.handle({"segments": [turn], "format": "wav"})
+    assert error_of(hibari_worker.handle({"segments": [turn, turn]}))["code"] == "text_too_long"   # one budget
