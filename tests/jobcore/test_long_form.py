@@ -1,8 +1,7 @@
 """Long text, dialog, timestamps, captions and progress, through the worker on Kokoro."""
 import re
 
-from tests.jobcore.test_voices import median_f0
-from tests.speech import decode_result, transcribe, wer
+from tests.support.speech import decode_result, median_f0, transcribe, wer
 
 PASSAGE = (
     "On March 3rd, 2021, Dr. Alvarez opened a small bakery on Elm St. in the old part of town. "
