@@ -20,7 +20,7 @@ from .openai_compat import unwrap_openai
 from .schema import (InfoRequest, SynthesizeRequest, VoicesCreateRequest, VoicesDeleteRequest, VoicesGetRequest,
                      VoicesListRequest, validate_request)
 from .settings import Settings, load_settings
-from .synthesis import Progress, Synthesis, ms_since
+from .synthesis import Progress, Synthesis
 from .voices import Voices
 
 log = logging.getLogger(__name__)

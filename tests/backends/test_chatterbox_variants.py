@@ -26,7 +26,7 @@ from backends.chatterbox_multilingual import (LANGUAGES, ChatterboxMultilingualB
                                               ChatterboxMultilingualParams)
 from backends.chatterbox_turbo import ChatterboxTurboBackend, ChatterboxTurboParams  # noqa: E402
 from common.errors import AudioInvalid, InvalidInput  # noqa: E402
-from tests.backends.torch_models import (  # noqa: E402
+from tests.support.torch_models import (  # noqa: E402
     RATE, char_tokenizer_json, create_voice, decode_wav, differing_arrays, library_worker, manifest_revision,
     random_bake, stored_and_loaded, timed_load, tone)
 

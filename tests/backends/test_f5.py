@@ -16,7 +16,7 @@ from pydantic import ValidationError  # noqa: E402
 
 from backends.f5 import CHECKPOINT, VOCAB, F5Backend, F5Params, files_revision, normalize_ref_text  # noqa: E402
 from common.errors import InvalidInput  # noqa: E402
-from tests.backends.torch_models import (  # noqa: E402
+from tests.support.torch_models import (  # noqa: E402
     RATE, create_voice, decode_wav, differing_arrays, library_worker, manifest_revision, random_bake,
     reference_clip, stored_and_loaded, timed_load, tone)
 
@@ -240,7 +240,7 @@ def test_worker_transcribes_a_clip_sent_without_a_transcript(backend, tmp_path):
     import io
 
     from backends.kokoro import KokoroBackend
-    from tests.speech import wer
+    from tests.support.speech import wer
 
     sentence = "The library opens at nine in the morning and closes early on Sundays."
     kokoro = KokoroBackend.load(None, threads=1)

@@ -1,18 +1,8 @@
 """Each error code comes from a real bad job, as a JSON string, and the worker keeps serving."""
-import json
-import subprocess
-
 import pytest
 
-from tests.speech import decode_result
-
-
-def error_of(result: dict) -> dict:
-    assert set(result) == {"error"}, result
-    assert isinstance(result["error"], str)          # RunPod needs a string here
-    err = json.loads(result["error"])
-    assert set(err) == {"code", "message", "hint"} and err["message"]
-    return err
+from tests.support.jobs import error_of
+from tests.support.speech import decode_result
 
 
 @pytest.mark.parametrize("job,code,mentions", [
@@ -64,23 +54,3 @@ def test_worker_keeps_serving_after_bad_jobs(kokoro_worker):
         assert "error" in kokoro_worker.handle(job)
     samples, rate = decode_result(kokoro_worker.handle({"text": "Still here.", "format": "wav"}))
     assert len(samples) / rate > 0.3
-
-
-def test_handler_py_runs_a_job_as_a_user_would(tmp_path):
-    """`python handler.py --test_input ...` is how RunPod users test locally."""
-    import os
-    import sys
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "VOICE_LIBRARY_URI": str(tmp_path / "lib"), "TTS_BACKEND": "hibari"}
-    job = json.dumps({"input": {"text": "Hello from the command line.", "format": "wav"}})
-    proc = subprocess.run([sys.executable, str(root / "handler.py"), "--test_input", job], cwd=tmp_path,
-                          env=env, capture_output=True, text=True, timeout=180)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "audio_base64" in proc.stdout + proc.stderr
-    bad = json.dumps({"input": {"text": "hi", "format": "aac"}})
-    proc = subprocess.run([sys.executable, str(root / "handler.py"), "--test_input", bad], cwd=tmp_path,
-                          env=env, capture_output=True, text=True, timeout=180)
-    assert "unsupported_format" in proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stdout + proc.stderr

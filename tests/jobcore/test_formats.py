@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from tests.speech import decode_result
+from tests.support.speech import decode_result
 
 TEXT = "Formats should all carry the same speech."
 

@@ -3,8 +3,7 @@ import re
 
 import pytest
 
-from tests.jobcore.test_voices import median_f0
-from tests.speech import decode_result, transcribe, wer
+from tests.support.speech import decode_result, median_f0, transcribe, wer
 
 PASSAGE = (
     "On March 3rd, 2021, Dr. Alvarez opened a small bakery on Elm St. in the old part of town. "

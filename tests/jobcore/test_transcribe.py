@@ -15,7 +15,7 @@ from common.errors import BackendUnavailable
 from common.manifest import verify_manifest
 from jobcore import transcribe as transcribe_module
 from jobcore.transcribe import WHISPER_DIR, transcribe, whisper_path
-from tests.speech import wer
+from tests.support.speech import wer
 
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 SENTENCE = "The library opens at nine in the morning and closes early on Sundays."

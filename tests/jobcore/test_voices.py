@@ -11,8 +11,8 @@ import soundfile as sf
 
 from jobcore.settings import Settings
 from jobcore.worker import Worker
-from tests.jobcore.test_errors import error_of
-from tests.speech import decode_result
+from tests.support.jobs import error_of
+from tests.support.speech import decode_result, median_f0
 from voice_library import ByteLRU, VoiceLibrary, open_store
 
 
@@ -79,21 +79,6 @@ def test_blend_is_usable_and_lies_between_its_parents(worker):
     pitch = {v: median_f0(*decode_result(worker.handle({**text, "voice": v}))) for v in ("jf_alpha", "jm_kumo", "mix")}
     low, high = sorted((pitch["jf_alpha"], pitch["jm_kumo"]))
     assert low < pitch["mix"] < high, pitch
-
-
-def median_f0(samples: np.ndarray, rate: int) -> float:
-    """Median pitch of voiced 40 ms frames by autocorrelation (60-400 Hz)."""
-    frame, f0s = int(0.04 * rate), []
-    for start in range(0, len(samples) - frame, frame):
-        x = samples[start:start + frame] - samples[start:start + frame].mean()
-        if np.sqrt(np.mean(x ** 2)) < 0.02:
-            continue
-        ac = np.correlate(x, x, "full")[frame - 1:]
-        lo, hi = rate // 400, rate // 60
-        lag = lo + int(np.argmax(ac[lo:hi]))
-        if ac[lag] > 0.3 * ac[0]:
-            f0s.append(rate / lag)
-    return float(np.median(f0s))
 
 
 def test_blend_of_unknown_voice_writes_nothing(worker, tmp_path):

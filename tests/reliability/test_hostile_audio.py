@@ -1,8 +1,7 @@
-"""A generated corpus of hostile clips: each is refused with audio_invalid, fast, with bounded memory."""
+"""A generated corpus of hostile clips: each is refused with audio_invalid, with bounded memory."""
 import base64
 import io
 import struct
-import time
 import tracemalloc
 
 import numpy as np
@@ -11,7 +10,7 @@ import soundfile as sf
 
 from common.errors import AudioInvalid
 from jobcore.reference import prepare_reference
-from tests.jobcore.test_errors import error_of
+from tests.support.jobs import error_of
 
 
 def encoded(samples, rate=24_000, fmt="WAV", subtype=None) -> bytes:
@@ -57,16 +56,16 @@ CORPUS = {
 
 
 @pytest.mark.parametrize("name", sorted(CORPUS))
-def test_hostile_clip_is_audio_invalid_fast_and_small(name):
+def test_hostile_clip_is_audio_invalid_with_bounded_memory(name):
+    """No wall-clock bound here: tracemalloc slows every allocation (speed is measured in bench/)."""
     data = CORPUS[name]()
     tracemalloc.start()
-    started = time.monotonic()
-    with pytest.raises(AudioInvalid):
-        prepare_reference(data, max_seconds=30)
-    elapsed = time.monotonic() - started
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    assert elapsed < 3.0, elapsed
+    try:
+        with pytest.raises(AudioInvalid):
+            prepare_reference(data, max_seconds=30)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
     assert peak < 64 * 1024 * 1024, peak
 
 

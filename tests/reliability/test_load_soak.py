@@ -3,11 +3,12 @@ import base64
 import os
 
 import psutil
-from client import TTSClient
-from server import ServerSettings, create_app
+import pytest
 
+from client import TTSClient
 from jobcore.worker import Worker
-from tests.server.conftest import serve
+from server import ServerSettings, create_app
+from tests.support.servers import serve
 from voice_library import ByteLRU, VoiceLibrary, open_store
 
 
@@ -15,6 +16,7 @@ def rss_mb() -> float:
     return psutil.Process(os.getpid()).memory_info().rss / 2**20
 
 
+@pytest.mark.slow   # 600 jobs: the soak runs in `make test-slow`; the cache bound below stays in the fast tier
 def test_500_sequential_and_100_concurrent_jobs(hibari_worker, tmp_path):
     cache = ByteLRU(max_bytes=300_000)                   # small on purpose: evictions must happen
     library = VoiceLibrary(open_store(str(tmp_path / "lib")), cache, ttl_s=0.5)

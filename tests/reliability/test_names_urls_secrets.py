@@ -15,7 +15,7 @@ import soundfile as sf
 
 from jobcore.fetch import fetch_audio
 from jobcore.worker import Worker
-from tests.jobcore.test_errors import error_of
+from tests.support.jobs import error_of
 from voice_library import ByteLRU, VoiceLibrary, open_store
 
 

@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from jobcore.worker import Worker
-from tests.faults import FaultyProxy
-from tests.jobcore.test_errors import error_of
+from tests.support.faults import FaultyProxy
+from tests.support.jobs import error_of
 from voice_library.s3_store import S3Store
 
 

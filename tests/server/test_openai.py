@@ -11,8 +11,9 @@ import pytest
 from jobcore import audio
 from common.errors import InvalidInput
 from jobcore.openai_compat import unwrap_openai
-from tests.server.conftest import API_KEY
-from tests.speech import transcribe, wer
+from tests.support.jobs import error_of
+from tests.support.servers import API_KEY
+from tests.support.speech import transcribe, wer
 
 
 @pytest.fixture
@@ -101,11 +102,12 @@ def test_openai_route_job_synthesizes(kokoro_worker):
 
 
 def test_openai_route_through_the_job_api(kokoro_worker, client):
-    """Needs jobcore/worker.py to call unwrap_openai (a one-line change owned by the worker module)."""
-    probe = kokoro_worker.handle({"openai_route": "/v1/models", "openai_input": {}})
-    if "is not served by this worker" not in probe.get("error", ""):
-        pytest.skip("jobcore/worker.py does not call unwrap_openai yet")
+    """The worker unwraps RunPod's openai_route jobs itself: speech synthesizes, other routes are refused."""
+    refused = error_of(kokoro_worker.handle({"openai_route": "/v1/models", "openai_input": {}}))
+    assert refused["code"] == "invalid_input" and "is not served by this worker" in refused["message"]
     payload = client.runsync({"openai_route": "/v1/audio/speech",
                               "openai_input": {"model": "tts-1", "input": "Hello.", "voice": "jm_kumo",
                                                "response_format": "wav"}})
     assert payload["status"] == "COMPLETED" and payload["output"]["format"] == "wav"
+    samples, rate = audio.decode(base64.b64decode(payload["output"]["audio_base64"]))
+    assert rate == 24_000 and np.abs(samples).max() > 0.01

@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
+from dataclasses import replace
 
 import httpx
 import pytest
 
 from client import TTSClient, TTSHTTPError
-from tests.server.conftest import API_KEY, Receiver, wait_idle
+from jobcore.worker import Worker
+from server import ServerSettings, create_app
+from tests.support.servers import API_KEY, Receiver, serve, wait_idle
 
 SENTENCES = ["The first sentence is short.", "Here comes the second one.", "A third follows it.",
              "Then a fourth sentence.", "The fifth is here.", "Six sentences make a long job."]
@@ -30,14 +34,60 @@ def test_job_error_becomes_failed_with_top_level_error(client):
     assert json.loads(payload["error"])["code"] == "voice_not_found"
 
 
-def test_stream_yields_first_chunk_before_the_job_completes(client):
+class GatedBackend:
+    """The real Kokoro backend, except that every sentence after the first waits until the test opens `gate`:
+    while the test looks at the first chunk the job is certainly still running, however loaded the machine."""
+
+    def __init__(self, backend):
+        self._backend, self.gate = backend, threading.Event()
+
+    def __getattr__(self, name):
+        return getattr(self._backend, name)
+
+    def synthesize_many(self, texts, voice, **options):
+        spoken = self._backend.synthesize_many(texts, voice, **options)
+        try:
+            for index, chunks in enumerate(spoken):
+                if index and not self.gate.wait(30):
+                    raise RuntimeError("the test never opened the gate")
+                yield chunks
+        finally:
+            spoken.close()
+
+
+@pytest.fixture(scope="module")
+def gated_backend(kokoro_worker):
+    return GatedBackend(kokoro_worker.backend)
+
+
+@pytest.fixture(scope="module")
+def gated_url(kokoro_worker, gated_backend, tmp_path_factory):
+    settings = replace(kokoro_worker.settings, voice_library_uri=str(tmp_path_factory.mktemp("gated-lib")))
+    worker = Worker.from_settings(settings, backend=gated_backend)
+    with serve(create_app(worker, ServerSettings(concurrency=1))) as url:
+        yield url
+
+
+@pytest.fixture
+def gated(gated_url, gated_backend):
+    """A client of the gated server, and its gate (closed at the start of each test, opened at the end)."""
+    gated_backend.gate.clear()
+    try:
+        with TTSClient(gated_url, timeout=30) as c:
+            yield c, gated_backend.gate
+    finally:
+        gated_backend.gate.set()
+
+
+def test_stream_yields_first_chunk_before_the_job_completes(gated):
+    client, gate = gated
     job_id = client.run({"text": " ".join(SENTENCES[:3]), "format": "pcm", "stream": True})
-    items, status_at_first = [], None
-    for item in client.stream_job(job_id, timeout=60, poll_s=0.1):
-        if not items:
-            status_at_first = client.status(job_id)["status"]
-        items.append(item)
-    assert status_at_first == "IN_PROGRESS"
+    stream = client.stream_job(job_id, timeout=60, poll_s=0.1)
+    first = next(stream)
+    assert first["chunk_index"] == 0
+    assert client.status(job_id)["status"] == "IN_PROGRESS"   # the second sentence waits for the gate
+    gate.set()
+    items = [first, *stream]
     chunks, summary = items[:-1], items[-1]
     assert len(chunks) == 3 and summary["done"] and summary["chunks"] == 3
     assert [c["chunk_index"] for c in chunks] == [0, 1, 2]
@@ -45,17 +95,19 @@ def test_stream_yields_first_chunk_before_the_job_completes(client):
     assert final["status"] == "COMPLETED" and final["output"][-1]["done"]   # the aggregate of the stream
 
 
-def test_cancel_stops_a_streamed_job_between_chunks(client):
+def test_cancel_stops_a_streamed_job_between_chunks(gated):
+    client, gate = gated
     job_id = client.run({"text": " ".join(SENTENCES), "format": "pcm", "stream": True})
     stream = client.stream_job(job_id, timeout=60, poll_s=0.1)
     first = next(stream)
     assert first["chunk_index"] == 0
-    assert client.cancel(job_id)["status"] == "CANCELLED"
-    wait_idle(client)   # the chunk being made when cancel arrived finishes, then the job stops
+    assert client.cancel(job_id)["status"] == "CANCELLED"      # the second sentence is still behind the gate
+    gate.set()
+    wait_idle(client)   # the sentence being made when cancel arrived finishes, then the job stops
     later = httpx.get(f"{client.base_url}/stream/{job_id}", timeout=10).json()
-    received = 1 + len(later["stream"])
-    assert later["status"] == "CANCELLED" and received < len(SENTENCES)
+    assert later["status"] == "CANCELLED" and later["stream"] == []   # no chunk made after the cancel is handed out
     assert client.status(job_id)["status"] == "CANCELLED"
+    stream.close()
 
 
 def test_webhook_is_delivered_and_retried_after_a_500(client):

@@ -8,9 +8,9 @@ import httpx
 import pytest
 
 from common.errors import StorageUnavailable
+from tests.support.seaweed import seaweed_server
 from voice_library.s3_store import S3Store
 from voice_library.store import AlreadyExists, Blob, NotFound
-
 
 
 def test_write_read_round_trip_with_etag(store):
@@ -55,9 +55,16 @@ def test_delete(store):
 
 def test_delete_missing_key_under_missing_directory(store):
     store.write("voices/e/voice.json", b"{}")
+    store.write("voices/f/voice.json", b"kept")
     store.delete("voices/e/voice.json")  # the local store tidies voices/e away
     store.delete("voices/e/voice.json")
     store.delete("never/written.bin")
+    with pytest.raises(NotFound):
+        store.read("voices/e/voice.json")
+    assert store.list("") == ["voices/f/voice.json"]
+    assert store.read("voices/f/voice.json").data == b"kept"
+    etag = store.write("voices/e/voice.json", b"again", if_absent=True)   # the key is free again
+    assert store.read("voices/e/voice.json") == Blob(b"again", etag)
 
 
 def test_list_with_prefix(store):
@@ -151,18 +158,25 @@ def test_closed_port_fails_fast():
     assert time.monotonic() - start < 15  # a bound against hangs, not a speed test
 
 
-def test_server_restart_outage_and_recovery(seaweed, s3_store):
-    """Last on purpose: stops the session server, and always starts it again for later tests."""
+@pytest.fixture
+def own_server(tmp_path):
+    """A SeaweedFS of this test's own, so that stopping it leaves the session server alone."""
+    with seaweed_server(tmp_path / "weed", "restart-key", "restart-secret-0123456789") as server:
+        yield server
+
+
+def test_server_restart_outage_and_recovery(own_server):
+    s3_store = S3Store.from_uri("s3://restart/lib", endpoint_url=own_server.endpoint_url,
+                                access_key_id=own_server.access_key, secret_access_key=own_server.secret_key)
+    s3_store.ensure_bucket()
     etag = s3_store.write("voices/a/voice.json", b"kept")
-    seaweed.stop()
-    try:
-        start = time.monotonic()
-        with pytest.raises(StorageUnavailable) as err:
-            s3_store.read("voices/a/voice.json")
-        assert "read of voices/a/voice.json" in str(err.value)
-        assert time.monotonic() - start < 15
-    finally:
-        seaweed.start()
+    own_server.stop()
+    start = time.monotonic()
+    with pytest.raises(StorageUnavailable) as err:
+        s3_store.read("voices/a/voice.json")
+    assert "read of voices/a/voice.json" in str(err.value)
+    assert time.monotonic() - start < 15  # a bound against hangs, not a speed test
+    own_server.start()
     assert s3_store.read("voices/a/voice.json") == Blob(b"kept", etag)
     s3_store.write("voices/b/voice.json", b"new")
     assert s3_store.list("voices/") == ["voices/a/voice.json", "voices/b/voice.json"]

@@ -1,4 +1,4 @@
-"""Test helpers for judging audio: decode, transcribe with the bundled whisper tiny.en, word error rate."""
+"""Test helpers for judging audio: decode, transcribe with the bundled whisper tiny.en, word error rate, pitch."""
 from __future__ import annotations
 
 import base64
@@ -48,3 +48,18 @@ def decode_result(result: dict) -> tuple[np.ndarray, int]:
     if result["format"] == "pcm":
         return np.frombuffer(data, "<i2").astype(np.float32) / 32768.0, result["sample_rate"]
     return audio.decode(data)
+
+
+def median_f0(samples: np.ndarray, rate: int) -> float:
+    """Median pitch of voiced 40 ms frames by autocorrelation (60-400 Hz)."""
+    frame, f0s = int(0.04 * rate), []
+    for start in range(0, len(samples) - frame, frame):
+        x = samples[start:start + frame] - samples[start:start + frame].mean()
+        if np.sqrt(np.mean(x ** 2)) < 0.02:
+            continue
+        ac = np.correlate(x, x, "full")[frame - 1:]
+        lo, hi = rate // 400, rate // 60
+        lag = lo + int(np.argmax(ac[lo:hi]))
+        if ac[lag] > 0.3 * ac[0]:
+            f0s.append(rate / lag)
+    return float(np.median(f0s))

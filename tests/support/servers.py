@@ -1,4 +1,4 @@
-"""Servers for the server tests: the app on uvicorn in a background thread, on a loopback port of its own."""
+"""Local servers for tests: the app on uvicorn in a background thread on a loopback port, a webhook receiver."""
 from __future__ import annotations
 
 import json
@@ -12,7 +12,6 @@ import pytest
 import uvicorn
 
 from client import TTSClient
-from server import ServerSettings, create_app
 
 API_KEY = "test-key-123"
 
@@ -38,31 +37,6 @@ def serve(app):
         server.should_exit = True
         thread.join(15)
         sock.close()
-
-
-@pytest.fixture(scope="session")
-def local_app(kokoro_worker):
-    return create_app(kokoro_worker, ServerSettings(concurrency=1, webhook_retry_delay_s=0.2,
-                                                    allow_private_webhooks=True))
-
-
-@pytest.fixture(scope="session")
-def local_url(local_app):
-    with serve(local_app) as url:
-        yield url
-
-
-@pytest.fixture(scope="session")
-def keyed_url(kokoro_worker):
-    """A second server on the same worker, with an API key and private webhooks refused."""
-    with serve(create_app(kokoro_worker, ServerSettings(api_key=API_KEY, result_ttl_s=1.0))) as url:
-        yield url
-
-
-@pytest.fixture
-def client(local_url):
-    with TTSClient(local_url, timeout=30) as c:
-        yield c
 
 
 def wait_idle(client: TTSClient, timeout: float = 30) -> None:

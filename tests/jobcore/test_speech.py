@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from tests.speech import decode_result, transcribe, wer
+from tests.support.speech import decode_result, transcribe, wer
 
 SENTENCES = [
     "Dr. Smith paid $12.50 for 3 books on Jan. 5th, 2024.",

@@ -10,9 +10,9 @@ import pytest
 
 from jobcore import audio
 from jobcore.worker import Worker
-from tests.jobcore.test_errors import error_of
-from tests.seaweed import seaweed_server
-from tests.speech import decode_result, transcribe, wer
+from tests.support.jobs import error_of
+from tests.support.seaweed import seaweed_server
+from tests.support.speech import decode_result, transcribe, wer
 from voice_library.s3_store import S3Store
 
 
