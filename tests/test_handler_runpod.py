@@ -66,3 +66,13 @@ def test_handler_passes_s3config_and_never_echoes_the_secret(kokoro_worker, monk
     assert error["code"] == "invalid_input" and "endpointUrl" in error["message"]
     items = list(handler.stream_handler(job))
     assert len(items) == 1 and secret not in json.dumps(items) and "endpointUrl" in items[0]["error"]
+
+
+def test_hub_files_ask_for_a_shared_library():
+    hub = json.loads((ROOT / ".runpod" / "hub.json").read_text())
+    env = {e["key"]: e["input"] for e in hub["config"]["env"]}
+    assert "default" not in env["VOICE_LIBRARY_URI"]             # no silent per-worker library
+    assert env["BUCKET_ACCESS_KEY_ID"].get("secret") and env["BUCKET_SECRET_ACCESS_KEY"].get("secret")
+    assert "BUCKET_ENDPOINT_URL" in env
+    tests = json.loads((ROOT / ".runpod" / "tests.json").read_text())
+    assert {"key": "VOICE_LIBRARY_URI", "value": "/tmp/voices"} in tests["config"]["env"]   # the Hub's test run
