@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
 
 import uvicorn
@@ -27,9 +28,20 @@ def main() -> int:
         return 1
     log.info("serving %s on http://%s:%d (%d worker thread(s)%s)", worker.backend.name, server_settings.host,
              server_settings.port, server_settings.concurrency, ", API key required" if server_settings.api_key else "")
-    uvicorn.run(create_app(worker, server_settings), host=server_settings.host, port=server_settings.port,
-                log_level=os.environ.get("LOG_LEVEL", "info").lower())
+    ports = {server_settings.port, server_settings.health_port or server_settings.port}
+    server = uvicorn.Server(uvicorn.Config(create_app(worker, server_settings),
+                                           log_level=os.environ.get("LOG_LEVEL", "info").lower()))
+    server.run(sockets=[listen(server_settings.host, port) for port in sorted(ports)])
     return 0
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A bound socket: the app serves PORT and, when RunPod's PORT_HEALTH differs, that port too."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    return sock
 
 
 if __name__ == "__main__":
