@@ -27,16 +27,18 @@ class BucketSink:
 
 
 def region_of(endpoint_url: str, default: str) -> str:
-    """The region inside an AWS-style endpoint (`...s3.<region>.amazonaws.com`), as rp_upload reads it."""
+    """The region inside an AWS-style endpoint (`...s3.<region>.amazonaws.com`), as rp_upload reads it for a
+    job's s3Config (the worker's own BUCKET_* settings use BUCKET_REGION)."""
     host = urlsplit(endpoint_url).netloc
     return host.split(".s3.")[1].split(".")[0] if ".s3." in host else default
 
 
 @functools.lru_cache(maxsize=16)
-def _s3(uri: str, endpoint_url: str | None, access_key_id: str | None, secret: str | None, settings: Settings):
+def _s3(uri: str, endpoint_url: str | None, access_key_id: str | None, secret: str | None, region: str,
+        settings: Settings):
     """One boto3 client per distinct bucket and credentials (clients are slow to build and thread-safe)."""
     return open_store(uri, endpoint_url=endpoint_url, access_key_id=access_key_id, secret_access_key=secret,
-                      region=region_of(endpoint_url or "", settings.s3_region),
+                      region=region,
                       connect_timeout=settings.s3_connect_timeout_s, read_timeout=settings.s3_read_timeout_s,
                       max_attempts=settings.s3_max_attempts)
 
@@ -51,13 +53,13 @@ def _bucket_uri(bucket: str) -> str:
 def url_sink(settings: Settings, library_store: Store) -> Sink | None:
     """Where URL outputs go: OUTPUT_BUCKET; else an S3 voice library; else RunPod's BUCKET_* convention
     (BUCKET_ENDPOINT_URL and keys: the month bucket at that endpoint, as rp_upload does); else nowhere."""
-    creds = (settings.s3_endpoint_url, settings.s3_access_key_id, settings.s3_secret_access_key)
+    creds = (settings.s3_endpoint_url, settings.s3_access_key_id, settings.s3_secret_access_key, settings.s3_region)
     if settings.output_bucket:
         return BucketSink(_s3(_bucket_uri(settings.output_bucket), *creds, settings), settings.output_url_expiry_s)
     library_sink = StoreSink.for_store(library_store, settings.output_url_expiry_s)
     if library_sink is not None:
         return library_sink
-    if all(creds):
+    if all(creds[:3]):
         return BucketSink(_s3("s3://placeholder", *creds, settings), settings.output_url_expiry_s, month_bucket=True)
     return None
 
@@ -73,7 +75,9 @@ def job_sink(s3_config, settings: Settings) -> Sink:
                            hint="RunPod's form: {\"accessId\", \"accessSecret\", \"bucketName\", \"endpointUrl\"}")
     if not endpoint.startswith(("http://", "https://")):
         raise InvalidInput("s3Config.endpointUrl must be an http(s) URL")
+    region = region_of(endpoint, settings.s3_region)
     if bucket:
-        return BucketSink(_s3(_bucket_uri(bucket), endpoint, access, secret, settings), settings.output_url_expiry_s)
-    return BucketSink(_s3("s3://placeholder", endpoint, access, secret, settings), settings.output_url_expiry_s,
+        return BucketSink(_s3(_bucket_uri(bucket), endpoint, access, secret, region, settings),
+                          settings.output_url_expiry_s)
+    return BucketSink(_s3("s3://placeholder", endpoint, access, secret, region, settings), settings.output_url_expiry_s,
                       month_bucket=True)
