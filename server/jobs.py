@@ -38,10 +38,6 @@ class Job:
     done: asyncio.Event = field(default_factory=asyncio.Event)   # set on the event loop when terminal
     loop: asyncio.AbstractEventLoop | None = None
 
-    @property
-    def streaming(self) -> bool:
-        return isinstance(self.input, dict) and self.input.get("stream") is True
-
     def payload(self) -> dict:
         """The RunPod status payload: id, status, output or error, delayTime and executionTime in ms."""
         now = time.monotonic()
@@ -102,16 +98,17 @@ class JobQueue:
             job.keep_until = time.monotonic() + ttl_s
 
     def retry(self, job: Job) -> dict | None:
-        """RunPod's /retry: a FAILED or TIMED_OUT job runs again under its id; None for any other state."""
+        """RunPod's /retry: a FAILED or TIMED_OUT job runs again under its id; None for any other state.
+        The retry is a fresh Job under the same id, so a timed-out run still finishing cannot touch it."""
         with self._lock:
             if job.status not in (FAILED, TIMED_OUT):
                 return None
-            job.status, job.output, job.error, job.progress, job.stream = IN_QUEUE, None, None, None, []
-            job.submitted, job.started, job.finished = time.monotonic(), None, None
-            job.done, job.loop = asyncio.Event(), asyncio.get_running_loop()
+            again = Job(job.id, job.input, job.webhook, job.execution_timeout_s, job.ttl_s, job.s3_config,
+                        loop=asyncio.get_running_loop())
+            self._jobs[job.id] = again
             self.retried += 1
-        self._pool.submit(self._run, job)
-        return {"id": job.id, "status": IN_QUEUE}
+        self._pool.submit(self._run, again)
+        return {"id": again.id, "status": IN_QUEUE}
 
     def take_stream(self, job: Job) -> dict:
         """RunPod /stream: the items made since the last call, with the job's status (read together)."""

@@ -199,3 +199,15 @@ def test_status_ttl_keeps_a_result_past_retention(gated):
     assert http.get(f"/status/{dropped}").status_code == 404
     assert http.get(f"/status/{kept}").json()["output"] == [{"ok": 1}]
     assert http.get(f"/status/{kept}", params={"ttl": 0}).status_code == 400
+
+
+def test_retry_of_a_timed_out_job_is_not_touched_by_the_run_still_finishing(gated):
+    gate, http = gated
+    gate.release.clear()
+    job_id = http.post("/run", json={"input": {"n": 3}, "policy": {"executionTimeout": 200}}).json()["id"]
+    wait_status(http, job_id, "IN_PROGRESS")
+    time.sleep(0.3)
+    assert http.get(f"/status/{job_id}").json()["status"] == "TIMED_OUT"
+    assert http.post(f"/retry/{job_id}").json()["status"] == "IN_QUEUE"
+    gate.release.set()                        # the first run ends now; its result must be dropped
+    assert wait_status(http, job_id, "COMPLETED")["output"] == [{"ok": 3}] and gate.runs.count(job_id) == 2
