@@ -14,7 +14,7 @@ _worker = None
 def get_worker():
     global _worker
     if _worker is None:
-        _worker = start_worker()
+        _worker = start_worker(load_settings())
     return _worker
 
 
