@@ -211,3 +211,12 @@ def test_retry_of_a_timed_out_job_is_not_touched_by_the_run_still_finishing(gate
     assert http.post(f"/retry/{job_id}").json()["status"] == "IN_QUEUE"
     gate.release.set()                        # the first run ends now; its result must be dropped
     assert wait_status(http, job_id, "COMPLETED")["output"] == [{"ok": 3}] and gate.runs.count(job_id) == 2
+
+
+def test_client_retries_a_failed_job(gated):
+    gate, http = gated
+    with TTSClient(str(http.base_url), timeout=30) as c:
+        job_id = c.run({"fail": 1, "n": 5}, policy={"ttl": 60_000})
+        assert c.wait(job_id, timeout=20)["status"] == "FAILED"
+        assert c.retry(job_id)["status"] == "IN_QUEUE"
+        assert c.wait(job_id, timeout=20)["output"] == [{"ok": 5}]
