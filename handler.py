@@ -5,7 +5,8 @@ import logging
 import os
 import sys
 
-from jobcore.worker import start_worker
+from jobcore.settings import load_settings
+from jobcore.worker import BrokenWorker, start_worker
 
 _worker = None
 
@@ -13,13 +14,26 @@ _worker = None
 def get_worker():
     global _worker
     if _worker is None:
-        _worker = start_worker()
+        _worker = start_worker(load_settings())
     return _worker
+
+
+def on_runpod() -> bool:
+    """Pulling jobs from RunPod's queue (the SDK's own test: RUNPOD_WEBHOOK_GET_JOB is set)."""
+    return bool(os.environ.get("RUNPOD_WEBHOOK_GET_JOB"))
+
+
+def worker_fit() -> None:
+    """The SDK's fitness check (run only on RunPod, before the first job): a worker that could not start
+    raises here, and the SDK exits the process so RunPod replaces it instead of failing every job."""
+    worker = get_worker()
+    if isinstance(worker, BrokenWorker):
+        raise RuntimeError(f"{worker.error.code}: {worker.error.message}")
 
 
 def _progress(job: dict):
     """RunPod progress updates, only where RunPod's queue is there to receive them."""
-    if not os.environ.get("RUNPOD_WEBHOOK_GET_JOB"):
+    if not on_runpod():
         return None
     from runpod.serverless import progress_update
 
@@ -27,13 +41,20 @@ def _progress(job: dict):
 
 
 def handler(job: dict) -> dict:
-    """One result per job: what `python handler.py` (test_input.json) runs."""
-    return get_worker().handle(job.get("input"), job.get("id"), _progress(job))
+    """One result per job (STREAMING=0, and what `python handler.py` with test_input.json runs)."""
+    return get_worker().handle(job.get("input"), job.get("id"), _progress(job), s3_config=job.get("s3Config"))
 
 
 def stream_handler(job: dict):
     """A generator: `stream: true` jobs yield a chunk per sentence; other jobs yield their one result."""
-    yield from get_worker().stream(job.get("input"), job.get("id"), _progress(job))
+    yield from get_worker().stream(job.get("input"), job.get("id"), _progress(job), s3_config=job.get("s3Config"))
+
+
+def serving_handler(argv: list[str]):
+    """STREAMING (default on) registers the generator; the SDK's local test run cannot run one, so it gets
+    the plain handler."""
+    serving = "--rp_serve_api" in argv or on_runpod()
+    return stream_handler if serving and load_settings().streaming else handler
 
 
 if __name__ == "__main__":
@@ -42,6 +63,5 @@ if __name__ == "__main__":
     get_worker()   # load and warm the model before the first job arrives
     import runpod
 
-    # The SDK's local test run (test_input.json / --test_input) cannot run a generator; serving can.
-    serving = "--rp_serve_api" in sys.argv or bool(os.environ.get("RUNPOD_WEBHOOK_GET_JOB"))
-    runpod.serverless.start({"handler": stream_handler if serving else handler, "return_aggregate_stream": True})
+    runpod.serverless.register_fitness_check(worker_fit)
+    runpod.serverless.start({"handler": serving_handler(sys.argv), "return_aggregate_stream": True})

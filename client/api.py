@@ -102,13 +102,17 @@ class TTSClient:
             raise TTSHTTPError(response.status_code, str(detail)[:500])
         return response.json()
 
-    def run(self, input: dict, webhook: str | None = None, policy: dict | None = None) -> str:
-        """Queue a job; returns its id."""
+    def run(self, input: dict, webhook: str | None = None, policy: dict | None = None,
+            s3_config: dict | None = None) -> str:
+        """Queue a job; returns its id. `policy`: {"executionTimeout": ms, "ttl": ms}; `s3_config`: RunPod's
+        {"accessId", "accessSecret", "bucketName", "endpointUrl"} for this job's URL outputs."""
         body: dict[str, Any] = {"input": input}
         if webhook:
             body["webhook"] = webhook
         if policy:
             body["policy"] = policy
+        if s3_config:
+            body["s3Config"] = s3_config
         return self._call("POST", "/run", json=body)["id"]
 
     def runsync(self, input: dict, wait_s: float | None = None, timeout: float = 600.0) -> dict:
@@ -126,6 +130,10 @@ class TTSClient:
 
     def cancel(self, job_id: str) -> dict:
         return self._call("POST", f"/cancel/{job_id}")
+
+    def retry(self, job_id: str) -> dict:
+        """Run a FAILED or TIMED_OUT job again under its id (RunPod's /retry)."""
+        return self._call("POST", f"/retry/{job_id}")
 
     def health(self) -> dict:
         return self._call("GET", "/health")

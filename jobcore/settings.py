@@ -37,6 +37,8 @@ class Settings:
     max_reference_s: float = 30.0                    # longer clips are cut to their best window
     allow_private_urls: bool = False                 # audio_url may not reach private/loopback hosts
     url_timeout_s: float = 20.0
+    streaming: bool = True                           # RunPod runs the generator handler: outputs are lists
+    output_bucket: str | None = None                 # URL outputs go here (bucket or s3://bucket/prefix)
 
     def __repr__(self) -> str:  # never show secrets in logs
         hidden = {"s3_access_key_id", "s3_secret_access_key"}
@@ -77,4 +79,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_reference_s=env_float(env, "MAX_REFERENCE_S", d.max_reference_s),
         allow_private_urls=env_bool(env, "ALLOW_PRIVATE_URLS", d.allow_private_urls),
         url_timeout_s=env_float(env, "URL_TIMEOUT_S", d.url_timeout_s),
+        streaming=env_bool(env, "STREAMING", d.streaming),
+        output_bucket=env.get("OUTPUT_BUCKET") or None,
     )

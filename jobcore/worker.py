@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from backends import Backend, load_backend
-from common.errors import BackendUnavailable, InternalError, JobError
+from common.errors import BackendUnavailable, InternalError, InvalidInput, JobError
 from common.formats import FORMATS, content_type
 from voice_library import ByteLRU, VoiceLibrary, open_store
 
 from . import audio, info
-from .delivery import Delivery, InlineSink, StoreSink
+from .delivery import Delivery, InlineSink
+from .delivery.bucket import job_sink, url_sink
 from .openai_compat import unwrap_openai
 from .schema import (InfoRequest, SynthesizeRequest, VoicesCreateRequest, VoicesDeleteRequest, VoicesGetRequest,
                      VoicesListRequest, validate_request)
@@ -33,6 +34,7 @@ class Job:
     id: str
     progress: Progress | None = None
     stream: bool = False            # the caller can take several items (RunPod's generator handler)
+    s3_config: dict | None = None   # RunPod's per-job s3Config: where URL outputs go
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,7 @@ class Worker:
         self.library = library
         self.voices = Voices(settings, backend, library)
         self.synthesis = Synthesis(settings, backend, self.voices)
-        self.delivery = Delivery(InlineSink(), StoreSink.for_store(library.store, settings.output_url_expiry_s),
-                                 settings.output_auto_url_bytes)
+        self.delivery = Delivery(InlineSink(), url_sink(settings, library.store), settings.output_auto_url_bytes)
         self.actions: dict[str, Action] = {a.name: a for a in (
             Action(SynthesizeRequest, self.synthesize),
             Action(VoicesListRequest, one(lambda req, job: self.voices.list())),
@@ -95,13 +96,16 @@ class Worker:
         self.voices.seed_stock()
 
     # -- entry points ---------------------------------------------------------------------------
-    def handle(self, job_input, job_id: str | None = None, progress: Progress | None = None) -> dict:
+    def handle(self, job_input, job_id: str | None = None, progress: Progress | None = None,
+               s3_config: dict | None = None) -> dict:
         """Run one job input to its one result. Never raises: failures come back as {"error": "<JSON string>"}."""
-        return next(self._guarded(job_id, self._run(job_input, Job(job_id or "local", progress))))
+        return next(self._guarded(job_id, self._run(job_input, Job(job_id or "local", progress, s3_config=s3_config))))
 
-    def stream(self, job_input, job_id: str | None = None, progress: Progress | None = None) -> Iterator[dict]:
+    def stream(self, job_input, job_id: str | None = None, progress: Progress | None = None,
+               s3_config: dict | None = None) -> Iterator[dict]:
         """Like handle(), but a `stream: true` synthesis yields one item per sentence, then a summary."""
-        yield from self._guarded(job_id, self._run(job_input, Job(job_id or "local", progress, stream=True)))
+        job = Job(job_id or "local", progress, stream=True, s3_config=s3_config)
+        yield from self._guarded(job_id, self._run(job_input, job))
 
     def _run(self, job_input, job: Job) -> Iterator[dict]:
         request = validate_request(unwrap_openai(job_input), {name: a.model for name, a in self.actions.items()})
@@ -123,6 +127,10 @@ class Worker:
     # -- synthesize -----------------------------------------------------------------------------
     def synthesize(self, req: SynthesizeRequest, job: Job) -> Iterator[dict]:
         t0 = time.perf_counter()
+        if req.stream and not job.stream and not self.settings.streaming:   # the plain handler was registered
+            raise InvalidInput('"stream": true needs the streaming handler, and this worker runs with STREAMING=0',
+                               hint="drop stream, or deploy with STREAMING=1 (the default)")
+        delivery = self.delivery if job.s3_config is None else self.delivery.to(job_sink(job.s3_config, self.settings))
         plan = self.synthesis.plan(req)
         if req.stream and job.stream:
             yield from self.synthesis.stream(plan)
@@ -134,7 +142,7 @@ class Worker:
         data = audio.encode(samples, plan.sample_rate, plan.format)
         t3 = time.perf_counter()
         result = rendered.describe()
-        result.update(self.delivery.deliver(data, f"speech.{FORMATS[plan.format].extension}",
+        result.update(delivery.deliver(data, f"speech.{FORMATS[plan.format].extension}",
                                             content_type(plan.format, plan.sample_rate), req.output, job.id))
         t4 = time.perf_counter()
         result["timings_ms"] = {stage: round(seconds * 1e3, 1) for stage, seconds in {
@@ -148,10 +156,10 @@ class BrokenWorker:
     def __init__(self, error: JobError):
         self.error = error
 
-    def handle(self, job_input, job_id=None, progress=None) -> dict:
+    def handle(self, job_input, job_id=None, progress=None, s3_config=None) -> dict:
         return {"error": self.error.to_job_error()}
 
-    def stream(self, job_input, job_id=None, progress=None) -> Iterator[dict]:
+    def stream(self, job_input, job_id=None, progress=None, s3_config=None) -> Iterator[dict]:
         yield self.handle(job_input, job_id)
 
 

@@ -1,9 +1,13 @@
-"""`python -m server`: build the worker from the environment and serve it on HOST:PORT."""
+"""`python -m server`: build the worker from the environment and serve it on HOST:PORT (and PORT_HEALTH)."""
 from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
+import threading
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import uvicorn
 
@@ -21,15 +25,70 @@ def main() -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         server_settings = load_server_settings()
-        worker = Worker.from_settings(load_settings())
     except JobError as exc:
         log.error("cannot start: %s", exc.message)
         return 1
-    log.info("serving %s on http://%s:%d (%d worker thread(s)%s)", worker.backend.name, server_settings.host,
-             server_settings.port, server_settings.concurrency, ", API key required" if server_settings.api_key else "")
-    uvicorn.run(create_app(worker, server_settings), host=server_settings.host, port=server_settings.port,
-                log_level=os.environ.get("LOG_LEVEL", "info").lower())
+    ports = sorted({server_settings.port, server_settings.health_port or server_settings.port})
+    sockets = [listen(server_settings.host, port) for port in ports]
+    try:
+        with initializing(sockets):       # RunPod's load balancer sees 204 on /ping while the model loads
+            worker = Worker.from_settings(load_settings())
+    except JobError as exc:
+        log.error("cannot start: %s", exc.message)
+        return 1
+    log.info("serving %s on http://%s:%s (%d worker thread(s)%s)", worker.backend.name, server_settings.host,
+             "/".join(map(str, ports)), server_settings.concurrency,
+             ", API key required" if server_settings.api_key else "")
+    server = uvicorn.Server(uvicorn.Config(create_app(worker, server_settings),
+                                           log_level=os.environ.get("LOG_LEVEL", "info").lower()))
+    server.run(sockets=sockets)
     return 0
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A bound, listening socket: the app serves PORT and, when RunPod's PORT_HEALTH differs, that port too."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    return sock
+
+
+class _Initializing(BaseHTTPRequestHandler):
+    """Before the app exists: `GET /ping` answers 204 (RunPod: initializing), anything else 503."""
+
+    def do_GET(self):
+        self._answer(204 if self.path.split("?")[0] == "/ping" else 503)
+
+    def do_POST(self):
+        self._answer(503)
+
+    def _answer(self, status: int) -> None:
+        self.send_response(status)
+        self.send_header("content-length", "0")
+        self.send_header("connection", "close")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@contextmanager
+def initializing(sockets: list[socket.socket]):
+    """Answer on `sockets` with _Initializing until the block ends; the sockets stay open for the app."""
+    servers = []
+    for sock in sockets:
+        server = ThreadingHTTPServer(sock.getsockname()[:2], _Initializing, bind_and_activate=False)
+        server.socket.close()
+        server.socket = sock
+        servers.append(server)
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+    try:
+        yield
+    finally:
+        for server in servers:
+            server.shutdown()         # stops serving; does not close the socket
 
 
 if __name__ == "__main__":

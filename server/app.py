@@ -15,13 +15,18 @@ from .settings import ServerSettings
 from .webhooks import WebhookSender
 
 
+def serves_streaming(worker) -> bool:
+    """The worker's STREAMING setting, as handler.py reads it: True = RunPod's generator handler."""
+    return getattr(getattr(worker, "settings", None), "streaming", True)
+
+
 def create_app(worker, settings: ServerSettings | None = None) -> FastAPI:
     """An app serving `worker` (a jobcore Worker, or anything with its handle/stream methods)."""
     settings = settings or ServerSettings()
     sender = WebhookSender(settings.webhook_attempts, settings.webhook_retry_delay_s, settings.webhook_timeout_s,
                            settings.allow_private_webhooks)
     queue = JobQueue(worker, settings.concurrency, settings.result_ttl_s,
-                     on_end=lambda job: sender.send(job.webhook, job.payload()))
+                     on_end=lambda job: sender.send(job.webhook, job.payload()), streaming=serves_streaming(worker))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -31,7 +36,7 @@ def create_app(worker, settings: ServerSettings | None = None) -> FastAPI:
 
     def authorize(request: Request) -> None:
         """RunPod takes `Authorization: Bearer <key>` or the bare key."""
-        if settings.api_key is None:
+        if settings.api_key is None or request.url.path == "/ping":   # RunPod's load balancer probes /ping bare
             return
         given = request.headers.get("authorization", "").strip()
         given = given[7:].strip() if given[:7].lower() == "bearer " else given
@@ -40,8 +45,15 @@ def create_app(worker, settings: ServerSettings | None = None) -> FastAPI:
 
     app = FastAPI(title="tts-worker", lifespan=lifespan, dependencies=[Depends(authorize)])
     app.state.queue, app.state.settings = queue, settings
-    app.include_router(runpod_router(queue, settings))
+    runpod_api = runpod_router(queue, settings)
+    app.include_router(runpod_api)
+    app.include_router(runpod_api, prefix="/v2/{endpoint_id}")   # where RunPod's SDK (Endpoint) calls
     app.include_router(openai_router(worker, queue))
+
+    @app.get("/ping")
+    async def ping():
+        """RunPod load-balancing health check: 200 once serving (the model loads before the port opens)."""
+        return {"status": "healthy"}
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError):

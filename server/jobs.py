@@ -24,9 +24,13 @@ class Job:
     input: Any
     webhook: str | None = None
     execution_timeout_s: float | None = None     # RunPod's policy.executionTimeout
+    ttl_s: float | None = None                   # RunPod's policy.ttl: the job's whole life from submission
+    s3_config: dict | None = field(default=None, repr=False)   # RunPod's s3Config (holds a secret: never shown)
     status: str = IN_QUEUE
     output: Any = None
     error: str | None = None
+    progress: Any = None                         # the last progress update: IN_PROGRESS status shows it as output
+    keep_until: float | None = None              # set by `/status?ttl=`: the result is kept until then
     stream: list = field(default_factory=list)   # items not yet returned by /stream
     submitted: float = field(default_factory=time.monotonic)
     started: float | None = None
@@ -34,16 +38,14 @@ class Job:
     done: asyncio.Event = field(default_factory=asyncio.Event)   # set on the event loop when terminal
     loop: asyncio.AbstractEventLoop | None = None
 
-    @property
-    def streaming(self) -> bool:
-        return isinstance(self.input, dict) and self.input.get("stream") is True
-
     def payload(self) -> dict:
         """The RunPod status payload: id, status, output or error, delayTime and executionTime in ms."""
         now = time.monotonic()
         body: dict[str, Any] = {"id": self.id, "status": self.status}
         if self.status == COMPLETED:
             body["output"] = self.output
+        elif self.status == IN_PROGRESS and self.progress is not None:
+            body["output"] = self.progress      # RunPod shows progress_update's payload this way
         if self.error is not None:
             body["error"] = self.error
         body["delayTime"] = round(((self.started or now) - self.submitted) * 1e3)
@@ -54,19 +56,24 @@ class Job:
 class JobQueue:
     """Jobs by id; `concurrency` threads run them in order; finished jobs are kept `ttl_s` seconds."""
 
-    def __init__(self, worker, concurrency: int, ttl_s: float, on_end: Callable[[Job], None] | None = None):
+    def __init__(self, worker, concurrency: int, ttl_s: float, on_end: Callable[[Job], None] | None = None,
+                 streaming: bool = True):
+        """`streaming`: run every job as RunPod runs the generator handler (outputs are lists of items)."""
         self.worker, self.ttl_s, self.concurrency, self.on_end = worker, ttl_s, concurrency, on_end
+        self.streaming = streaming
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="job")
         self.counts = {COMPLETED: 0, FAILED: 0, CANCELLED: 0, TIMED_OUT: 0}
+        self.retried = 0
         self.busy = 0   # threads synthesizing now (a cancelled job's thread stays busy until its chunk is made)
 
     # -- submission and lookup -------------------------------------------------------------------
     def submit(self, job_input: Any, webhook: str | None = None, execution_timeout_s: float | None = None,
-               prefix: str = "") -> Job:
+               prefix: str = "", ttl_s: float | None = None, s3_config: dict | None = None) -> Job:
         """Queue a job; call on the event loop (its `done` event belongs to that loop)."""
-        job = Job(f"{prefix}{uuid.uuid4()}", job_input, webhook, execution_timeout_s, loop=asyncio.get_running_loop())
+        job = Job(f"{prefix}{uuid.uuid4()}", job_input, webhook, execution_timeout_s, ttl_s, s3_config,
+                  loop=asyncio.get_running_loop())
         with self._lock:
             self._expire()
             self._jobs[job.id] = job
@@ -84,6 +91,24 @@ class JobQueue:
     def snapshot(self, job: Job) -> dict:
         with self._lock:
             return job.payload()
+
+    def keep(self, job: Job, ttl_s: float) -> None:
+        """RunPod's `/status/{id}?ttl=ms`: keep the job (and its result) `ttl_s` seconds from now."""
+        with self._lock:
+            job.keep_until = time.monotonic() + ttl_s
+
+    def retry(self, job: Job) -> dict | None:
+        """RunPod's /retry: a FAILED or TIMED_OUT job runs again under its id; None for any other state.
+        The retry is a fresh Job under the same id, so a timed-out run still finishing cannot touch it."""
+        with self._lock:
+            if job.status not in (FAILED, TIMED_OUT):
+                return None
+            again = Job(job.id, job.input, job.webhook, job.execution_timeout_s, job.ttl_s, job.s3_config,
+                        loop=asyncio.get_running_loop())
+            self._jobs[job.id] = again
+            self.retried += 1
+        self._pool.submit(self._run, again)
+        return {"id": again.id, "status": IN_QUEUE}
 
     def take_stream(self, job: Job) -> dict:
         """RunPod /stream: the items made since the last call, with the job's status (read together)."""
@@ -117,7 +142,7 @@ class JobQueue:
             running = sum(j.status == IN_PROGRESS for j in self._jobs.values())
             busy = self.busy
         return {"jobs": {"completed": self.counts[COMPLETED], "failed": self.counts[FAILED], "inProgress": running,
-                         "inQueue": queued, "retried": 0},
+                         "inQueue": queued, "retried": self.retried},
                 "workers": {"idle": max(0, self.concurrency - busy), "initializing": 0, "ready": self.concurrency,
                             "running": busy, "throttled": 0, "unhealthy": 0}}
 
@@ -146,13 +171,17 @@ class JobQueue:
         with self._lock:
             if job.status != IN_QUEUE:      # cancelled while queued
                 return
+            if self._past_ttl(job, time.monotonic()):   # policy.ttl ran out in the queue: never runs
+                job.status, job.finished = CANCELLED, time.monotonic()
+                return
             job.status, job.started = IN_PROGRESS, time.monotonic()
             self.busy += 1
         try:
-            if job.streaming:
+            if self.streaming:
                 self._run_stream(job)
             else:
-                self._finish(job, self.worker.handle(job.input, job.id))
+                self._finish(job, self.worker.handle(job.input, job.id, progress=self._progress(job),
+                                                       s3_config=job.s3_config))
         except Exception:   # the worker never raises; this guards the server's own bookkeeping
             log.exception("job %s crashed in the server", job.id)
             self._finish(job, {"error": '{"code": "internal_error", "message": "the server hit an unexpected error"}'})
@@ -161,7 +190,8 @@ class JobQueue:
                 self.busy -= 1
 
     def _run_stream(self, job: Job) -> None:
-        items, collected, error = self.worker.stream(job.input, job.id), [], None
+        items, collected, error = self.worker.stream(job.input, job.id, progress=self._progress(job),
+                                                      s3_config=job.s3_config), [], None
         try:
             for item in items:
                 if isinstance(item, dict) and "error" in item:
@@ -189,9 +219,17 @@ class JobQueue:
                 self._end(job, FAILED)
             else:
                 job.output = result
-                if not job.streaming:           # /stream of a plain job hands out its one result
+                if not self.streaming:          # /stream of a plain job hands out its one result
                     job.stream.append(result)
                 self._end(job, COMPLETED)
+
+    def _progress(self, job: Job) -> Callable[[Any], None]:
+        """The job core's progress callback: the update shows in /status while the job runs."""
+        def record(update: Any) -> None:
+            with self._lock:
+                if job.status == IN_PROGRESS:
+                    job.progress = update
+        return record
 
     # -- helpers (called with the lock held) ----------------------------------------------------
     def _end(self, job: Job, status: str) -> None:
@@ -210,7 +248,21 @@ class JobQueue:
                 and time.monotonic() - job.started > job.execution_timeout_s):
             self._end(job, TIMED_OUT)
 
+    @staticmethod
+    def _past_ttl(job: Job, now: float) -> bool:
+        return job.ttl_s is not None and now - job.submitted > job.ttl_s
+
+    def _gone(self, job: Job, now: float) -> bool:
+        """`?ttl=` decides alone once given; else the result retention, and policy.ttl for a job not running."""
+        if job.keep_until is not None:
+            return now > job.keep_until
+        if job.finished is not None and now - job.finished > self.ttl_s:
+            return True
+        return job.status != IN_PROGRESS and self._past_ttl(job, now)
+
     def _expire(self) -> None:
         now = time.monotonic()
-        for job_id in [i for i, j in self._jobs.items() if j.finished is not None and now - j.finished > self.ttl_s]:
-            del self._jobs[job_id]
+        for job_id in [i for i, j in self._jobs.items() if self._gone(j, now)]:
+            job = self._jobs.pop(job_id)
+            if job.status == IN_QUEUE:      # its thread must not run it later
+                job.status, job.finished = CANCELLED, now

@@ -1,4 +1,4 @@
-"""RunPod's endpoint API: /run, /runsync, /status, /stream, /cancel, /health, /purge-queue."""
+"""RunPod's endpoint API: /run, /runsync, /status, /stream, /cancel, /retry, /health, /purge-queue."""
 from __future__ import annotations
 
 import asyncio
@@ -36,9 +36,8 @@ def runpod_router(queue: JobQueue, settings: ServerSettings) -> APIRouter:
             except InvalidInput as exc:
                 raise ApiError(400, exc.message) from None
         policy = body.get("policy") if isinstance(body.get("policy"), dict) else {}
-        timeout_ms = policy.get("executionTimeout")
-        timeout_s = timeout_ms / 1e3 if isinstance(timeout_ms, (int, float)) and timeout_ms > 0 else None
-        return queue.submit(body["input"], webhook, timeout_s, prefix)
+        return queue.submit(body["input"], webhook, _ms(policy.get("executionTimeout")), prefix, _ms(policy.get("ttl")),
+                            body.get("s3Config"))
 
     def find(job_id: str) -> Job:
         job = queue.get(job_id)
@@ -67,8 +66,14 @@ def runpod_router(queue: JobQueue, settings: ServerSettings) -> APIRouter:
         return queue.snapshot(job)
 
     @router.api_route("/status/{job_id}", methods=["GET", "POST"])
-    async def status(job_id: str):
-        return queue.snapshot(find(job_id))
+    async def status(job_id: str, ttl: int | None = None):
+        """`?ttl=ms` keeps the job and its result that long from now (RunPod's status ttl)."""
+        job = find(job_id)
+        if ttl is not None:
+            if ttl <= 0:
+                raise ApiError(400, "ttl must be a positive number of milliseconds")
+            queue.keep(job, ttl / 1e3)
+        return queue.snapshot(job)
 
     @router.api_route("/stream/{job_id}", methods=["GET", "POST"])
     async def stream(job_id: str):
@@ -79,6 +84,15 @@ def runpod_router(queue: JobQueue, settings: ServerSettings) -> APIRouter:
         """A streamed job stops between chunks; a plain job finishes in its thread and its result is dropped."""
         return queue.cancel(find(job_id))
 
+    @router.post("/retry/{job_id}")
+    async def retry(job_id: str):
+        """A FAILED or TIMED_OUT job runs again under the same id with the same input."""
+        job = find(job_id)
+        answer = queue.retry(job)
+        if answer is None:
+            raise ApiError(400, f"only a FAILED or TIMED_OUT job can be retried; this one is {job.status}")
+        return answer
+
     @router.get("/health")
     async def health():
         return queue.health()
@@ -88,3 +102,8 @@ def runpod_router(queue: JobQueue, settings: ServerSettings) -> APIRouter:
         return {"removed": queue.purge(), "status": "completed"}
 
     return router
+
+
+def _ms(value) -> float | None:
+    """A policy duration in ms as seconds; anything but a positive number means none."""
+    return value / 1e3 if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else None

@@ -12,6 +12,7 @@ from common.env import env_bool, env_first, env_float, env_int
 class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8000
+    health_port: int | None = None         # RunPod load balancing: PORT_HEALTH, where it probes GET /ping
     concurrency: int = 1                   # worker threads; later jobs wait IN_QUEUE
     api_key: str | None = None             # None = no authentication
     result_ttl_s: float = 1800.0           # finished jobs answer 404 after this
@@ -34,8 +35,9 @@ def load_server_settings(env: Mapping[str, str] | None = None) -> ServerSettings
     env = os.environ if env is None else env
     d = ServerSettings()
     return ServerSettings(
-        host=env.get("HOST") or d.host,
+        host=env.get("HOST") or ("0.0.0.0" if env.get("RUNPOD_POD_ID") else d.host),   # on RunPod: reachable
         port=env_int(env, "PORT", d.port, minimum=1),
+        health_port=env_int(env, "PORT_HEALTH", 0, minimum=0) or None,
         concurrency=env_int(env, "SERVER_CONCURRENCY", d.concurrency, minimum=1),
         api_key=env_first(env, "SERVER_API_KEY", "RUNPOD_API_KEY"),
         result_ttl_s=env_float(env, "RESULT_TTL_S", d.result_ttl_s),

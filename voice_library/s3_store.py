@@ -59,6 +59,10 @@ class S3Store:
             aws_secret_access_key=secret_access_key, region_name=region, config=config)
         return cls(client, parts.netloc, parts.path)
 
+    def in_bucket(self, bucket: str, prefix: str = "") -> S3Store:
+        """The same client and credentials on another bucket (no I/O)."""
+        return S3Store(self._client, bucket, prefix)
+
     def _full(self, key: str) -> str:
         parts = key.split("/")
         if not key or any(p in ("", ".", "..") or "\\" in p or "\x00" in p for p in parts):

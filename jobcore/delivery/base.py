@@ -24,6 +24,10 @@ class Delivery:
         """`url` is None where no storage can serve URLs (a directory library)."""
         self.inline, self.url, self.auto_url_bytes = inline, url, auto_url_bytes
 
+    def to(self, url: Sink) -> Delivery:
+        """The same choice with URLs going to `url` (a job's own bucket)."""
+        return Delivery(self.inline, url, self.auto_url_bytes)
+
     def deliver(self, data: bytes, name: str, content_type: str, output: str, job_id: str) -> dict:
         want_url = output == "url" or (output == "auto" and base64_size(data) > self.auto_url_bytes)
         if not want_url:
@@ -31,5 +35,6 @@ class Delivery:
         if self.url is None:
             error = InvalidInput if output == "url" else OutputTooLarge
             raise error("URL delivery needs S3 storage and none is configured",
-                        hint='set VOICE_LIBRARY_URI to s3://bucket/prefix, or use "output": "base64"')
+                        hint='set OUTPUT_BUCKET or BUCKET_ENDPOINT_URL/BUCKET_ACCESS_KEY_ID/BUCKET_SECRET_ACCESS_KEY, '
+                             'pass s3Config with the job, or use "output": "base64"')
         return self.url.deliver(data, name, content_type, job_id)

@@ -8,6 +8,8 @@ import numpy as np
 import openai
 import pytest
 
+from client.api import single_output
+
 from jobcore import audio
 from common.errors import InvalidInput
 from jobcore.openai_compat import unwrap_openai
@@ -38,7 +40,7 @@ def test_streamed_pcm_equals_the_whole_pcm(oa, client):
         assert response.headers["content-type"].startswith("audio/L16")
         assert "content-length" not in response.headers    # chunked: sent as sentences are made
         streamed = b"".join(response.iter_bytes())
-    whole = client.runsync({"text": text, "voice": "jm_kumo", "format": "pcm"})["output"]
+    whole = single_output(client.runsync({"text": text, "voice": "jm_kumo", "format": "pcm"})["output"])
     assert streamed == base64.b64decode(whole["audio_base64"])
 
 
@@ -108,6 +110,7 @@ def test_openai_route_through_the_job_api(kokoro_worker, client):
     payload = client.runsync({"openai_route": "/v1/audio/speech",
                               "openai_input": {"model": "tts-1", "input": "Hello.", "voice": "jm_kumo",
                                                "response_format": "wav"}})
-    assert payload["status"] == "COMPLETED" and payload["output"]["format"] == "wav"
-    samples, rate = audio.decode(base64.b64decode(payload["output"]["audio_base64"]))
+    output = single_output(payload["output"])
+    assert payload["status"] == "COMPLETED" and output["format"] == "wav"
+    samples, rate = audio.decode(base64.b64decode(output["audio_base64"]))
     assert rate == 24_000 and np.abs(samples).max() > 0.01

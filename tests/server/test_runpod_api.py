@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from client import TTSClient, TTSHTTPError
+from client.api import single_output
 from jobcore.worker import Worker
 from server import ServerSettings, create_app
 from tests.support.servers import API_KEY, Receiver, serve, wait_idle
@@ -24,7 +25,8 @@ def test_run_then_status_completes(client):
     assert first["id"] == job_id and first["status"] in ("IN_QUEUE", "IN_PROGRESS", "COMPLETED")
     done = client.wait(job_id, timeout=60)
     assert done["status"] == "COMPLETED", done
-    assert done["output"]["format"] == "wav" and done["output"]["audio_base64"]
+    assert done["output"] == [single_output(done["output"])]   # the generator handler's one-item list (STREAMING)
+    assert done["output"][0]["format"] == "wav" and done["output"][0]["audio_base64"]
     assert done["delayTime"] >= 0 and done["executionTime"] > 0
 
 
@@ -116,7 +118,7 @@ def test_webhook_is_delivered_and_retried_after_a_500(client):
         bodies = receiver.wait_for(2, timeout=30)
         assert len(bodies) == 2, bodies
         for body in bodies:
-            assert body["id"] == job_id and body["status"] == "COMPLETED" and body["output"]["backend"] == "kokoro"
+            assert body["id"] == job_id and body["status"] == "COMPLETED" and single_output(body["output"])["backend"] == "kokoro"
         gap = receiver.deliveries[1][0] - receiver.deliveries[0][0]
         assert gap >= 0.15
         time.sleep(0.5)
@@ -138,7 +140,7 @@ def test_runsync_with_a_tiny_wait_answers_before_the_job_ends(client):
     # 1 ms is shorter than a thread pool hand-off: RunPod too answers IN_QUEUE or IN_PROGRESS here
     assert response.status_code == 200 and body["status"] in {"IN_QUEUE", "IN_PROGRESS"} and set(body) == {"id", "status"}
     done = client.wait(body["id"], timeout=60)
-    assert done["status"] == "COMPLETED" and done["output"]["duration_s"] > 1
+    assert done["status"] == "COMPLETED" and single_output(done["output"])["duration_s"] > 1
 
 
 def test_private_webhooks_are_refused_unless_allowed(keyed_url):
