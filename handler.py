@@ -5,6 +5,7 @@ import logging
 import os
 import sys
 
+from common.logs import quiet_url_loggers
 from jobcore.worker import start_worker
 
 _worker = None
@@ -39,6 +40,7 @@ def stream_handler(job: dict):
 if __name__ == "__main__":
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    quiet_url_loggers()
     get_worker()   # load and warm the model before the first job arrives
     import runpod
 
