@@ -6,6 +6,7 @@ import os
 import sys
 
 from common.logs import quiet_url_loggers
+from jobcore.startup import load_in_background
 from jobcore.worker import start_worker
 
 _worker = None
@@ -16,6 +17,17 @@ def get_worker():
     if _worker is None:
         _worker = start_worker()
     return _worker
+
+
+def start():
+    """Load the worker on a thread while this one imports the RunPod SDK (1.4 s, most of it a CPU-info
+    subprocess), then wait for both; returns the SDK module."""
+    global _worker
+    loading = load_in_background()
+    import runpod
+
+    _worker = loading.result()
+    return runpod
 
 
 def _progress(job: dict):
@@ -41,8 +53,7 @@ if __name__ == "__main__":
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     quiet_url_loggers()
-    get_worker()   # load and warm the model before the first job arrives
-    import runpod
+    runpod = start()   # load and warm the model before the first job arrives
 
     # The SDK's local test run (test_input.json / --test_input) cannot run a generator; serving can.
     serving = "--rp_serve_api" in sys.argv or bool(os.environ.get("RUNPOD_WEBHOOK_GET_JOB"))

@@ -66,6 +66,8 @@ class Backend(ABC):
     capabilities: ClassVar[Capabilities]
     Params: ClassVar[type[BaseModel]] = NoParams
     default_voice: ClassVar[str | None] = None
+    #: modules the constructor imports lazily; the worker's start-up imports them first (one importing thread)
+    imports: ClassVar[tuple[str, ...]] = ()
 
     #: identifies the weights; embeddings are stored per (backend, revision)
     revision: str = "unknown"
