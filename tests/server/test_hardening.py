@@ -168,3 +168,30 @@ def test_a_webhook_token_never_reaches_the_logs(worker, caplog):
         assert receiver.wait_for(1, timeout=10)
         time.sleep(0.2)
     assert not [r for r in caplog.records if "SECRET-TOKEN-42" in r.getMessage()]
+
+
+def test_the_webhook_backlog_is_bounded(caplog):
+    """A receiver that never answers cannot make the server hold every finished job's payload."""
+    import threading
+
+    from server.webhooks import WebhookSender
+
+    sender, release, started = WebhookSender(1, 0, 1, True, max_pending=2), threading.Event(), []
+    sender._deliver = lambda url, payload: (started.append(payload["id"]), release.wait(10))
+    try:
+        for i in range(5):
+            sender.send("http://127.0.0.1:9/hook", {"id": f"job-{i}", "output": "x" * 1000})
+        assert "dropped" in caplog.text and "job-2" in caplog.text
+        release.set()
+        deadline = time.monotonic() + 5
+        while sender._pending._value < 2 and time.monotonic() < deadline:   # both deliveries finished
+            time.sleep(0.01)
+        assert sorted(started) == ["job-0", "job-1"]
+        sender.send("http://127.0.0.1:9/hook", {"id": "job-5"})   # room again once they are done
+        deadline = time.monotonic() + 5
+        while len(started) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert started[-1] == "job-5"
+    finally:
+        release.set()
+        sender.close()
