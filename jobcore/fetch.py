@@ -6,8 +6,6 @@ import socket
 import time
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-import httpx
-
 from common.errors import AudioInvalid, InvalidInput
 
 MAX_REDIRECTS = 3
@@ -49,6 +47,8 @@ def pinned_request(url: str, address: str) -> tuple[str, dict, dict]:
 
 def fetch_audio(url: str, max_bytes: int, timeout_s: float = 20.0, allow_private: bool = False) -> bytes:
     """GET `url` into memory (at most `max_bytes`), following up to 3 redirects, each hop checked and pinned."""
+    import httpx   # only jobs with an audio_url need it; its import (click, rich) stays off the start-up path
+
     deadline = time.monotonic() + timeout_s          # whole download, not per read: no slow trickle
     with httpx.Client(timeout=timeout_s, follow_redirects=False, trust_env=False) as client:
         for _ in range(MAX_REDIRECTS + 1):
