@@ -5,7 +5,9 @@ import logging
 import os
 import sys
 
+from common.logs import quiet_url_loggers
 from jobcore.settings import load_settings
+from jobcore.startup import load_in_background
 from jobcore.worker import BrokenWorker, start_worker
 
 _worker = None
@@ -29,6 +31,17 @@ def worker_fit() -> None:
     worker = get_worker()
     if isinstance(worker, BrokenWorker):
         raise RuntimeError(f"{worker.error.code}: {worker.error.message}")
+
+
+def start():
+    """Load the worker on a thread while this one imports the RunPod SDK (1.4 s, most of it a CPU-info
+    subprocess), then wait for both; returns the SDK module."""
+    global _worker
+    loading = load_in_background()
+    import runpod
+
+    _worker = loading.result()
+    return runpod
 
 
 def _progress(job: dict):
@@ -60,8 +73,8 @@ def serving_handler(argv: list[str]):
 if __name__ == "__main__":
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    get_worker()   # load and warm the model before the first job arrives
-    import runpod
+    quiet_url_loggers()
+    runpod = start()   # load and warm the model before the first job arrives
 
     runpod.serverless.register_fitness_check(worker_fit)
     runpod.serverless.start({"handler": serving_handler(sys.argv), "return_aggregate_stream": True})

@@ -96,6 +96,8 @@ class Backend(ABC):
     Params: ClassVar[type[BaseModel]] = NoParams
     default_voice: str | None = None        # a class default; xtts picks its first stock speaker
     model_name: ClassVar[str] = ""
+    #: modules the constructor imports lazily; the worker's start-up imports them first (one importing thread)
+    imports: ClassVar[tuple[str, ...]] = ()
 
     #: identifies the weights; embeddings are stored per (backend, revision). Set by __init__.
     revision: str

@@ -1,4 +1,5 @@
-"""`python -m bench [name ...]`: run the benchmarks and rewrite BENCHMARKS.md from their JSON results."""
+"""`python -m bench [name ...]`: run the benchmarks and rewrite BENCHMARKS.md from their JSON results
+(`python -m bench --render`: rewrite it from the stored results without running anything)."""
 from __future__ import annotations
 
 import importlib
@@ -18,25 +19,43 @@ BENCHMARKS = [
     "streaming",
     "server_throughput",
 ]
-EXTRA_TABLES = ("rtf", "breakdown_median_ms", "worker_stage_share", "hot_spots_ms", "levels")   # extra tables
-SCALARS = ("paired_ratio_median", "non_synth_share", "first_chunk_over_stream_total", "audio_s", "chars", "kokoro_onnx")
+# extra tables: result key -> (first column, value column); `levels` rows are dicts, one column per field
+EXTRA_TABLES = {"rtf": ("variant", "real-time factor"), "breakdown_median_ms": ("step", "median ms"),
+                "worker_stage_share": ("stage", "share of the job's time"), "hot_spots_ms": ("function", "own ms"),
+                "levels": ("variant", None)}
+SCALARS = ("load_average", "paired_ratio_median", "non_synth_share", "first_chunk_over_stream_total", "audio_s", "chars", "kokoro_onnx")
 REPORT = RESULTS_DIR.parent / "BENCHMARKS.md"
 
 
+def main_columns(module, ratio_key: str) -> tuple[str, str, str]:
+    """The main table's headers: the module's COLUMNS when its `median_ms` holds something else than times."""
+    return getattr(module, "COLUMNS", ("variant", "median ms", ratio_key.replace("_", " ")))
+
+
+def table(key: str, value, row_name: str) -> list[str]:
+    first, second = EXTRA_TABLES[key]
+    first = row_name if first == "variant" else first
+    rows = list(value.items() if isinstance(value, dict) else value)
+    if rows and isinstance(rows[0][1], dict):      # one column per field of the row
+        fields = list(rows[0][1])
+        return [f"| {first} | {' | '.join(fields)} |", "|---|" + "---|" * len(fields),
+                *(f"| {k} | {' | '.join(str(v.get(f)) for f in fields)} |" for k, v in rows), ""]
+    return [f"| {first} | {second} |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows), ""]
+
+
 def render() -> str:
+    results = {name: json.loads(path.read_text()) for name in BENCHMARKS
+               if (path := RESULTS_DIR / "results" / f"{name}.json").exists()}
+    latest = max((data["machine"] for data in results.values()), key=lambda m: m["date"], default=machine())
     lines = ["# Benchmarks", "", "Written by `make bench` (`python -m bench`); raw numbers in `bench/results/*.json`.",
              "Every ratio compares things measured side by side, interleaved, in one run on one machine.", "",
-             f"Machine of the last run: {json.dumps(machine())}", ""]
-    for name in BENCHMARKS:
-        path = RESULTS_DIR / "results" / f"{name}.json"
-        if not path.exists():
-            continue
-        data = json.loads(path.read_text())
+             f"Machine of the last run: {json.dumps(latest)}", ""]
+    for name, data in results.items():
         module = importlib.import_module(f"bench.{name}")
         lines += [f"## {name}", "", (module.__doc__ or "").strip(), "", f"Run on {data['machine']['date']}, "
                   f"{data.get('rounds', '?')} rounds.", ""]
         ratio_key = next(k for k in data if k.startswith("ratio_to_"))
-        lines += [f"| variant | median ms | {ratio_key.replace('_', ' ')} |", "|---|---|---|"]
+        lines += ["| {} | {} | {} |".format(*main_columns(module, ratio_key)), "|---|---|---|"]
         for variant, ms in data["median_ms"].items():
             lines.append(f"| {variant} | {ms} | {data[ratio_key][variant]} |")
         lines.append("")
@@ -45,8 +64,7 @@ def render() -> str:
             lines += ["; ".join(facts), ""]
         for key in EXTRA_TABLES:
             if key in data:
-                rows = data[key].items() if isinstance(data[key], dict) else data[key]
-                lines += [f"| {key} | value |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows), ""]
+                lines += table(key, data[key], main_columns(module, ratio_key)[0])
         if data.get("notes"):
             lines += [data["notes"], ""]
     return "\n".join(lines)
@@ -54,7 +72,7 @@ def render() -> str:
 
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.WARNING)
-    for name in argv or BENCHMARKS:
+    for name in [] if argv == ["--render"] else argv or BENCHMARKS:
         importlib.import_module(f"bench.{name}").run()
     REPORT.write_text(render())
     print(f"wrote {REPORT}")

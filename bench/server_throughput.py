@@ -19,6 +19,7 @@ from server import ServerSettings, create_app
 from tests.server.conftest import serve
 
 log = logging.getLogger(__name__)
+COLUMNS = ("concurrency", "p50 latency ms", "throughput / concurrency 1's")   # headers in BENCHMARKS.md
 JOBS = 16
 TEXT = "A short reply of about two seconds, like a voice assistant's."
 LEVELS = (1, 2, 4)

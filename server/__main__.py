@@ -16,6 +16,7 @@ from jobcore.settings import load_settings
 from jobcore.worker import Worker
 
 from . import create_app, load_server_settings
+from .guard import check_exposure
 
 log = logging.getLogger("server")
 
@@ -25,8 +26,9 @@ def main() -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         server_settings = load_server_settings()
-    except JobError as exc:
-        log.error("cannot start: %s", exc.message)
+        check_exposure(server_settings.host, server_settings.api_key)
+    except (JobError, ValueError) as exc:
+        log.error("cannot start: %s", getattr(exc, "message", exc))
         return 1
     ports = sorted({server_settings.port, server_settings.health_port or server_settings.port})
     sockets = [listen(server_settings.host, port) for port in ports]

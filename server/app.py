@@ -1,13 +1,15 @@
 """The FastAPI app: RunPod's endpoint API and OpenAI's speech API over one worker, behind an optional key."""
 from __future__ import annotations
 
-import secrets
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from common.logs import quiet_url_loggers
+
 from .errors import ApiError, openai_body
+from .guard import BrowserGuard, key_matches
 from .jobs import JobQueue
 from .openai_routes import openai_router
 from .runpod_routes import runpod_router
@@ -23,10 +25,12 @@ def serves_streaming(worker) -> bool:
 def create_app(worker, settings: ServerSettings | None = None) -> FastAPI:
     """An app serving `worker` (a jobcore Worker, or anything with its handle/stream methods)."""
     settings = settings or ServerSettings()
+    quiet_url_loggers()
     sender = WebhookSender(settings.webhook_attempts, settings.webhook_retry_delay_s, settings.webhook_timeout_s,
                            settings.allow_private_webhooks)
     queue = JobQueue(worker, settings.concurrency, settings.result_ttl_s,
-                     on_end=lambda job: sender.send(job.webhook, job.payload()), streaming=serves_streaming(worker))
+                     on_end=lambda job: sender.send(job.webhook, job.payload()), streaming=serves_streaming(worker),
+                     max_queued=settings.max_queued_jobs, max_retained_bytes=int(settings.max_retained_mb * 1024 ** 2))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -35,16 +39,15 @@ def create_app(worker, settings: ServerSettings | None = None) -> FastAPI:
         sender.close()
 
     def authorize(request: Request) -> None:
-        """RunPod takes `Authorization: Bearer <key>` or the bare key."""
-        if settings.api_key is None or request.url.path == "/ping":   # RunPod's load balancer probes /ping bare
+        """RunPod takes `Authorization: Bearer <key>` or the bare key; its load balancer probes /ping bare."""
+        if settings.api_key is None or request.url.path == "/ping":
             return
-        given = request.headers.get("authorization", "").strip()
-        given = given[7:].strip() if given[:7].lower() == "bearer " else given
-        if not secrets.compare_digest(given.encode(), settings.api_key.encode()):
+        if not key_matches(request.headers.get("authorization", ""), settings.api_key):
             raise ApiError(401, "missing or wrong API key", "invalid_api_key")
 
     app = FastAPI(title="tts-worker", lifespan=lifespan, dependencies=[Depends(authorize)])
     app.state.queue, app.state.settings = queue, settings
+    app.add_middleware(BrowserGuard, host=settings.host, api_key=settings.api_key, allowed_hosts=settings.allowed_hosts)
     runpod_api = runpod_router(queue, settings)
     app.include_router(runpod_api)
     app.include_router(runpod_api, prefix="/v2/{endpoint_id}")   # where RunPod's SDK (Endpoint) calls

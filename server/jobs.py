@@ -18,10 +18,25 @@ COMPLETED, FAILED, CANCELLED, TIMED_OUT = "COMPLETED", "FAILED", "CANCELLED", "T
 TERMINAL = frozenset({COMPLETED, FAILED, CANCELLED, TIMED_OUT})
 
 
+class QueueFull(Exception):
+    """More jobs waiting than the queue takes; the caller answers 429."""
+
+
+def approx_bytes(value: Any) -> int:
+    """Roughly what a result holds: the length of its strings and bytes (base64 audio dominates)."""
+    if isinstance(value, (str, bytes, bytearray)):
+        return len(value)
+    if isinstance(value, dict):
+        return sum(approx_bytes(k) + approx_bytes(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return sum(approx_bytes(v) for v in value)
+    return 8
+
+
 @dataclass
 class Job:
     id: str
-    input: Any
+    input: Any                                   # dropped when the job ends
     webhook: str | None = None
     execution_timeout_s: float | None = None     # RunPod's policy.executionTimeout
     ttl_s: float | None = None                   # RunPod's policy.ttl: the job's whole life from submission
@@ -37,6 +52,7 @@ class Job:
     finished: float | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)   # set on the event loop when terminal
     loop: asyncio.AbstractEventLoop | None = None
+    retained: int = 0                            # approx_bytes of the output kept for /status
 
     def payload(self) -> dict:
         """The RunPod status payload: id, status, output or error, delayTime and executionTime in ms."""
@@ -54,13 +70,16 @@ class Job:
 
 
 class JobQueue:
-    """Jobs by id; `concurrency` threads run them in order; finished jobs are kept `ttl_s` seconds."""
+    """Jobs by id; `concurrency` threads run them in order; at most `max_queued` wait; finished jobs are kept
+    `ttl_s` seconds while their outputs together hold under `max_retained_bytes` (the oldest go first)."""
 
     def __init__(self, worker, concurrency: int, ttl_s: float, on_end: Callable[[Job], None] | None = None,
-                 streaming: bool = True):
+                 streaming: bool = True, max_queued: int = 256, max_retained_bytes: int = 256 * 1024 * 1024):
         """`streaming`: run every job as RunPod runs the generator handler (outputs are lists of items)."""
         self.worker, self.ttl_s, self.concurrency, self.on_end = worker, ttl_s, concurrency, on_end
         self.streaming = streaming
+        self.max_queued, self.max_retained_bytes = max_queued, max_retained_bytes
+        self.retained = 0   # bytes of the finished outputs kept
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="job")
@@ -71,11 +90,14 @@ class JobQueue:
     # -- submission and lookup -------------------------------------------------------------------
     def submit(self, job_input: Any, webhook: str | None = None, execution_timeout_s: float | None = None,
                prefix: str = "", ttl_s: float | None = None, s3_config: dict | None = None) -> Job:
-        """Queue a job; call on the event loop (its `done` event belongs to that loop)."""
+        """Queue a job; call on the event loop (its `done` event belongs to that loop). QueueFull when
+        `max_queued` jobs are already waiting."""
         job = Job(f"{prefix}{uuid.uuid4()}", job_input, webhook, execution_timeout_s, ttl_s, s3_config,
                   loop=asyncio.get_running_loop())
         with self._lock:
             self._expire()
+            if sum(j.status == IN_QUEUE for j in self._jobs.values()) >= self.max_queued:
+                raise QueueFull(f"{self.max_queued} jobs are already waiting")
             self._jobs[job.id] = job
         self._pool.submit(self._run, job)
         return job
@@ -175,12 +197,13 @@ class JobQueue:
                 job.status, job.finished = CANCELLED, time.monotonic()
                 return
             job.status, job.started = IN_PROGRESS, time.monotonic()
+            job_input = job.input
             self.busy += 1
         try:
             if self.streaming:
-                self._run_stream(job)
+                self._run_stream(job, job_input)
             else:
-                self._finish(job, self.worker.handle(job.input, job.id, progress=self._progress(job),
+                self._finish(job, self.worker.handle(job_input, job.id, progress=self._progress(job),
                                                        s3_config=job.s3_config))
         except Exception:   # the worker never raises; this guards the server's own bookkeeping
             log.exception("job %s crashed in the server", job.id)
@@ -189,8 +212,8 @@ class JobQueue:
             with self._lock:
                 self.busy -= 1
 
-    def _run_stream(self, job: Job) -> None:
-        items, collected, error = self.worker.stream(job.input, job.id, progress=self._progress(job),
+    def _run_stream(self, job: Job, job_input: Any) -> None:
+        items, collected, error = self.worker.stream(job_input, job.id, progress=self._progress(job),
                                                       s3_config=job.s3_config), [], None
         try:
             for item in items:
@@ -221,7 +244,10 @@ class JobQueue:
                 job.output = result
                 if not self.streaming:          # /stream of a plain job hands out its one result
                     job.stream.append(result)
+                job.retained = approx_bytes(result)
+                self.retained += job.retained
                 self._end(job, COMPLETED)
+                self._evict()
 
     def _progress(self, job: Job) -> Callable[[Any], None]:
         """The job core's progress callback: the update shows in /status while the job runs."""
@@ -234,6 +260,8 @@ class JobQueue:
     # -- helpers (called with the lock held) ----------------------------------------------------
     def _end(self, job: Job, status: str) -> None:
         job.status, job.finished = status, time.monotonic()
+        if status in (COMPLETED, CANCELLED):    # the text and any reference audio are not needed any more
+            job.input = None                    # (FAILED and TIMED_OUT keep theirs for /retry until they expire)
         self.counts[status] += 1
         if job.loop is not None:
             try:
@@ -263,6 +291,20 @@ class JobQueue:
     def _expire(self) -> None:
         now = time.monotonic()
         for job_id in [i for i, j in self._jobs.items() if self._gone(j, now)]:
-            job = self._jobs.pop(job_id)
+            job = self._forget(job_id)
             if job.status == IN_QUEUE:      # its thread must not run it later
                 job.status, job.finished = CANCELLED, now
+
+    def _evict(self) -> None:
+        """Forget the oldest finished jobs until the kept outputs fit (they then answer 404, as if expired)."""
+        if self.retained <= self.max_retained_bytes:
+            return
+        for job in sorted((j for j in self._jobs.values() if j.retained), key=lambda j: j.finished):
+            if self.retained <= self.max_retained_bytes:
+                break
+            self._forget(job.id)
+
+    def _forget(self, job_id: str) -> Job:
+        job = self._jobs.pop(job_id)
+        self.retained -= job.retained
+        return job

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import logging
 
 from fastapi import APIRouter, Request
@@ -13,11 +12,13 @@ from common.formats import FORMATS, content_type
 from common.errors import JobError
 from jobcore.openai_compat import speech_job
 
+from .body import MB, read_json
 from .errors import ApiError, from_job_error
 from .jobs import JobQueue
 
 log = logging.getLogger(__name__)
 MODEL_ALIASES = ("tts-1", "tts-1-hd")
+SPEECH_LIMIT = 1 * MB   # a speech request is text and a few options
 
 
 def openai_router(worker, queue: JobQueue) -> APIRouter:
@@ -29,9 +30,7 @@ def openai_router(worker, queue: JobQueue) -> APIRouter:
     @router.post("/audio/speech")
     async def speech(request: Request):
         try:
-            job = speech_job(json.loads(await request.body()))
-        except ValueError:
-            raise ApiError(400, "the body must be JSON", "invalid_input") from None
+            job = speech_job(await read_json(request, SPEECH_LIMIT))
         except JobError as exc:
             raise ApiError(400, exc.message, exc.code) from None
         fmt = FORMATS.get(str(job.get("format", "")).lower())

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import asyncio
-import json
 
 from fastapi import APIRouter, Request
 
 from common.errors import InvalidInput
 
+from .body import read_json
 from .errors import ApiError
-from .jobs import IN_QUEUE, Job, JobQueue
+from .jobs import IN_QUEUE, Job, JobQueue, QueueFull
 from .settings import ServerSettings
 from .webhooks import check_webhook
 
@@ -20,13 +20,7 @@ def runpod_router(queue: JobQueue, settings: ServerSettings) -> APIRouter:
     router = APIRouter()
 
     async def submit(request: Request, limit: int, prefix: str = "") -> Job:
-        raw = await request.body()
-        if len(raw) > limit:
-            raise ApiError(413, f"the request is larger than {limit // (1024 * 1024)} MB")
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            raise ApiError(400, "the body must be JSON") from None
+        body = await read_json(request, limit)
         if not isinstance(body, dict) or "input" not in body:
             raise ApiError(400, 'the body must be a JSON object with "input", e.g. {"input": {"text": "Hello"}}')
         webhook = body.get("webhook")
@@ -36,8 +30,11 @@ def runpod_router(queue: JobQueue, settings: ServerSettings) -> APIRouter:
             except InvalidInput as exc:
                 raise ApiError(400, exc.message) from None
         policy = body.get("policy") if isinstance(body.get("policy"), dict) else {}
-        return queue.submit(body["input"], webhook, _ms(policy.get("executionTimeout")), prefix, _ms(policy.get("ttl")),
-                            body.get("s3Config"))
+        try:
+            return queue.submit(body["input"], webhook, _ms(policy.get("executionTimeout")), prefix,
+                                _ms(policy.get("ttl")), body.get("s3Config"))
+        except QueueFull as exc:
+            raise ApiError(429, f"{exc}: retry later, or raise MAX_QUEUED_JOBS") from None
 
     def find(job_id: str) -> Job:
         job = queue.get(job_id)

@@ -22,6 +22,9 @@ class ServerSettings:
     webhook_retry_delay_s: float = 10.0
     webhook_timeout_s: float = 10.0
     allow_private_webhooks: bool = False
+    allowed_hosts: tuple[str, ...] = ()    # extra Host names served without a key (a reverse proxy's); "*" = any
+    max_queued_jobs: int = 256             # /run beyond this answers 429
+    max_retained_mb: float = 256.0         # finished jobs' outputs kept for /status; the oldest go first
 
     def __repr__(self) -> str:  # never show the key in logs
         fields = ", ".join(f"{k}={'***' if k == 'api_key' and v else v!r}" for k, v in self.__dict__.items())
@@ -47,4 +50,7 @@ def load_server_settings(env: Mapping[str, str] | None = None) -> ServerSettings
         webhook_retry_delay_s=env_float(env, "WEBHOOK_RETRY_DELAY_S", d.webhook_retry_delay_s),
         webhook_timeout_s=env_float(env, "WEBHOOK_TIMEOUT_S", d.webhook_timeout_s),
         allow_private_webhooks=env_bool(env, "ALLOW_PRIVATE_WEBHOOKS", d.allow_private_webhooks),
+        allowed_hosts=tuple(h.strip() for h in env.get("ALLOWED_HOSTS", "").split(",") if h.strip()),
+        max_queued_jobs=env_int(env, "MAX_QUEUED_JOBS", d.max_queued_jobs, minimum=1),
+        max_retained_mb=env_float(env, "MAX_RETAINED_MB", d.max_retained_mb, minimum=0),
     )

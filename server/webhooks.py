@@ -24,14 +24,22 @@ def check_webhook(url: object, allow_private: bool) -> str:
 class WebhookSender:
     """Delivers in its own threads, so a slow receiver never holds a synthesis slot."""
 
-    def __init__(self, attempts: int, retry_delay_s: float, timeout_s: float, allow_private: bool):
+    def __init__(self, attempts: int, retry_delay_s: float, timeout_s: float, allow_private: bool,
+                 max_pending: int = 64):
         self.attempts, self.retry_delay_s, self.allow_private = max(1, attempts), retry_delay_s, allow_private
+        self.max_pending, self._pending = max_pending, threading.BoundedSemaphore(max_pending)
         self._http = httpx.Client(timeout=timeout_s, follow_redirects=False, trust_env=False)
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="webhook")
         self._stop = threading.Event()
 
     def send(self, url: str, payload: dict) -> None:
-        self._pool.submit(self._deliver, url, payload)
+        """Queue a delivery; with `max_pending` already waiting or retrying (each holds its payload), drop it."""
+        if not self._pending.acquire(blocking=False):
+            log.warning("webhook for job %s dropped: %d deliveries already pending", payload.get("id"),
+                        self.max_pending)
+            return
+        future = self._pool.submit(self._deliver, url, payload)
+        future.add_done_callback(lambda _: self._pending.release())
 
     def _deliver(self, url: str, payload: dict) -> bool:
         for attempt in range(1, self.attempts + 1):

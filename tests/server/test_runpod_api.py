@@ -186,7 +186,8 @@ def test_results_expire_after_the_ttl(keyed_url):
 
 def test_bad_bodies_and_unknown_jobs(client):
     base = client.base_url
-    assert httpx.post(f"{base}/run", content=b"not json", timeout=10).status_code == 400
+    assert httpx.post(f"{base}/run", content=b"not json", headers={"content-type": "application/json"},
+                      timeout=10).status_code == 400
     assert httpx.post(f"{base}/run", json={"text": "no input wrapper"}, timeout=10).status_code == 400
     assert httpx.get(f"{base}/status/nope", timeout=10).status_code == 404
     assert httpx.post(f"{base}/cancel/nope", timeout=10).status_code == 404

@@ -1,0 +1,57 @@
+"""The worker's start-up beside another slow import: everything the loading imports is imported first, on the
+caller's thread, then the loading (weights, session, lexicon, warm-up) runs on a thread of its own."""
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+import time
+from concurrent.futures import Future
+
+from backends import backend_class
+from common.errors import JobError
+
+from .settings import Settings, load_settings
+from .worker import BrokenWorker, Worker, start_worker
+
+log = logging.getLogger(__name__)
+
+# imported lazily by the loading itself (the library's store, package data readers); imported up front with the
+# backend's own `imports`, so that the loading thread imports nothing while the caller imports (concurrent imports
+# of modules that import each other can see a module half-initialized)
+LOADING_IMPORTS = ("voice_library.local_store", "importlib.readers", "importlib.resources.readers", "encodings.cp437")
+
+
+def overlappable(settings: Settings) -> bool:
+    """An S3 library's client (botocore) imports modules lazily while it connects: that loading runs alone."""
+    return not settings.voice_library_uri.startswith("s3://")
+
+
+def preimport(settings: Settings) -> None:
+    for name in (*LOADING_IMPORTS, *backend_class(settings.backend).imports):
+        try:
+            importlib.import_module(name)
+        except ImportError:   # an optional part (boto3 missing, a backend's extra): the loading reports it
+            log.debug("start-up: %s not importable", name)
+
+
+def load_in_background(settings: Settings | None = None) -> Future[Worker | BrokenWorker]:
+    """Start loading the worker; the future's result is a Worker, or a BrokenWorker holding why it failed.
+    Where the loading would import modules itself, it runs here and now (the future is done on return)."""
+    done: Future[Worker | BrokenWorker] = Future()
+    try:
+        settings = settings or load_settings()
+        preimport(settings)
+    except JobError:
+        settings = None      # start_worker reports the bad setting or backend as a BrokenWorker
+    if settings is None or not overlappable(settings):
+        done.set_result(start_worker(settings))
+        return done
+
+    def load():
+        started = time.perf_counter()
+        done.set_result(start_worker(settings))
+        log.info("worker loaded in %.0f ms (beside the caller's imports)", (time.perf_counter() - started) * 1e3)
+
+    threading.Thread(target=load, name="worker-load", daemon=True).start()
+    return done

@@ -1,0 +1,19 @@
+"""A stand-in worker for the server's hardening tests: answers at once (or when released), with a sized output."""
+from __future__ import annotations
+
+import threading
+
+
+class FakeWorker:
+    def __init__(self, output_bytes: int = 10):
+        self.output_bytes, self.calls = output_bytes, []
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def handle(self, job_input, job_id=None, progress=None):
+        self.calls.append(job_input)
+        self.gate.wait(30)
+        return {"audio_base64": "A" * self.output_bytes}
+
+    def stream(self, job_input, job_id=None, progress=None):
+        yield self.handle(job_input, job_id, progress)
