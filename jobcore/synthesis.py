@@ -138,6 +138,18 @@ class Synthesis:
                 progress({"sentences_done": len(rendered.pieces), "sentences": total})
         return rendered
 
+    def encoded(self, plan: Plan) -> Iterator[bytes]:
+        """The output's bytes as they are made, never through base64: a piece per sentence (wav behind a
+        streaming header, aac from one encoder), flac whole at the end (see audio.StreamEncoder)."""
+        encoder = audio.StreamEncoder(plan.format, plan.sample_rate)
+        for piece in self.pieces(plan):
+            data = encoder.feed(audio.resample(piece.audio, piece.sample_rate, plan.sample_rate))
+            if data:
+                yield data
+        tail = encoder.finish()
+        if tail:
+            yield tail
+
     def stream(self, plan: Plan) -> Iterator[dict]:
         """One item per sentence (each chunk decodable alone), then the rendered result's summary."""
         t0 = time.perf_counter()

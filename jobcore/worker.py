@@ -20,7 +20,7 @@ from .openai_compat import unwrap_openai
 from .schema import (InfoRequest, SynthesizeRequest, VoicesCreateRequest, VoicesDeleteRequest, VoicesGetRequest,
                      VoicesListRequest, validate_request)
 from .settings import Settings, load_settings
-from .synthesis import Progress, Synthesis, ms_since
+from .synthesis import Plan, Progress, Synthesis, ms_since
 from .voices import Voices
 
 log = logging.getLogger(__name__)
@@ -103,6 +103,13 @@ class Worker:
         """Like handle(), but a `stream: true` synthesis yields one item per sentence, then a summary."""
         yield from self._guarded(job_id, self._run(job_input, Job(job_id or "local", progress, stream=True)))
 
+    def speech(self, job_input) -> tuple[Plan, Iterator[bytes]]:
+        """A synthesize job as raw output bytes (the OpenAI speech route): planned now (JobError raised here),
+        rendered as the iterator is read. No base64, no delivery sink, no size cap."""
+        request = validate_request(job_input, {"synthesize": SynthesizeRequest})
+        plan = self.synthesis.plan(request)
+        return plan, self.synthesis.encoded(plan)
+
     def _run(self, job_input, job: Job) -> Iterator[dict]:
         request = validate_request(unwrap_openai(job_input), {name: a.model for name, a in self.actions.items()})
         yield from self.actions[request.action].run(request, job)
@@ -153,6 +160,9 @@ class BrokenWorker:
 
     def stream(self, job_input, job_id=None, progress=None) -> Iterator[dict]:
         yield self.handle(job_input, job_id)
+
+    def speech(self, job_input):
+        raise self.error
 
 
 def start_worker(settings: Settings | None = None) -> Worker | BrokenWorker:

@@ -1,4 +1,4 @@
-"""OpenAI's speech API: /v1/audio/speech (raw audio; pcm, mp3 and opus streamed by sentence), /v1/models, voices."""
+"""OpenAI's speech API: /v1/audio/speech (raw audio streamed by sentence, or SSE), /v1/models, voices."""
 from __future__ import annotations
 
 import asyncio
@@ -7,11 +7,11 @@ import json
 import logging
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import StreamingResponse
 
-from common.formats import FORMATS, content_type
+from common.formats import content_type
 from common.errors import JobError
-from jobcore.openai_compat import speech_job
+from jobcore.openai_compat import speech_request
 
 from .errors import ApiError, from_job_error
 from .jobs import JobQueue
@@ -29,45 +29,54 @@ def openai_router(worker, queue: JobQueue) -> APIRouter:
     @router.post("/audio/speech")
     async def speech(request: Request):
         try:
-            job = speech_job(json.loads(await request.body()))
+            speech = speech_request(json.loads(await request.body()))
         except ValueError:
             raise ApiError(400, "the body must be JSON", "invalid_input") from None
         except JobError as exc:
             raise ApiError(400, exc.message, exc.code) from None
-        fmt = FORMATS.get(str(job.get("format", "")).lower())
-        if fmt is not None and fmt.concatenates:      # each sentence encoded alone; the pieces play as one
-            return await streamed(job)
-        result = await call(worker.handle, {**job, "output": "base64"}, None)
-        if "error" in result:
-            raise from_job_error(result["error"])
-        return Response(base64.b64decode(result["audio_base64"]), media_type=result["content_type"])
+        if not hasattr(worker, "speech"):                  # a stand-in worker: its error, as a status
+            result = await call(worker.handle, speech.job, None)
+            raise from_job_error(result.get("error", "")) if "error" in result else ApiError(
+                500, "this worker cannot serve speech", "internal_error")
+        try:
+            plan, chunks = await call(worker.speech, speech.job)
+            first = await call(next, chunks, None)          # errors before any audio get a real status
+        except JobError as exc:
+            raise from_job_error(exc.to_job_error()) from None
+        headers = {"X-Ignored-Fields": ", ".join(speech.ignored)} if speech.ignored else {}
+        if speech.stream_format == "sse":
+            text = str(speech.job.get("text", ""))
+            return StreamingResponse(sse_events(first, chunks, len(text)), media_type="text/event-stream",
+                                     headers={**headers, "Cache-Control": "no-cache"})
+        return StreamingResponse(audio_body(first, chunks), headers=headers,
+                                 media_type=content_type(plan.format, plan.sample_rate))
 
-    async def streamed(job: dict):
-        items = worker.stream({**job, "stream": True}, None)
-        first = await call(next, items, None)
-        if not first or "audio_base64" not in first:   # errors (and empty texts) before any audio: a real status
-            items.close()
-            raise from_job_error(first["error"]) if first and "error" in first else ApiError(
-                500, "no audio was produced", "internal_error")
-        pending = None
+    async def audio_body(first: bytes | None, chunks):
+        """Raw output bytes as the job core makes them (every format streams; see audio.StreamEncoder)."""
+        pending, item = None, first
+        try:
+            while item is not None:
+                yield item
+                pending = queue.run_blocking(next, chunks, None)
+                item = await asyncio.wrap_future(pending)
+        except JobError as exc:                          # too late for a status code: end the body early
+            log.warning("speech stream stopped: %s %s", exc.code, exc.message)
+        except Exception:
+            log.exception("speech stream crashed")
+        finally:
+            if pending is None or pending.done():
+                chunks.close()
+            else:                                        # the client left mid-chunk: close once that chunk is made
+                pending.add_done_callback(lambda _: chunks.close())
 
-        async def body():
-            nonlocal pending
-            item = first
-            try:
-                while item and "audio_base64" in item:
-                    yield base64.b64decode(item["audio_base64"])
-                    pending = queue.run_blocking(next, items, None)
-                    item = await asyncio.wrap_future(pending)
-                if item and "error" in item:   # too late for a status code: end the body early
-                    log.warning("speech stream stopped: %s", item["error"])
-            finally:
-                if pending is None or pending.done():
-                    items.close()
-                else:                          # the client left mid-chunk: close once that chunk is made
-                    pending.add_done_callback(lambda _: items.close())
-
-        return StreamingResponse(body(), media_type=content_type(first["format"], first["sample_rate"]))
+    async def sse_events(first: bytes | None, chunks, input_chars: int):
+        """OpenAI's speech SSE: `speech.audio.delta` events (base64 audio), then `speech.audio.done` with usage
+        (token counts are estimates: about four characters a token in, none counted for audio out)."""
+        async for data in audio_body(first, chunks):
+            yield sse({"type": "speech.audio.delta", "audio": base64.b64encode(data).decode("ascii")})
+        tokens = -(-input_chars // 4)
+        yield sse({"type": "speech.audio.done",
+                   "usage": {"input_tokens": tokens, "output_tokens": 0, "total_tokens": tokens}})
 
     @router.get("/models")
     async def models():
@@ -84,3 +93,7 @@ def openai_router(worker, queue: JobQueue) -> APIRouter:
                             "gender": v.get("gender")} for v in result["voices"] if v.get("usable")]}
 
     return router
+
+
+def sse(event: dict) -> bytes:
+    return f"data: {json.dumps(event, separators=(',', ':'))}\n\n".encode()
