@@ -38,6 +38,7 @@ class Capabilities:
     max_chars: int                  # longest text one synthesize() call should get
     needs_transcript: bool
     sample_rate: int
+    instructions: bool = False      # takes OpenAI's free-text `instructions` (style prompt); none of ours does yet
 
 
 @dataclass(frozen=True)

@@ -96,3 +96,16 @@ def test_bad_stream_format_and_unknown_fields_are_refused(oa):
     with pytest.raises(openai.BadRequestError) as info:
         oa.audio.speech.create(model="tts-1", voice="jm_kumo", input="Hi.", extra_body={"temperature": 1})
     assert "temperature" in info.value.body["message"]
+
+
+def test_openai_voice_names_and_voice_objects(oa, kokoro_worker):
+    _, named = streamed(oa, voice="alloy", input="Hello.", response_format="pcm")
+    _, stock = streamed(oa, voice="jf_alpha", input="Hello.", response_format="pcm")
+    _, by_id = streamed(oa, voice={"id": "jf_alpha"}, input="Hello.", response_format="pcm")
+    assert named == stock == by_id and len(named) > 24_000
+    with pytest.raises(openai.BadRequestError):
+        oa.audio.speech.create(model="tts-1", voice={"name": "jf_alpha"}, input="Hi.")
+
+
+def test_instructions_capability_is_reported(kokoro_worker):
+    assert kokoro_worker.handle({"action": "info"})["capabilities"]["instructions"] is False
