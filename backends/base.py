@@ -39,6 +39,7 @@ class Capabilities:
     needs_transcript: bool
     sample_rate: int
     instructions: bool = False      # takes OpenAI's free-text `instructions` (style prompt); none of ours does yet
+    speed_range: tuple[float, float] = (0.5, 2.0)   # speeds rendered natively (when `speed`); the rest is stretched
 
 
 @dataclass(frozen=True)

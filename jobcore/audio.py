@@ -41,6 +41,18 @@ def _pcm16(audio: np.ndarray) -> bytes:
     return (_clip(audio) * 32767.0).astype("<i2").tobytes()
 
 
+def time_stretch(audio: np.ndarray, sample_rate: int, factor: float) -> np.ndarray:
+    """Speed mono audio up (`factor` > 1) or down, keeping its pitch (Signalsmith Stretch, imported here only)."""
+    if factor == 1.0 or audio.size == 0:
+        return audio
+    import python_stretch
+
+    stretch = python_stretch.Signalsmith.Stretch(0)      # seeded: the same input stretches the same way
+    stretch.preset(1, sample_rate)
+    stretch.timeFactor = factor
+    return np.asarray(stretch.process(audio[None, :].astype(np.float32)), np.float32)[0]
+
+
 def encode(audio: np.ndarray, sample_rate: int, fmt: str) -> bytes:
     """Mono float32 audio -> bytes of the requested format, entirely in memory."""
     check_format(fmt, sample_rate)

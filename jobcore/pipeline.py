@@ -34,6 +34,7 @@ class Part:
     speed: float = 1.0
     seed: int | None = None
     params: BaseModel | None = None
+    stretch: float = 1.0            # time-stretch factor on top of `speed` (speeds the backend cannot render)
 
 
 @dataclass(frozen=True)

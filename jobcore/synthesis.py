@@ -4,7 +4,7 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -109,12 +109,12 @@ class Synthesis:
 
     def _part(self, text: str, voice_id: str, embedding, speed: float, seed: int | None, raw_params: dict) -> Part:
         caps = self.backend.capabilities
-        if speed != 1.0 and not caps.speed:
-            raise InvalidInput(f"the {self.backend.name} backend has no speed control",
-                               hint="leave speed at 1.0 (see info: capabilities.speed)")
+        low, high = caps.speed_range if caps.speed else (1.0, 1.0)
+        native = min(max(speed, low), high)          # the backend renders this; time-stretching does the rest
         params = self._params(raw_params)
         language = str(getattr(params, "language", None) or "en")   # multilingual backends take it in params
-        return Part(prepare_text(text, caps.max_chars, language), voice_id, embedding, speed, seed, params)
+        return Part(prepare_text(text, caps.max_chars, language), voice_id, embedding, native, seed, params,
+                    stretch=speed / native)
 
     def _params(self, raw: dict) -> BaseModel:
         """The backend's own params model, validated once here; backends receive it as it is."""
@@ -126,7 +126,12 @@ class Synthesis:
                                     f"{', '.join(self.backend.Params.model_fields) or 'no params'}") from None
 
     def pieces(self, plan: Plan) -> Iterator[Piece]:
-        return render(self.backend, plan.parts, self.settings.sentence_pause_s, plan.gap_s)
+        for piece in render(self.backend, plan.parts, self.settings.sentence_pause_s, plan.gap_s):
+            factor = plan.parts[piece.part].stretch
+            if factor != 1.0:                        # speech stretched, the pause before it kept
+                spoken = audio.time_stretch(piece.audio[piece.lead:], piece.sample_rate, factor)
+                piece = replace(piece, audio=np.concatenate([piece.audio[:piece.lead], spoken]))
+            yield piece
 
     def render(self, plan: Plan, progress: Progress | None = None) -> Rendered:
         """The whole synthesis; reports sentences done to `progress` on texts of more than 3 sentences."""

@@ -27,7 +27,7 @@ def error_of(result: dict) -> dict:
     ({"text": "hi", "voice": "nobody-here"}, "voice_not_found", "nobody-here"),
     ({"action": "voices.get", "voice": "Nobody"}, "voice_not_found", "Nobody"),
     ({"text": "x" * 20_001}, "text_too_long", "20000"),
-    ({"text": "hi", "format": "aac"}, "unsupported_format", "aac"),
+    ({"text": "hi", "format": "webm"}, "unsupported_format", "webm"),
     ({"text": "hi", "format": "opus", "sample_rate": 44100}, "unsupported_format", "44100"),
 ])
 def test_bad_job_gives_its_code(kokoro_worker, job, code, mentions):
@@ -79,7 +79,7 @@ def test_handler_py_runs_a_job_as_a_user_would(tmp_path):
                           env=env, capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "audio_base64" in proc.stdout + proc.stderr
-    bad = json.dumps({"input": {"text": "hi", "format": "aac"}})
+    bad = json.dumps({"input": {"text": "hi", "format": "webm"}})
     proc = subprocess.run([sys.executable, str(root / "handler.py"), "--test_input", bad], cwd=tmp_path,
                           env=env, capture_output=True, text=True, timeout=180)
     assert "unsupported_format" in proc.stdout + proc.stderr
