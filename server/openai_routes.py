@@ -1,13 +1,14 @@
-"""OpenAI's speech API: /v1/audio/speech (raw audio streamed by sentence, or SSE), /v1/models, voices."""
+"""OpenAI's speech API: /v1/audio/speech (raw audio streamed by sentence, or SSE), /v1/models, /v1/audio/voices."""
 from __future__ import annotations
 
 import asyncio
 import base64
 import json
 import logging
+from datetime import datetime
 
 from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from common.formats import content_type
 from common.errors import JobError
@@ -18,6 +19,7 @@ from .jobs import JobQueue
 
 log = logging.getLogger(__name__)
 MODEL_ALIASES = ("tts-1", "tts-1-hd")
+VOICE_FORM_FIELDS = ("id", "transcript", "language", "gender", "description")   # optional voices.create fields
 
 
 def openai_router(worker, queue: JobQueue) -> APIRouter:
@@ -86,13 +88,64 @@ def openai_router(worker, queue: JobQueue) -> APIRouter:
 
     @router.get("/audio/voices")
     async def voices():
-        result = await asyncio.to_thread(worker.handle, {"action": "voices.list"}, None)
+        result = await call(worker.handle, {"action": "voices.list"}, None)
         if "error" in result:
             raise from_job_error(result["error"])
-        return {"voices": [{"id": v["id"], "name": v["name"], "language": v.get("language"),
-                            "gender": v.get("gender")} for v in result["voices"] if v.get("usable")]}
+        return {"object": "list", "voices": [
+            {"id": v["id"], "name": v["name"], "language": v.get("language"), "gender": v.get("gender"),
+             "object": "audio.voice", "type": v.get("source")} for v in result["voices"] if v.get("usable")]}
+
+    @router.post("/audio/voices")
+    async def create_voice(request: Request):
+        """OpenAI's voice upload (multipart: name, audio_sample, consent), or JSON with the fields of the
+        voices.create job (audio_url, audio_base64 or blend); both run voices.create on the same library."""
+        if request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+            job = await voice_form(request)
+        else:
+            try:
+                body = json.loads(await request.body())
+            except ValueError:
+                raise ApiError(400, "the body must be JSON or multipart/form-data", "invalid_input") from None
+            if not isinstance(body, dict):
+                raise ApiError(400, "the body must be a JSON object", "invalid_input")
+            job = {k: v for k, v in body.items() if k not in ("consent", "type", "action")}
+        result = await call(worker.handle, {**job, "action": "voices.create"}, None)
+        if "error" in result:
+            raise from_job_error(result["error"])
+        return JSONResponse(voice_object(result["voice"]), status_code=201)
+
+    async def voice_form(request: Request) -> dict:
+        form = await request.form()
+        clip = form.get("audio_sample")
+        if clip is None or isinstance(clip, str):
+            raise ApiError(400, "audio_sample must be an uploaded audio file", "invalid_input")
+        job = {"name": form.get("name") or "", "audio_base64": base64.b64encode(await clip.read()).decode("ascii")}
+        unknown = set(form) - {"audio_sample", "name", "consent", "type", *VOICE_FORM_FIELDS}
+        if unknown:
+            raise ApiError(400, f"unknown form field(s): {', '.join(sorted(unknown))}", "invalid_input")
+        job.update({key: form[key] for key in VOICE_FORM_FIELDS if form.get(key)})
+        return job
+
+    @router.delete("/audio/voices/{voice_id}")
+    async def delete_voice(voice_id: str):
+        result = await call(worker.handle, {"action": "voices.delete", "voice": voice_id}, None)
+        if "error" in result:
+            raise from_job_error(result["error"])
+        return {"id": result["deleted"], "object": "audio.voice.deleted", "deleted": True}
 
     return router
+
+
+def voice_object(voice: dict) -> dict:
+    """A voices.create result as OpenAI's voice object (with `usable` and any note about this backend)."""
+    try:
+        created = int(datetime.fromisoformat(voice.get("created_at", "")).timestamp())
+    except (TypeError, ValueError):
+        created = 0
+    kind = "audio_sample" if voice.get("source") in ("clip", "fit") else voice.get("source")
+    extra = {"note": voice["note"]} if voice.get("note") else {}
+    return {"id": voice["id"], "object": "audio.voice", "created_at": created, "name": voice["name"], "type": kind,
+            "usable": voice.get("usable", False), **extra}
 
 
 def sse(event: dict) -> bytes:

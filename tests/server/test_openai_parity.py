@@ -109,3 +109,51 @@ def test_openai_voice_names_and_voice_objects(oa, kokoro_worker):
 
 def test_instructions_capability_is_reported(kokoro_worker):
     assert kokoro_worker.handle({"action": "info"})["capabilities"]["instructions"] is False
+
+
+def test_cloned_voices_through_openai_voices_api(oa, local_url, kokoro_worker):
+    """POST (the SDK's multipart upload) and DELETE /v1/audio/voices run voices.create/delete on the library.
+    Kokoro cannot clone, so the clip is stored for cloning backends and answered as not usable here."""
+    import uuid
+
+    name = f"Clip {uuid.uuid4().hex[:8]}"
+    clip = oa.audio.speech.create(model="tts-1", voice="jm_kumo", input="A short clip to keep.",
+                                  response_format="wav").content
+    voice = oa.audio.voices.create(name=name, audio_sample=("clip.wav", clip, "audio/wav"), consent="mine")
+    assert voice.name == name and voice.object == "audio.voice" and voice.type == "audio_sample"
+    stored = kokoro_worker.handle({"action": "voices.get", "voice": voice.id})["voice"]
+    assert stored["reference_duration_s"] > 1.0 and voice.model_extra["usable"] is False
+    deleted = oa.audio.voices.delete(voice.id)
+    assert deleted.deleted and deleted.id == voice.id
+    with pytest.raises(openai.NotFoundError):
+        oa.audio.voices.delete(voice.id)
+
+
+def test_json_voice_create_blend_is_usable_at_once(oa, local_url):
+    import httpx
+    import uuid
+
+    name = f"Mix {uuid.uuid4().hex[:8]}"
+    created = httpx.post(f"{local_url}/v1/audio/voices", timeout=60,
+                         json={"name": name, "blend": {"alloy": 1, "echo": 1}})
+    assert created.status_code == 201 and created.json()["usable"] is True
+    voice_id = created.json()["id"]
+    listed = httpx.get(f"{local_url}/v1/audio/voices", timeout=10).json()["voices"]
+    assert any(v["id"] == voice_id for v in listed)
+    _, pcm = streamed(oa, voice=voice_id, input="Hello.", response_format="pcm")
+    assert len(pcm) > 24_000
+    bad = httpx.post(f"{local_url}/v1/audio/voices", timeout=10, json={"name": name, "blend": {"alloy": 1, "echo": 1}})
+    assert bad.status_code == 409 and bad.json()["error"]["code"] == "voice_exists"
+    private = httpx.post(f"{local_url}/v1/audio/voices", timeout=10,
+                         json={"name": f"{name} 2", "audio_url": "http://127.0.0.1:9/clip.wav"})
+    assert private.status_code == 400
+    oa.audio.voices.delete(voice_id)
+
+
+def test_seed_and_backend_params_reach_the_job(oa):
+    _, a = streamed(oa, voice="jm_kumo", input="Hi.", response_format="pcm", extra_body={"seed": 7})
+    assert len(a) > 0
+    with pytest.raises(openai.BadRequestError) as info:
+        oa.audio.speech.create(model="tts-1", voice="jm_kumo", input="Hi.",
+                               extra_body={"params": {"exaggeration": 0.7}})
+    assert "exaggeration" in info.value.body["message"]          # Kokoro takes no params; named, not dropped
