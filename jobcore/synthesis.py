@@ -15,7 +15,7 @@ from common.errors import InvalidInput, TextTooLong
 from common.formats import content_type
 
 from . import audio
-from .pipeline import Part, Piece, captions, prepare_text, render, timeline
+from .pipeline import Part, Piece, captions, prepare_sentences, render, timeline
 from .schema import SynthesizeRequest, describe_validation_error
 from .settings import Settings
 from .voices import Voices
@@ -113,8 +113,9 @@ class Synthesis:
         native = min(max(speed, low), high)          # the backend renders this; time-stretching does the rest
         params = self._params(raw_params)
         language = str(getattr(params, "language", None) or "en")   # multilingual backends take it in params
-        return Part(prepare_text(text, caps.max_chars, language), voice_id, embedding, native, seed, params,
-                    stretch=speed / native)
+        spoken, written = zip(*prepare_sentences(text, caps.max_chars, language))
+        return Part(list(spoken), voice_id, embedding, native, seed, params, stretch=speed / native,
+                    written=list(written))
 
     def _params(self, raw: dict) -> BaseModel:
         """The backend's own params model, validated once here; backends receive it as it is."""
