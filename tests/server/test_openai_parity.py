@@ -7,7 +7,6 @@ import io
 import json
 
 import av
-import numpy as np
 import openai
 import pytest
 
@@ -157,3 +156,15 @@ def test_seed_and_backend_params_reach_the_job(oa):
         oa.audio.speech.create(model="tts-1", voice="jm_kumo", input="Hi.",
                                extra_body={"params": {"exaggeration": 0.7}})
     assert "exaggeration" in info.value.body["message"]          # Kokoro takes no params; named, not dropped
+
+
+def test_runpod_passthrough_gets_aliases_aac_and_wide_speed(kokoro_worker):
+    from jobcore.openai_compat import unwrap_openai
+
+    job = unwrap_openai({"openai_route": "/v1/audio/speech", "openai_input": {
+        "model": "tts-1", "input": "Hello there.", "voice": {"id": "alloy"}, "response_format": "aac",
+        "speed": 3.0, "stream_format": "sse", "instructions": "cheerful"}})
+    result = kokoro_worker.handle(job, "passthrough")
+    assert result["voice"] == "jf_alpha" and result["format"] == "aac"
+    samples, rate = decode_aac(base64.b64decode(result["audio_base64"]))
+    assert abs(samples / rate - result["duration_s"]) < 0.1 and result["duration_s"] < 0.8
