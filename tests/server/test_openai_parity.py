@@ -45,7 +45,7 @@ def test_wav_streams_raw_bytes_past_the_inline_cap(oa, kokoro_worker, monkeypatc
     assert rate == 24_000 and len(samples) == len(pcm) // 2 and len(samples) / rate > 4.0
 
 
-def test_flac_and_mp3_stream_too(oa, kokoro_worker, monkeypatch):
+def test_flac_is_sent_whole_past_the_inline_cap(oa, kokoro_worker, monkeypatch):
     monkeypatch.setattr(kokoro_worker.delivery.inline, "limit", 1000)
     _, pcm = streamed(oa, voice="jm_kumo", input=TEXT, response_format="pcm")
     headers, flac = streamed(oa, voice="jm_kumo", input=TEXT, response_format="flac")
