@@ -38,6 +38,8 @@ class Capabilities:
     max_chars: int                  # longest text one synthesize() call should get
     needs_transcript: bool
     sample_rate: int
+    instructions: bool = False      # takes OpenAI's free-text `instructions` (style prompt); none of ours does yet
+    speed_range: tuple[float, float] = (0.5, 2.0)   # speeds rendered natively (when `speed`); the rest is stretched
 
 
 @dataclass(frozen=True)

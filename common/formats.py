@@ -17,10 +17,12 @@ class OutputFormat:
 
 MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
+AAC_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 
 FORMATS: dict[str, OutputFormat] = {f.name: f for f in (
     OutputFormat("mp3", "mp3", "audio/mpeg", True, MP3_RATES),
     OutputFormat("opus", "ogg", "audio/ogg; codecs=opus", True, OPUS_RATES),
+    OutputFormat("aac", "aac", "audio/aac", True, AAC_RATES),          # AAC-LC in ADTS frames
     OutputFormat("flac", "flac", "audio/flac", False),
     OutputFormat("wav", "wav", "audio/wav", False),
     OutputFormat("pcm", "pcm", "audio/L16", True),          # s16le, mono, no header

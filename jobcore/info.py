@@ -24,7 +24,7 @@ def describe(settings: Settings, backend: Backend, library: VoiceLibrary) -> dic
             pass
     return {
         "backend": backend.name, "model": backend.model_name, "revision": backend.revision,
-        "capabilities": {**caps.__dict__, "languages": list(caps.languages)},
+        "capabilities": {**caps.__dict__, "languages": list(caps.languages), "speed_range": list(caps.speed_range)},
         "params_schema": backend.Params.model_json_schema(),
         "default_voice": settings.default_voice or backend.default_voice,
         "voice_count": len(library.list()), "cache": library.cache.stats(),

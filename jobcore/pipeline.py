@@ -8,29 +8,61 @@ import numpy as np
 from pydantic import BaseModel
 
 from backends.base import Backend, Embedding
+from common.errors import InvalidInput, TextTooLong
 
 from .audio import trim_silence
-from common.errors import InvalidInput, TextTooLong
 from .text import chunk_text, normalize, split_sentences
 
 
 def prepare_text(text: str, max_chars: int, language: str = "en", max_spoken_chars: int | None = None) -> list[str]:
-    """Sentences (long ones split further), each at most `max_chars` long; English is normalized for speech.
+    """Sentences (long ones split further), each at most `max_chars` long; English is normalized for speech."""
+    return [spoken for spoken, _ in prepare_sentences(text, max_chars, language, max_spoken_chars)]
 
-    Normalization can grow a text many times over (20,000 digits become ~80,000 spoken characters), so the
-    job's limit (`max_spoken_chars`, MAX_TEXT_CHARS) is checked again on the spoken text: its real size.
-    """
-    spoken = normalize(text) if language.lower().startswith("en") else " ".join(text.split())
-    if max_spoken_chars is not None and len(spoken) > max_spoken_chars:
-        raise TextTooLong(f"the text grew from {len(text)} to {len(spoken)} spoken characters; "
-                          f"the limit is {max_spoken_chars}",
-                          hint="numbers, URLs and symbols are spoken as words: send less text per job, "
-                               "or raise MAX_TEXT_CHARS")
-    chunks = [c for sentence in split_sentences(spoken) for c in chunk_text(sentence, max_chars)
-              if any(ch.isalnum() for ch in c)]
-    if not chunks:
+
+def prepare_sentences(text: str, max_chars: int, language: str = "en",
+                      max_spoken_chars: int | None = None) -> list[tuple[str, str]]:
+    """(spoken, written) pairs: each chunk the backend speaks, and the text as the user wrote it for that chunk.
+
+    The written text is split into sentences first and each is normalized on its own, so captions and
+    timings show "$12.50" where the backend says "twelve dollars and fifty cents". A sentence split into
+    several chunks shares its written words among them (see _share_words).
+    Normalization can grow a text many times over (20,000 digits become ~195,000 spoken characters), so the
+    job's limit (`max_spoken_chars`, MAX_TEXT_CHARS) is checked again on the spoken text: its real size."""
+    english = language.lower().startswith("en")
+    pairs, spoken_chars = [], 0
+    for written in split_sentences(text):
+        spoken = normalize(written) if english else written
+        spoken_chars += len(spoken)
+        if max_spoken_chars is not None and spoken_chars > max_spoken_chars:
+            raise TextTooLong(f"the text grew from {len(text)} to at least {spoken_chars} spoken characters; "
+                              f"the limit is {max_spoken_chars}",
+                              hint="numbers, URLs and symbols are spoken as words: send less text per job, "
+                                   "or raise MAX_TEXT_CHARS")
+        chunks = [c for sentence in split_sentences(spoken) for c in chunk_text(sentence, max_chars)
+                  if any(ch.isalnum() for ch in c)]
+        pairs.extend(zip(chunks, _share_words(written, chunks, english)))
+    if not pairs:
         raise InvalidInput("the text has nothing to speak", hint="send words, not only punctuation or spaces")
-    return chunks
+    return pairs
+
+
+def _share_words(written: str, chunks: list[str], english: bool) -> list[str]:
+    """Give each chunk the written words it speaks: each written word weighs what it says (e.g. "$1,250,000"
+    eight words) and goes to the chunk where the middle of its spoken words falls."""
+    if len(chunks) <= 1:
+        return [written] * len(chunks)
+    words = written.split()
+    weights = [max(1, len(normalize(w).split())) if english else 1 for w in words]
+    ends, total = [], 0
+    for chunk in chunks:
+        total += len(chunk.split())
+        ends.append(total)
+    scale, shown, spoken_so_far = total / max(1, sum(weights)), [[] for _ in chunks], 0.0
+    for word, weight in zip(words, weights):
+        middle = (spoken_so_far + weight / 2) * scale
+        spoken_so_far += weight
+        shown[next((i for i, end in enumerate(ends) if middle <= end), len(chunks) - 1)].append(word)
+    return [" ".join(group) or chunk for group, chunk in zip(shown, chunks)]
 
 
 @dataclass(frozen=True)
@@ -43,6 +75,8 @@ class Part:
     speed: float = 1.0
     seed: int | None = None
     params: BaseModel | None = None
+    stretch: float = 1.0            # time-stretch factor on top of `speed` (speeds the backend cannot render)
+    written: list[str] | None = None   # each sentence as the user wrote it (captions, timings); None = as spoken
 
 
 @dataclass(frozen=True)
@@ -76,7 +110,8 @@ def render(backend: Backend, parts: list[Part], pause_s: float, gap_s: float) ->
             lead = int(silence * rate)
             body = audio[0] if len(audio) == 1 else np.concatenate(
                 [x for a in audio for x in (a, np.zeros(int(pause_s * rate), np.float32))][:-1])
-            yield Piece(np.concatenate([np.zeros(lead, np.float32), body]), rate, lead, sentence, index)
+            shown = part.written[number] if part.written else sentence
+            yield Piece(np.concatenate([np.zeros(lead, np.float32), body]), rate, lead, shown, index)
             first = False
 
 

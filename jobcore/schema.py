@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from common.errors import InvalidInput, UnsupportedFormat
+from common.formats import FORMATS
 
 
 class _Request(BaseModel):
@@ -18,7 +19,7 @@ class Segment(_Request):
 
     voice: str | None = Field(None, max_length=200, description="Voice id or name; default: the job's voice.")
     text: str = Field(min_length=1, description="What this voice says.")
-    speed: float | None = Field(None, ge=0.5, le=2.0, description="Default: the job's speed.")
+    speed: float | None = Field(None, ge=0.25, le=4.0, description="Default: the job's speed.")
     params: dict[str, Any] | None = Field(None, description="Default: the job's params.")
 
 
@@ -30,9 +31,11 @@ class SynthesizeRequest(_Request):
                                            description="A dialog: turns spoken in order, each by its own voice.")
     voice: str | None = Field(None, max_length=200, description="Voice id or name; default: the backend's default voice.")
     format: str | None = Field(None, validation_alias=AliasChoices("format", "response_format"), max_length=16,
-                               description="mp3 (default), opus, flac, wav or pcm (s16le mono).")
+                               description="mp3 (default), opus, aac (ADTS), flac, wav or pcm (s16le mono).")
     sample_rate: int | None = Field(None, ge=8000, le=48000, description="Output rate; default: the model's own.")
-    speed: float = Field(1.0, ge=0.5, le=2.0, description="Speaking rate, 1.0 = natural.")
+    speed: float = Field(1.0, ge=0.25, le=4.0, description="Speaking rate, 1.0 = natural (OpenAI's range). Beyond "
+                                                         "the backend's native range (info: capabilities.speed_range) "
+                                                         "the audio is time-stretched, pitch kept.")
     seed: int | None = Field(None, ge=0, le=2**32 - 1, description="Fixes sampling for backends that sample.")
     params: dict[str, Any] = Field(default_factory=dict, description="Backend-specific parameters (see info).")
     output: Literal["auto", "base64", "url"] = Field(
@@ -133,5 +136,5 @@ def validate_request(job_input: Any, models: Mapping[str, type[BaseModel]]) -> B
         message = describe_validation_error(exc)
         locs = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
         if locs & _FORMAT_FIELDS:
-            raise UnsupportedFormat(message, hint="use one of: mp3, opus, flac, wav, pcm") from None
+            raise UnsupportedFormat(message, hint=f"use one of: {', '.join(FORMATS)}") from None
         raise InvalidInput(message, hint=f"fields of {action}: {', '.join(model.model_fields)}") from None

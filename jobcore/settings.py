@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from common.env import env_bool, env_first, env_float, env_int
+from common.errors import InvalidInput
 from common.formats import DEFAULT_FORMAT
 
 
@@ -39,6 +40,7 @@ class Settings:
     url_timeout_s: float = 20.0
     streaming: bool = True                           # RunPod runs the generator handler: outputs are lists
     output_bucket: str | None = None                 # URL outputs go here (bucket or s3://bucket/prefix)
+    voice_aliases: tuple[tuple[str, str], ...] = ()   # extra name -> voice pairs (OpenAI names default per backend)
 
     def __repr__(self) -> str:  # never show secrets in logs
         hidden = {"s3_access_key_id", "s3_secret_access_key"}
@@ -81,4 +83,17 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         url_timeout_s=env_float(env, "URL_TIMEOUT_S", d.url_timeout_s),
         streaming=env_bool(env, "STREAMING", d.streaming),
         output_bucket=env.get("OUTPUT_BUCKET") or None,
+        voice_aliases=parse_aliases(env.get("VOICE_ALIASES", "")),
     )
+
+
+def parse_aliases(raw: str) -> tuple[tuple[str, str], ...]:
+    """`alloy=jf_alpha, echo=jm_kumo` -> (("alloy", "jf_alpha"), ("echo", "jm_kumo")); names are case-insensitive."""
+    pairs = []
+    for item in filter(None, (i.strip() for i in raw.split(","))):
+        alias, sep, voice = (x.strip() for x in item.partition("="))
+        if not sep or not alias or not voice:
+            raise InvalidInput(f"setting VOICE_ALIASES: {item[:60]!r} is not alias=voice",
+                               hint="e.g. VOICE_ALIASES=alloy=jf_alpha,echo=jm_kumo")
+        pairs.append((alias.lower(), voice))
+    return tuple(pairs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -15,7 +15,7 @@ from common.errors import InvalidInput, TextTooLong
 from common.formats import content_type
 
 from . import audio
-from .pipeline import Part, Piece, captions, prepare_text, render, timeline
+from .pipeline import Part, Piece, captions, prepare_sentences, render, timeline
 from .schema import SynthesizeRequest, describe_validation_error
 from .settings import Settings
 from .voices import Voices
@@ -112,13 +112,13 @@ class Synthesis:
     def _part(self, text: str, voice_id: str, embedding, speed: float, seed: int | None, raw_params: dict,
               spoken_budget: int) -> Part:
         caps = self.backend.capabilities
-        if speed != 1.0 and not caps.speed:
-            raise InvalidInput(f"the {self.backend.name} backend has no speed control",
-                               hint="leave speed at 1.0 (see info: capabilities.speed)")
+        low, high = caps.speed_range if caps.speed else (1.0, 1.0)
+        native = min(max(speed, low), high)          # the backend renders this; time-stretching does the rest
         params = self._params(raw_params)
         language = str(getattr(params, "language", None) or "en")   # multilingual backends take it in params
-        sentences = prepare_text(text, caps.max_chars, language, max_spoken_chars=spoken_budget)
-        return Part(sentences, voice_id, embedding, speed, seed, params)
+        spoken, written = zip(*prepare_sentences(text, caps.max_chars, language, max_spoken_chars=spoken_budget))
+        return Part(list(spoken), voice_id, embedding, native, seed, params, stretch=speed / native,
+                    written=list(written))
 
     def _params(self, raw: dict) -> BaseModel:
         """The backend's own params model, validated once here; backends receive it as it is."""
@@ -130,7 +130,12 @@ class Synthesis:
                                     f"{', '.join(self.backend.Params.model_fields) or 'no params'}") from None
 
     def pieces(self, plan: Plan) -> Iterator[Piece]:
-        return render(self.backend, plan.parts, self.settings.sentence_pause_s, plan.gap_s)
+        for piece in render(self.backend, plan.parts, self.settings.sentence_pause_s, plan.gap_s):
+            factor = plan.parts[piece.part].stretch
+            if factor != 1.0:                        # speech stretched, the pause before it kept
+                spoken = audio.time_stretch(piece.audio[piece.lead:], piece.sample_rate, factor)
+                piece = replace(piece, audio=np.concatenate([piece.audio[:piece.lead], spoken]))
+            yield piece
 
     def render(self, plan: Plan, progress: Progress | None = None) -> Rendered:
         """The whole synthesis; reports sentences done to `progress` on texts of more than 3 sentences."""
@@ -141,6 +146,18 @@ class Synthesis:
             if progress is not None and total > 3:
                 progress({"sentences_done": len(rendered.pieces), "sentences": total})
         return rendered
+
+    def encoded(self, plan: Plan) -> Iterator[bytes]:
+        """The output's bytes as they are made, never through base64: a piece per sentence (wav behind a
+        streaming header, aac from one encoder), flac whole at the end (see audio.StreamEncoder)."""
+        encoder = audio.StreamEncoder(plan.format, plan.sample_rate)
+        for piece in self.pieces(plan):
+            data = encoder.feed(audio.resample(piece.audio, piece.sample_rate, plan.sample_rate))
+            if data:
+                yield data
+        tail = encoder.finish()
+        if tail:
+            yield tail
 
     def stream(self, plan: Plan) -> Iterator[dict]:
         """One item per sentence (each chunk decodable alone), then the rendered result's summary."""

@@ -3,9 +3,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
+import threading
 import time
+from collections import OrderedDict
+from functools import cached_property
 
 from backends import Backend, Embedding
+from backends.base import StockVoice
 from voice_library import VoiceLibrary, VoiceMeta
 from voice_library.library import check_voice_id, slugify
 
@@ -18,12 +23,36 @@ from .settings import Settings
 
 log = logging.getLogger(__name__)
 
+MAX_BLEND_TERMS = 8
+BLEND_CACHE_ENTRIES = 64
+_BLEND_TERM = re.compile(r"^(?P<name>[^()+]+?)\s*(?:\(\s*(?P<weight>\d+(?:\.\d*)?|\.\d+)\s*\))?$")
+# OpenAI's built-in voice names and how they sound; by default each maps onto a stock voice of that kind
+OPENAI_VOICES = {"alloy": "female", "ash": "male", "ballad": "male", "coral": "female", "echo": "male",
+                 "fable": "male", "nova": "female", "onyx": "male", "sage": "female", "shimmer": "female",
+                 "verse": "male", "marin": "female", "cedar": "male"}
+
+
+def default_aliases(stock: list[StockVoice], fallback: str | None) -> dict[str, str]:
+    """OpenAI's voice names -> this backend's stock voices, taking same-gender voices in turn (by id);
+    a backend without such voices maps them onto any stock voice, or its default voice."""
+    everyone = sorted(v.id for v in stock) or ([fallback] if fallback else [])
+    table: dict[str, str] = {}
+    turns = {"female": 0, "male": 0}
+    for name, gender in OPENAI_VOICES.items():
+        pool = sorted(v.id for v in stock if v.gender == gender) or everyone
+        if pool:
+            table[name] = pool[turns[gender] % len(pool)]
+            turns[gender] += 1
+    return table
+
 
 class Voices:
     def __init__(self, settings: Settings, backend: Backend, library: VoiceLibrary):
         self.settings = settings
         self.backend = backend
         self.library = library
+        self._blends: OrderedDict[tuple[str, str], Embedding] = OrderedDict()   # inline blends, least recent first
+        self._blend_lock = threading.Lock()
 
     def seed_stock(self) -> None:
         """Write the backend's bundled voices into the library where they are missing."""
@@ -34,11 +63,38 @@ class Voices:
                 log.info("seeded stock voice %s", stock.id)
 
     def resolve(self, ref: str | None) -> tuple[VoiceMeta, Embedding]:
-        """The voice and its embedding for this backend (computed and stored on first use by cloning backends)."""
+        """The voice and its embedding for this backend (computed and stored on first use by cloning backends).
+
+        `ref` is a voice id or name, an alias (OpenAI's voice names by default, VOICE_ALIASES), or an inline
+        blend such as `jf_alpha(2)+jm_kumo(1)` (weights default to 1, and are normalized)."""
         ref = ref or self.settings.default_voice or self.backend.default_voice
         if not ref:
             raise InvalidInput("no voice given and the backend has no default", hint="set voice")
-        meta = self.library.resolve(ref)
+        try:
+            meta = self.find(ref)
+        except VoiceNotFound:
+            if "+" not in ref and not ref.rstrip().endswith(")"):
+                raise
+            return self._inline_blend(ref)
+        return meta, self._embedding(meta)
+
+    def find(self, ref: str) -> VoiceMeta:
+        """A stored voice by id or name; failing that, by alias."""
+        try:
+            return self.library.resolve(ref)
+        except VoiceNotFound:
+            target = self.aliases.get(ref.strip().lower())
+            if target is None or target.lower() == ref.strip().lower():
+                raise
+            return self.library.resolve(target)
+
+    @cached_property
+    def aliases(self) -> dict[str, str]:
+        """Alias -> voice: OpenAI's names on this backend's stock voices, then VOICE_ALIASES over them."""
+        return {**default_aliases(self.backend.stock_voices(), self.settings.default_voice or self.backend.default_voice),
+                **dict(self.settings.voice_aliases)}
+
+    def _embedding(self, meta: VoiceMeta) -> Embedding:
         embedding = self.library.embedding(meta.id, self.backend.embedding_key)
         if embedding is None and self.backend.capabilities.cloning:
             embedding = self._embed_stored(meta)
@@ -46,6 +102,41 @@ class Voices:
             usable = [m.name for m, keys in self.library.list() if self.backend.embedding_key in keys]
             raise VoiceNotFound(f"voice {meta.name!r} has no embedding for the {self.backend.name} backend",
                                 hint=f"voices usable here: {', '.join(usable) or 'none'}")
+        return embedding
+
+    def _inline_blend(self, expression: str) -> tuple[VoiceMeta, Embedding]:
+        """`a(2)+b(1)`: the same blend as voices.create with `blend`, made once per normalized expression."""
+        weights: dict[str, float] = {}
+        metas: dict[str, VoiceMeta] = {}
+        terms = expression.split("+")
+        if len(terms) > MAX_BLEND_TERMS:
+            raise InvalidInput(f"voice {expression[:80]!r} blends {len(terms)} voices; at most {MAX_BLEND_TERMS}")
+        for term in terms:
+            match = _BLEND_TERM.match(term.strip())
+            if match is None or float(match["weight"] or 1) <= 0:
+                raise InvalidInput(f"voice {expression[:80]!r}: {term.strip()[:40]!r} is not a voice or voice(weight)",
+                                   hint="blend voices as jf_alpha+jm_kumo or jf_alpha(2)+jm_kumo(1)")
+            meta = self.find(match["name"])
+            metas[meta.id] = meta
+            weights[meta.id] = weights.get(meta.id, 0.0) + float(match["weight"] or 1)
+        total = sum(weights.values())
+        normalized = {voice_id: round(w / total, 4) for voice_id, w in sorted(weights.items())}
+        name = "+".join(f"{voice_id}({w:g})" for voice_id, w in normalized.items())
+        meta = VoiceMeta(id=name, name=name, source="blend", blend=normalized)
+        key = (self.backend.embedding_key, name)
+        with self._blend_lock:
+            cached = self._blends.get(key)
+            if cached is not None:
+                self._blends.move_to_end(key)
+                return meta, cached
+        if len(normalized) == 1:
+            embedding = self._embedding(next(iter(metas.values())))
+        else:
+            embedding = self.backend.blend([self._embedding(metas[i]) for i in normalized], list(normalized.values()))
+        with self._blend_lock:
+            self._blends[key] = embedding
+            while len(self._blends) > BLEND_CACHE_ENTRIES:
+                self._blends.popitem(last=False)
         return meta, embedding
 
     def _embed_stored(self, meta: VoiceMeta) -> Embedding | None:

@@ -21,7 +21,7 @@ from .openai_compat import unwrap_openai
 from .schema import (InfoRequest, SynthesizeRequest, VoicesCreateRequest, VoicesDeleteRequest, VoicesGetRequest,
                      VoicesListRequest, validate_request)
 from .settings import Settings, load_settings
-from .synthesis import Progress, Synthesis
+from .synthesis import Plan, Progress, Synthesis
 from .voices import Voices
 
 log = logging.getLogger(__name__)
@@ -107,6 +107,13 @@ class Worker:
         job = Job(job_id or "local", progress, stream=True, s3_config=s3_config)
         yield from self._guarded(job_id, self._run(job_input, job))
 
+    def speech(self, job_input) -> tuple[Plan, Iterator[bytes]]:
+        """A synthesize job as raw output bytes (the OpenAI speech route): planned now (JobError raised here),
+        rendered as the iterator is read. No base64, no delivery sink, no size cap."""
+        request = validate_request(job_input, {"synthesize": SynthesizeRequest})
+        plan = self.synthesis.plan(request)
+        return plan, self.synthesis.encoded(plan)
+
     def _run(self, job_input, job: Job) -> Iterator[dict]:
         request = validate_request(unwrap_openai(job_input), {name: a.model for name, a in self.actions.items()})
         yield from self.actions[request.action].run(request, job)
@@ -161,6 +168,9 @@ class BrokenWorker:
 
     def stream(self, job_input, job_id=None, progress=None, s3_config=None) -> Iterator[dict]:
         yield self.handle(job_input, job_id)
+
+    def speech(self, job_input):
+        raise self.error
 
 
 def start_worker(settings: Settings | None = None) -> Worker | BrokenWorker:

@@ -15,7 +15,7 @@ def test_handler_py_runs_a_job_as_a_user_would(tmp_path):
                           env=env, capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "audio_base64" in proc.stdout + proc.stderr
-    bad = json.dumps({"input": {"text": "hi", "format": "aac"}})
+    bad = json.dumps({"input": {"text": "hi", "format": "webm"}})
     proc = subprocess.run([sys.executable, str(root / "handler.py"), "--test_input", bad], cwd=tmp_path,
                           env=env, capture_output=True, text=True, timeout=180)
     assert "unsupported_format" in proc.stdout + proc.stderr

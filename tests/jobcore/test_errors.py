@@ -17,7 +17,7 @@ from tests.support.speech import decode_result
     ({"text": "hi", "voice": "nobody-here"}, "voice_not_found", "nobody-here"),
     ({"action": "voices.get", "voice": "Nobody"}, "voice_not_found", "Nobody"),
     ({"text": "x" * 20_001}, "text_too_long", "20000"),
-    ({"text": "hi", "format": "aac"}, "unsupported_format", "aac"),
+    ({"text": "hi", "format": "webm"}, "unsupported_format", "webm"),
     ({"text": "hi", "format": "opus", "sample_rate": 44100}, "unsupported_format", "44100"),
 ])
 def test_bad_job_gives_its_code(kokoro_worker, job, code, mentions):

@@ -86,7 +86,7 @@ def test_stream_items_from_the_worker(kokoro_worker):
     items = list(kokoro_worker.stream({"text": "Alpha one. Beta two.", "stream": True, "format": "wav"}))
     assert [i.get("chunk_index") for i in items] == [0, 1, None] and items[-1]["done"]
     assert list(kokoro_worker.stream({"action": "info"}))[0]["backend"] == "kokoro"
-    assert "error" in list(kokoro_worker.stream({"text": "x", "stream": True, "format": "aac"}))[0]
+    assert "error" in list(kokoro_worker.stream({"text": "x", "stream": True, "format": "webm"}))[0]
 
 
 def test_only_english_text_is_normalized_and_cjk_sentences_split():

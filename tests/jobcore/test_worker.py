@@ -43,12 +43,12 @@ def test_a_worker_that_cannot_start_answers_every_job_with_the_reason(tmp_path):
     assert list(tmp_path.iterdir()) == []          # nothing written for a worker that never started
 
 
-def test_speed_is_refused_once_by_capability(hibari_worker, monkeypatch):
+def test_speed_without_native_control_is_time_stretched(hibari_worker, monkeypatch):
     caps = hibari_worker.backend.capabilities
     monkeypatch.setattr(hibari_worker.backend, "capabilities", replace(caps, speed=False))
-    error = error_of(hibari_worker.handle({"text": "Hello.", "speed": 1.5}))
-    assert error["code"] == "invalid_input" and "speed" in error["message"]
-    assert "audio_base64" in hibari_worker.handle({"text": "Hello.", "speed": 1.0, "format": "wav"})
+    normal = hibari_worker.handle({"text": "Hello there, friend.", "speed": 1.0, "format": "wav"})
+    fast = hibari_worker.handle({"text": "Hello there, friend.", "speed": 1.5, "format": "wav"})
+    assert abs(fast["duration_s"] * 1.5 - normal["duration_s"]) < 0.05
 
 
 def test_a_job_whose_text_grows_past_the_limit_when_spoken_is_refused(hibari_worker, monkeypatch):

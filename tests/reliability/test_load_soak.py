@@ -30,9 +30,9 @@ def test_500_sequential_and_100_concurrent_jobs(hibari_worker, tmp_path):
         for i in range(500):
             job = {"text": f"Job number {i} is a short sentence.", "format": formats[i % 5], "voice": "heart"}
             if i % 50 == 7:
-                job = {"text": "bad", "format": "aac"}           # failures mixed in must not leak either
+                job = {"text": "bad", "format": "webm"}           # failures mixed in must not leak either
             payload = client.runsync(job)
-            if job["format"] == "aac":
+            if job["format"] == "webm":
                 assert payload["status"] == "FAILED" and "unsupported_format" in payload["error"]
             else:
                 assert payload["status"] == "COMPLETED", payload

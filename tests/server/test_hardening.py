@@ -12,7 +12,7 @@ import pytest
 
 from server import ServerSettings, create_app
 from server.guard import check_exposure
-from tests.server.conftest import Receiver, serve
+from tests.support.servers import Receiver, serve
 from tests.server.fake_worker import FakeWorker
 
 KEY = "hardening-key"

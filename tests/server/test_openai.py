@@ -54,9 +54,9 @@ def test_mp3_is_the_default_and_decodes(oa):
 
 def test_errors_take_openai_shape_and_status(oa):
     with pytest.raises(openai.BadRequestError) as info:
-        oa.audio.speech.create(model="tts-1", voice="jm_kumo", input="Hi.", response_format="aac")
+        oa.audio.speech.create(model="tts-1", voice="jm_kumo", input="Hi.", response_format="webm")
     assert info.value.status_code == 400 and info.value.code == "unsupported_format"
-    assert info.value.body["type"] == "invalid_request_error" and "aac" in info.value.body["message"]
+    assert info.value.body["type"] == "invalid_request_error" and "webm" in info.value.body["message"]
     with pytest.raises(openai.NotFoundError) as info:
         oa.audio.speech.create(model="tts-1", voice="nobody-at-all", input="Hi.", response_format="pcm")
     assert info.value.code == "voice_not_found"
