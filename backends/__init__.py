@@ -5,7 +5,7 @@ import importlib
 
 from common.errors import BackendUnavailable
 
-from .base import AudioChunk, Backend, Capabilities, Embedding, StockVoice
+from .base import AudioChunk, Backend, Capabilities, Embedding, StockVoice, WordTiming
 
 REGISTRY: dict[str, str] = {
     "kokoro": "backends.kokoro:KokoroBackend",
@@ -32,4 +32,4 @@ def load_backend(name: str, model_dir: str | None = None, threads: int = 0, devi
     return backend_class(name)(model_dir=model_dir, threads=threads, device=device)
 
 
-__all__ = ["AudioChunk", "Backend", "Capabilities", "Embedding", "StockVoice", "REGISTRY", "backend_class", "load_backend"]
+__all__ = ["AudioChunk", "Backend", "Capabilities", "Embedding", "StockVoice", "WordTiming", "REGISTRY", "backend_class", "load_backend"]

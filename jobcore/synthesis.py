@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -15,7 +16,8 @@ from common.errors import InvalidInput, TextTooLong
 from common.formats import content_type
 
 from . import audio
-from .pipeline import Part, Piece, captions, prepare_text, render, timeline
+from .alignment import align_words
+from .pipeline import Part, Piece, captions, prepare_text, render, timeline, word_timeline
 from .schema import SynthesizeRequest, describe_validation_error
 from .settings import Settings
 from .voices import Voices
@@ -33,6 +35,7 @@ class Plan:
     captions: str | None = None
     dialog: bool = False
     gap_s: float = 0.4
+    timestamps: str = "sentence"
 
     @property
     def sentence_count(self) -> int:
@@ -52,6 +55,10 @@ class Rendered:
     @cached_property
     def sentences(self) -> list[dict]:
         return timeline(self.pieces)
+
+    @cached_property
+    def words(self) -> list[dict] | None:
+        return word_timeline(self.pieces) if self.plan.timestamps == "word" else None
 
     @property
     def native_rate(self) -> int:
@@ -74,8 +81,10 @@ class Rendered:
                  "start_s": min(s["start_s"] for s in turn), "end_s": max(s["end_s"] for s in turn)}
                 for i, part in enumerate(plan.parts)
                 if (turn := [s for s in self.sentences if s["part"] == i])]
+        if self.words is not None:
+            result["words"] = self.words
         if plan.captions:
-            result["captions"] = captions(self.sentences, plan.captions)
+            result["captions"] = captions(self.words if self.words is not None else self.sentences, plan.captions)
         return result
 
 
@@ -105,7 +114,8 @@ class Synthesis:
                 voice, embedding = self.voices.resolve(segment.voice or req.voice)
                 parts.append(self._part(segment.text, voice.id, embedding, segment.speed or req.speed, req.seed,
                                         req.params if segment.params is None else segment.params))
-        return Plan(parts, fmt, rate, req.captions, dialog=req.segments is not None, gap_s=req.gap_s)
+        return Plan(parts, fmt, rate, req.captions, dialog=req.segments is not None, gap_s=req.gap_s,
+                    timestamps=req.timestamps)
 
     def _part(self, text: str, voice_id: str, embedding, speed: float, seed: int | None, raw_params: dict) -> Part:
         caps = self.backend.capabilities
@@ -126,7 +136,13 @@ class Synthesis:
                                     f"{', '.join(self.backend.Params.model_fields) or 'no params'}") from None
 
     def pieces(self, plan: Plan) -> Iterator[Piece]:
-        return render(self.backend, plan.parts, self.settings.sentence_pause_s, plan.gap_s)
+        """Rendered pieces; with word timestamps asked and none from the backend, aligned with whisper."""
+        for piece in render(self.backend, plan.parts, self.settings.sentence_pause_s, plan.gap_s):
+            if plan.timestamps == "word" and piece.words is None:
+                words = align_words(piece.audio[piece.lead:], piece.sample_rate, piece.text,
+                                    piece.lead / piece.sample_rate)
+                piece = dataclasses.replace(piece, words=words)
+            yield piece
 
     def render(self, plan: Plan, progress: Progress | None = None) -> Rendered:
         """The whole synthesis; reports sentences done to `progress` on texts of more than 3 sentences."""
@@ -148,9 +164,12 @@ class Synthesis:
             rendered.pieces.append(piece)
             if first_chunk_ms is None:
                 first_chunk_ms = ms_since(t0)
-            yield {"chunk_index": index, "audio_base64": base64.b64encode(data).decode("ascii"), "format": plan.format,
-                   "sample_rate": plan.sample_rate, "duration_s": round(len(samples) / plan.sample_rate, 3),
-                   "text": piece.text, "voice": plan.parts[piece.part].voice_id}
+            item = {"chunk_index": index, "audio_base64": base64.b64encode(data).decode("ascii"), "format": plan.format,
+                    "sample_rate": plan.sample_rate, "duration_s": round(len(samples) / plan.sample_rate, 3),
+                    "text": piece.text, "voice": plan.parts[piece.part].voice_id}
+            if plan.timestamps == "word" and piece.words is not None:
+                item["words"] = list(piece.words)        # from this chunk's start
+            yield item
         yield {"done": True, "chunks": len(rendered.pieces), **rendered.describe(),
                "timings_ms": {"first_chunk": first_chunk_ms, "total": ms_since(t0)}}
 

@@ -23,6 +23,11 @@ def _model():
     return WhisperModel(str(get_model_path()), device="cpu", compute_type="int8")
 
 
+def whisper_model():
+    """The shared whisper model (loaded on first use); BackendUnavailable when it is not installed."""
+    return _model()
+
+
 def transcribe(samples: np.ndarray, sample_rate: int) -> str:
     segments, _ = _model().transcribe(resample(samples, sample_rate, 16_000), language="en", beam_size=1,
                                       condition_on_previous_text=False)
