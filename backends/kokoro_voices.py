@@ -73,7 +73,7 @@ def spoken_language(voice: Embedding) -> str:
         return "en-us"
     code = bytes(np.asarray(marker, np.uint8)).decode("ascii", "replace")
     if code not in SPOKEN:
-        name = next((n for c, n in LANGUAGES.values() if c == code), code)
-        raise InvalidInput(f"this voice speaks {name} ({code}); this image's Kokoro has a G2P for English only",
+        name = next((n for c, n in LANGUAGES.values() if c == code), "an unknown language")
+        raise InvalidInput(f"this voice speaks {name} ({code!r}); this image's Kokoro has a G2P for English only",
                            hint="pick an American (a*) or British (b*) English voice, e.g. af_heart or bf_emma")
     return code

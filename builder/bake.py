@@ -64,6 +64,13 @@ def bake(backend: str, dest: str | Path, source: str | None = None, revision: st
         raise BakeError(f"no bake recipe for backend {backend!r}; known: {', '.join(SPECS)}") from None
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
+    if backend == "kokoro" and source:        # the official model + voice pack (builder/kokoro_pack.py)
+        if not Path(source).is_dir() and not REPO_ID.match(source):
+            raise BakeError(f"source {source!r} is neither a directory nor a Hugging Face repo id (owner/name)")
+        from .kokoro_pack import bake_official
+
+        bake_official(dest, source, revision, download)
+        return write_manifest(dest, backend, source, revision)
     if source and Path(source).is_dir():
         copy_local(Path(source), dest, spec.patterns)
     elif source and not REPO_ID.match(source):
