@@ -17,9 +17,10 @@ BENCHMARKS = [
     "cold_start",
     "streaming",
     "server_throughput",
+    "word_timestamps",
 ]
 EXTRA_TABLES = ("rtf", "breakdown_median_ms", "worker_stage_share", "hot_spots_ms", "levels")   # extra tables
-SCALARS = ("paired_ratio_median", "non_synth_share", "first_chunk_over_stream_total", "audio_s", "chars", "kokoro_onnx")
+SCALARS = ("word_cost_synthesis", "word_cost_job", "paired_ratio_median", "non_synth_share", "first_chunk_over_stream_total", "audio_s", "chars", "kokoro_onnx")
 REPORT = RESULTS_DIR.parent / "BENCHMARKS.md"
 
 
