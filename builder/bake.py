@@ -44,6 +44,20 @@ def bake(backend: str, dest: str | Path, source: str | None = None, revision: st
     weights = weights_of(backend)
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
+    if backend == "kokoro" and source:        # the official model + voice pack (builder/kokoro_pack.py)
+        if not Path(source).is_dir() and not REPO_ID.match(source):
+            raise BakeError(f"source {source!r} is neither a directory nor a Hugging Face repo id (owner/name)")
+        from .kokoro_pack import bake_official
+
+        token = os.environ.get("HF_TOKEN") or None
+        commits: list[str] = []
+
+        def fetch(repo: str, root: Path, patterns: tuple[str, ...], wanted: str | None) -> None:
+            commits.append(resolve_commit(repo, wanted, token))
+            download(repo, root, patterns, commits[-1], token)
+
+        bake_official(dest, source, revision, fetch)
+        return write_manifest(dest, backend, source, commits[0] if commits else revision)
     source_revision = revision
     if source and Path(source).is_dir():
         copy_local(Path(source), dest, weights.files)

@@ -177,8 +177,15 @@ def decode(data: bytes, max_seconds: float | None = None, max_channels: int = 16
 
 def trim_silence(audio: np.ndarray, threshold: float = 0.005, pad_s: float = 0.02, sample_rate: int = 24_000) -> np.ndarray:
     """Cut leading and trailing near-silence, keeping a short pad."""
+    start, end = loud_span(audio, threshold, pad_s, sample_rate)
+    return audio[start:end]
+
+
+def loud_span(audio: np.ndarray, threshold: float = 0.005, pad_s: float = 0.02,
+              sample_rate: int = 24_000) -> tuple[int, int]:
+    """The [start, end) samples trim_silence keeps (0, 0 for silence)."""
     loud = np.flatnonzero(np.abs(audio) > threshold)
     if loud.size == 0:
-        return audio[:0]
+        return 0, 0
     pad = int(pad_s * sample_rate)
-    return audio[max(0, loud[0] - pad): loud[-1] + pad + 1]
+    return max(0, int(loud[0]) - pad), min(len(audio), int(loud[-1]) + pad + 1)

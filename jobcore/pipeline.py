@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from backends.base import Backend, Embedding
 from common.errors import InvalidInput, TextTooLong
 
-from .audio import trim_silence
+from .audio import loud_span
 from .text import chunk_text, normalize, split_sentences
 
 
@@ -88,6 +88,8 @@ class Piece:
     lead: int
     text: str
     part: int
+    words: tuple[dict, ...] | None = None   # {word, start_s, end_s} from the piece's start (lead included)
+    spoken: str = ""                        # what the backend was given (`text` is the sentence as written)
 
 
 def render(backend: Backend, parts: list[Part], pause_s: float, gap_s: float) -> Iterator[Piece]:
@@ -97,22 +99,52 @@ def render(backend: Backend, parts: list[Part], pause_s: float, gap_s: float) ->
         spoken = backend.synthesize_many(part.sentences, part.embedding, speed=part.speed, seed=part.seed,
                                          params=part.params)
         for number, (sentence, chunks) in enumerate(zip(part.sentences, spoken)):
-            audio = []
+            audio, spans = [], []
             rate = backend.capabilities.sample_rate
             for chunk in chunks:
                 rate = chunk.sample_rate
-                trimmed = trim_silence(chunk.audio, sample_rate=rate)
-                if trimmed.size:
-                    audio.append(trimmed)
+                start, end = loud_span(chunk.audio, sample_rate=rate)
+                if end > start:
+                    audio.append(chunk.audio[start:end])
+                    spans.append((chunk, start))
             if not audio:
                 continue
             silence = 0.0 if first else (gap_s if number == 0 else pause_s)
             lead = int(silence * rate)
             body = audio[0] if len(audio) == 1 else np.concatenate(
                 [x for a in audio for x in (a, np.zeros(int(pause_s * rate), np.float32))][:-1])
+            words = piece_words(spans, [len(a) for a in audio], lead, int(pause_s * rate), rate)
             shown = part.written[number] if part.written else sentence
-            yield Piece(np.concatenate([np.zeros(lead, np.float32), body]), rate, lead, shown, index)
+            yield Piece(np.concatenate([np.zeros(lead, np.float32), body]), rate, lead, shown, index, words, sentence)
             first = False
+
+
+def piece_words(spans: list, lengths: list[int], lead: int, pause: int, rate: int) -> tuple[dict, ...] | None:
+    """The chunks' word timings moved onto the piece: past its lead silence and the pauses between chunks,
+    minus what trimming cut from each chunk's start, and kept inside each chunk's trimmed audio."""
+    if any(chunk.words is None for chunk, _ in spans):
+        return None
+    words, offset = [], lead
+    for (chunk, cut), length in zip(spans, lengths):
+        for w in chunk.words:
+            start = min(max(w.start_s * chunk.sample_rate - cut, 0), length)
+            end = min(max(w.end_s * chunk.sample_rate - cut, start), length)
+            words.append({"word": w.word, "start_s": round((offset + start) / rate, 3),
+                          "end_s": round((offset + end) / rate, 3)})
+        offset += length + pause
+    return tuple(words)
+
+
+def word_timeline(pieces: list[Piece]) -> list[dict] | None:
+    """Every word's start and end in seconds on the joined audio; None when a piece has no word timings."""
+    if any(piece.words is None for piece in pieces):
+        return None
+    out, offset = [], 0.0
+    for piece in pieces:
+        out.extend({**w, "start_s": round(offset + w["start_s"], 3), "end_s": round(offset + w["end_s"], 3)}
+                   for w in piece.words)
+        offset += len(piece.audio) / piece.sample_rate
+    return out
 
 
 def timeline(pieces: list[Piece]) -> list[dict]:
@@ -127,13 +159,14 @@ def timeline(pieces: list[Piece]) -> list[dict]:
 
 
 def captions(sentences: list[dict], kind: str) -> str:
-    """SubRip or WebVTT captions, one cue per sentence."""
+    """SubRip or WebVTT captions, one cue per sentence (or per word, given word timings with a "word" key)."""
     def stamp(seconds: float, sep: str) -> str:
         ms = int(round(seconds * 1000))
         return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}{sep}{ms % 1000:03d}"
 
     sep = "," if kind == "srt" else "."
-    cues = [f"{stamp(s['start_s'], sep)} --> {stamp(s['end_s'], sep)}\n{s['text']}" for s in sentences]
+    cues = [f"{stamp(s['start_s'], sep)} --> {stamp(s['end_s'], sep)}\n{s.get('text') or s['word']}"
+            for s in sentences]
     if kind == "srt":
         return "\n\n".join(f"{i}\n{cue}" for i, cue in enumerate(cues, 1)) + "\n"
     return "WEBVTT\n\n" + "\n\n".join(cues) + "\n"

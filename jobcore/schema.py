@@ -41,7 +41,11 @@ class SynthesizeRequest(_Request):
     output: Literal["auto", "base64", "url"] = Field(
         "auto", description="base64 in the result, a presigned URL, or auto (URL when the result is large).")
     stream: bool = Field(False, description="Yield audio sentence by sentence as it is made (RunPod /stream).")
-    captions: Literal["srt", "vtt"] | None = Field(None, description="Add sentence captions to the result.")
+    captions: Literal["srt", "vtt"] | None = Field(None, description="Add sentence captions to the result "
+                                                                   "(word cues with timestamps=word).")
+    timestamps: Literal["sentence", "word"] = Field(
+        "sentence", description="word: add words [{word, start_s, end_s}] to the result (Kokoro: exact, from the "
+                                "model's durations; other backends: aligned with whisper).")
     gap_s: float = Field(0.4, ge=0.0, le=5.0, description="Silence between dialog segments, seconds.")
     model: str | None = Field(None, max_length=100, description="Accepted for OpenAI compatibility; informational.")
     reference_audio: str | None = Field(None, description="One-off base64 clip to clone (cloning backends only); not stored.")

@@ -15,7 +15,8 @@ from common.errors import InvalidInput, TextTooLong
 from common.formats import content_type
 
 from . import audio
-from .pipeline import Part, Piece, captions, prepare_sentences, render, timeline
+from .alignment import align_words
+from .pipeline import Part, Piece, captions, prepare_sentences, render, timeline, word_timeline
 from .schema import SynthesizeRequest, describe_validation_error
 from .settings import Settings
 from .voices import Voices
@@ -33,6 +34,7 @@ class Plan:
     captions: str | None = None
     dialog: bool = False
     gap_s: float = 0.4
+    timestamps: str = "sentence"
 
     @property
     def sentence_count(self) -> int:
@@ -52,6 +54,10 @@ class Rendered:
     @cached_property
     def sentences(self) -> list[dict]:
         return timeline(self.pieces)
+
+    @cached_property
+    def words(self) -> list[dict] | None:
+        return word_timeline(self.pieces) if self.plan.timestamps == "word" else None
 
     @property
     def native_rate(self) -> int:
@@ -74,8 +80,10 @@ class Rendered:
                  "start_s": min(s["start_s"] for s in turn), "end_s": max(s["end_s"] for s in turn)}
                 for i, part in enumerate(plan.parts)
                 if (turn := [s for s in self.sentences if s["part"] == i])]
+        if self.words is not None:
+            result["words"] = self.words
         if plan.captions:
-            result["captions"] = captions(self.sentences, plan.captions)
+            result["captions"] = captions(self.words if self.words is not None else self.sentences, plan.captions)
         return result
 
 
@@ -107,7 +115,8 @@ class Synthesis:
                 parts.append(self._part(segment.text, voice.id, embedding, segment.speed or req.speed, req.seed,
                                         req.params if segment.params is None else segment.params, budget))
                 budget -= sum(len(s) for s in parts[-1].sentences)
-        return Plan(parts, fmt, rate, req.captions, dialog=req.segments is not None, gap_s=req.gap_s)
+        return Plan(parts, fmt, rate, req.captions, dialog=req.segments is not None, gap_s=req.gap_s,
+                    timestamps=req.timestamps)
 
     def _part(self, text: str, voice_id: str, embedding, speed: float, seed: int | None, raw_params: dict,
               spoken_budget: int) -> Part:
@@ -130,11 +139,18 @@ class Synthesis:
                                     f"{', '.join(self.backend.Params.model_fields) or 'no params'}") from None
 
     def pieces(self, plan: Plan) -> Iterator[Piece]:
+        """Rendered pieces, time-stretched where the backend cannot reach the speed; with word timestamps asked
+        and none from the backend, aligned with whisper on the spoken text."""
         for piece in render(self.backend, plan.parts, self.settings.sentence_pause_s, plan.gap_s):
             factor = plan.parts[piece.part].stretch
             if factor != 1.0:                        # speech stretched, the pause before it kept
                 spoken = audio.time_stretch(piece.audio[piece.lead:], piece.sample_rate, factor)
-                piece = replace(piece, audio=np.concatenate([piece.audio[:piece.lead], spoken]))
+                piece = replace(piece, audio=np.concatenate([piece.audio[:piece.lead], spoken]),
+                                words=stretched(piece.words, piece.lead / piece.sample_rate, factor))
+            if plan.timestamps == "word" and piece.words is None:
+                words = align_words(piece.audio[piece.lead:], piece.sample_rate, piece.spoken or piece.text,
+                                    piece.lead / piece.sample_rate)
+                piece = replace(piece, words=words)
             yield piece
 
     def render(self, plan: Plan, progress: Progress | None = None) -> Rendered:
@@ -169,11 +185,23 @@ class Synthesis:
             rendered.pieces.append(piece)
             if first_chunk_ms is None:
                 first_chunk_ms = ms_since(t0)
-            yield {"chunk_index": index, "audio_base64": base64.b64encode(data).decode("ascii"), "format": plan.format,
-                   "sample_rate": plan.sample_rate, "duration_s": round(len(samples) / plan.sample_rate, 3),
-                   "text": piece.text, "voice": plan.parts[piece.part].voice_id}
+            item = {"chunk_index": index, "audio_base64": base64.b64encode(data).decode("ascii"), "format": plan.format,
+                    "sample_rate": plan.sample_rate, "duration_s": round(len(samples) / plan.sample_rate, 3),
+                    "text": piece.text, "voice": plan.parts[piece.part].voice_id}
+            if plan.timestamps == "word" and piece.words is not None:
+                item["words"] = list(piece.words)        # from this chunk's start
+            yield item
         yield {"done": True, "chunks": len(rendered.pieces), **rendered.describe(),
                "timings_ms": {"first_chunk": first_chunk_ms, "total": ms_since(t0)}}
+
+
+def stretched(words: tuple[dict, ...] | None, lead_s: float, factor: float) -> tuple[dict, ...] | None:
+    """Word times after the speech (not the lead silence before it) is played `factor` times faster."""
+    if words is None:
+        return None
+    def at(t: float) -> float:
+        return round(lead_s + (t - lead_s) / factor, 3)
+    return tuple({**w, "start_s": at(w["start_s"]), "end_s": at(w["end_s"])} for w in words)
 
 
 def ms_since(start: float) -> float:

@@ -45,6 +45,11 @@ def _model(model_dir: str | None):
     return WhisperModel(str(path), device="cpu", compute_type="int8")
 
 
+def whisper_model(model_dir: str | None = None):
+    """The shared whisper model (loaded on first use); BackendUnavailable when it is not installed."""
+    return _model(model_dir)
+
+
 def transcribe(samples: np.ndarray, sample_rate: int, model_dir: str | None = None) -> str:
     """English text of a clip, by the whisper model in `model_dir`/whisper or the bundled tiny.en."""
     segments, _ = _model(model_dir).transcribe(resample(samples, sample_rate, 16_000), language="en", beam_size=1,

@@ -1,0 +1,79 @@
+"""The official Kokoro voice pack (voices-v1.0.bin: an npz of (510, 1, 256) tables) as stock voices."""
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from common.errors import BackendUnavailable, InvalidInput
+
+from .base import Embedding, StockVoice
+
+PACK_FILE = "voices-v1.0.bin"
+STYLE_DIM = 256
+# Kokoro's voice names start with a language letter and a gender letter (af_heart: American English, female).
+LANGUAGES = {"a": ("en-us", "American English"), "b": ("en-gb", "British English"), "e": ("es", "Spanish"),
+             "f": ("fr", "French"), "h": ("hi", "Hindi"), "i": ("it", "Italian"), "j": ("ja", "Japanese"),
+             "p": ("pt-br", "Brazilian Portuguese"), "z": ("zh", "Mandarin Chinese")}
+SPOKEN = ("en-us", "en-gb")          # the languages this image has a G2P for (hibari's misaki-style English)
+GENDERS = {"f": "female", "m": "male"}
+PREFERRED_DEFAULT = "af_heart"
+
+
+def read_pack(path: str | Path) -> dict[str, np.ndarray]:
+    """Every table of the pack, as float32 (510, 1, 256); pickled entries are refused, never loaded."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as pack:
+            tables = {name: pack[name] for name in pack.files}
+    except ValueError as exc:          # numpy: "Object arrays cannot be loaded when allow_pickle=False"
+        raise BackendUnavailable(f"the voice pack {path.name} holds pickled data; it is refused",
+                                 hint="use the official voices-v1.0.bin (plain float32 arrays)") from exc
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise BackendUnavailable(f"cannot read the voice pack {path}: {exc}") from exc
+    out = {}
+    for name, table in tables.items():
+        if table.dtype.kind != "f" or table.size % STYLE_DIM or not table.size:
+            raise BackendUnavailable(f"voice {name!r} in {path.name} is not a table of {STYLE_DIM}-d styles "
+                                     f"({table.dtype}, shape {table.shape})")
+        out[name] = table.astype(np.float32).reshape(-1, 1, STYLE_DIM)
+    if not out:
+        raise BackendUnavailable(f"the voice pack {path} holds no voices")
+    return out
+
+
+def language_of(name: str) -> tuple[str, str]:
+    """(code, English name) of a voice's language, from the first letter of its name."""
+    return LANGUAGES.get(name[:1], (name[:1] or "?", f"unknown language {name[:1]!r}"))
+
+
+def stock_voices(tables: dict[str, np.ndarray]) -> list[StockVoice]:
+    voices = []
+    for name, table in sorted(tables.items()):
+        code, language = language_of(name)
+        voices.append(StockVoice(
+            id=name, name=name, language=code, gender=GENDERS.get(name[1:2]),
+            embedding={"style": table, "language": np.frombuffer(code.encode(), np.uint8).copy()},
+            description=f"Kokoro-82M v1.0 official voice ({language})", tags=("stock", "kokoro", code)))
+    return voices
+
+
+def default_voice(tables: dict[str, np.ndarray]) -> str:
+    if PREFERRED_DEFAULT in tables:
+        return PREFERRED_DEFAULT
+    english = sorted(n for n in tables if language_of(n)[0] in SPOKEN)
+    return (english or sorted(tables))[0]
+
+
+def spoken_language(voice: Embedding) -> str:
+    """The G2P language a voice needs: en-us unless the voice says otherwise; a clear error if we lack it."""
+    marker = voice.get("language")
+    if marker is None:
+        return "en-us"
+    code = bytes(np.asarray(marker, np.uint8)).decode("ascii", "replace")
+    if code not in SPOKEN:
+        name = next((n for c, n in LANGUAGES.values() if c == code), "an unknown language")
+        raise InvalidInput(f"this voice speaks {name} ({code!r}); this image's Kokoro has a G2P for English only",
+                           hint="pick an American (a*) or British (b*) English voice, e.g. af_heart or bf_emma")
+    return code

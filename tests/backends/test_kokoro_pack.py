@@ -1,0 +1,102 @@
+"""The official Kokoro voice pack: baked from a directory, seeding stock voices by language, English only."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from backends.kokoro import MODEL_FILE, read_bundled_model
+from backends.kokoro_timing import DURATION_TENSOR, TIMING_FILE
+from backends.kokoro_voices import PACK_FILE
+from builder.bake import BakeError, bake
+from jobcore.settings import Settings
+from jobcore.worker import Worker
+from tests.speech import decode_result, transcribe, wer
+
+# The bundled tables under official-style names (the real pack has 54; these five are enough to prove the layout).
+OFFICIAL_NAMES = {"jf_tebukuro": "af_heart", "jf_alpha": "bf_emma", "jm_kumo": "am_michael",
+                  "jf_nezumi": "jf_alpha", "jf_gongitsune": "xf_nobody"}
+
+
+def bundled_tables() -> dict[str, np.ndarray]:
+    from backends.kokoro import package_data
+
+    with (package_data() / "voices_ja.npz").open("rb") as f, np.load(f, allow_pickle=False) as tables:
+        return {OFFICIAL_NAMES[n]: tables[n].astype(np.float32) for n in tables.files}
+
+
+@pytest.fixture(scope="module")
+def official_dir(tmp_path_factory):
+    """kokoro-onnx's release layout: the model file and voices-v1.0.bin, an npz of (510, 1, 256) tables."""
+    src = tmp_path_factory.mktemp("official")
+    (src / MODEL_FILE).write_bytes(read_bundled_model()[0])
+    with open(src / PACK_FILE, "wb") as f:
+        np.savez(f, **bundled_tables())
+    return src
+
+
+@pytest.fixture(scope="module")
+def pack_worker(official_dir, tmp_path_factory):
+    models = tmp_path_factory.mktemp("baked")
+    bake("kokoro", models, source=str(official_dir))
+    worker = Worker.from_settings(Settings(backend="kokoro", model_dir=str(models), warmup=False,
+                                           voice_library_uri=str(tmp_path_factory.mktemp("pack-lib"))))
+    yield worker
+    worker.backend.close()
+
+
+def test_bake_from_a_directory_records_source_pack_and_duration_tensor(official_dir, tmp_path):
+    manifest = bake("kokoro", tmp_path, source=str(official_dir))
+    assert manifest["source"] == str(official_dir)
+    assert sorted(f["path"] for f in manifest["files"]) == sorted([MODEL_FILE, PACK_FILE, TIMING_FILE])
+    assert json.loads((tmp_path / TIMING_FILE).read_text()) == {"duration_tensor": DURATION_TENSOR}
+
+
+def test_bake_converts_the_hub_layout_of_raw_voice_files(tmp_path):
+    src = tmp_path / "hub"
+    (src / "onnx").mkdir(parents=True)
+    (src / "voices").mkdir()
+    (src / "onnx" / "model.onnx").write_bytes(read_bundled_model()[0])
+    tables = bundled_tables()
+    for name, table in tables.items():
+        table.astype("<f4").tofile(src / "voices" / f"{name}.bin")
+    bake("kokoro", tmp_path / "out", source=str(src))
+    assert (tmp_path / "out" / "kokoro-v1.0.onnx").is_file()
+    with np.load(tmp_path / "out" / PACK_FILE, allow_pickle=False) as pack:
+        assert sorted(pack.files) == sorted(tables)
+        assert all(np.array_equal(pack[n], tables[n]) for n in tables)
+
+
+def test_a_pickled_voice_pack_is_refused(tmp_path):
+    src = tmp_path / "evil"
+    src.mkdir()
+    (src / MODEL_FILE).write_bytes(b"not read")
+    with open(src / PACK_FILE, "wb") as f:
+        np.savez(f, af_heart=np.array([{"style": 1}], dtype=object))
+    with pytest.raises(BakeError, match="pickled"):
+        bake("kokoro", tmp_path / "out", source=str(src))
+
+
+def test_the_pack_seeds_stock_voices_with_language_and_gender(pack_worker):
+    voices = {v["id"]: v for v in pack_worker.handle({"action": "voices.list"})["voices"]}
+    assert {"af_heart", "bf_emma", "am_michael", "jf_alpha"} <= set(voices)
+    assert (voices["af_heart"]["language"], voices["af_heart"]["gender"]) == ("en-us", "female")
+    assert (voices["bf_emma"]["language"], voices["am_michael"]["gender"]) == ("en-gb", "male")
+    assert voices["jf_alpha"]["language"] == "ja"
+    assert pack_worker.handle({"action": "info"})["default_voice"] == "af_heart"
+
+
+@pytest.mark.parametrize("voice", ["af_heart", "bf_emma"])
+def test_american_and_british_voices_speak_english(pack_worker, voice):
+    text = "The library opens at nine in the morning."
+    result = pack_worker.handle({"text": text, "voice": voice, "format": "wav"})
+    samples, rate = decode_result(result)
+    assert result["voice"] == voice and wer(text, transcribe(samples, rate)) <= 0.25
+
+
+@pytest.mark.parametrize("voice, language", [("jf_alpha", "Japanese"), ("xf_nobody", "an unknown language")])
+def test_a_voice_without_a_g2p_is_a_clear_error(pack_worker, voice, language):
+    result = pack_worker.handle({"text": "Hello there.", "voice": voice})
+    error = json.loads(result["error"])
+    assert error["code"] == "invalid_input" and language in error["message"] and "English" in error["hint"]
