@@ -50,7 +50,7 @@ def create_app(worker, settings: ServerSettings | None = None) -> FastAPI:
     app.add_middleware(BrowserGuard, host=settings.host, api_key=settings.api_key, allowed_hosts=settings.allowed_hosts)
     runpod_api = runpod_router(queue, settings)
     app.include_router(runpod_api)
-    app.include_router(runpod_api, prefix="/v2/{endpoint_id}")   # where RunPod's SDK (Endpoint) calls
+    app.include_router(runpod_api, prefix="/v2/{endpoint_id}", include_in_schema=False)   # where RunPod's SDK (Endpoint) calls
     app.include_router(openai_router(worker, queue))
 
     @app.get("/ping")

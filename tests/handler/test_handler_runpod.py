@@ -11,7 +11,7 @@ from pathlib import Path
 
 import handler
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_handler(tmp_path, *args, **env) -> subprocess.CompletedProcess:

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="
 SERVER = """
 import socket, sys, uvicorn
 from server import ServerSettings, create_app
-from tests.server.fake_worker import FakeWorker
+from tests.support.fake_worker import FakeWorker
 uvicorn.run(create_app(FakeWorker(), ServerSettings()), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
 """
 MB = 1024 * 1024

@@ -13,7 +13,7 @@ import pytest
 from server import ServerSettings, create_app
 from server.guard import check_exposure
 from tests.support.servers import Receiver, serve
-from tests.server.fake_worker import FakeWorker
+from tests.support.fake_worker import FakeWorker
 
 KEY = "hardening-key"
 
