@@ -29,6 +29,7 @@ class DocumentResult:
     reused: int                 # parts taken from an earlier run's manifest
     submitted: int              # jobs sent in this run (retries included)
     execution_s: float          # the parts' synthesis time at the workers (executionTime), summed
+    stitch_s: float = 0.0       # joining, encoding and writing the output and its side files
     files: dict[str, Path] = field(default_factory=dict)
 
 
@@ -98,6 +99,7 @@ def render_document(client: TTSClient, document: str, out: str | Path, *, voice:
     if failures:
         raise TTSError(f"{len(failures)} of {len(split.parts)} parts failed (rerun to retry them; finished "
                        f"parts are kept): {failures[0]}")
+    stitch_started = time.perf_counter()
     rate = manifest.data["sample_rate"]
     if FORMATS[fmt].sample_rates is not None and rate not in FORMATS[fmt].sample_rates:
         raise TTSError(f"{fmt} cannot be written at {rate} Hz; pass a sample_rate it takes")
@@ -116,7 +118,8 @@ def render_document(client: TTSClient, document: str, out: str | Path, *, voice:
             pass
         manifest.path.unlink(missing_ok=True)
     return DocumentResult(out, timings["duration_s"], rate, len(split.parts), reused, runner.submitted,
-                          sum(r.get("execution_ms") or 0 for r in manifest.parts) / 1e3, files)
+                          sum(r.get("execution_ms") or 0 for r in manifest.parts) / 1e3,
+                          round(time.perf_counter() - stitch_started, 3), files)
 
 
 class _Runner:
