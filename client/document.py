@@ -18,6 +18,11 @@ from .stitch import Pauses, chunks, timeline, write_audio, write_side_files
 log = logging.getLogger(__name__)
 #: job error codes worth another try (the rest, e.g. invalid_input or voice_not_found, fail the same way again)
 RETRYABLE_CODES = frozenset({None, "internal_error", "storage_unavailable", "backend_unavailable"})
+RETRY_DELAY_S = 1.0           # before the first retry of a part; doubles each time, at most 10 s
+
+
+class _Stopped(TTSError):
+    """A part not started because the run is stopping."""
 
 
 @dataclass
@@ -39,7 +44,6 @@ class _Outcome:
     pcm: bytes
     output: dict
     execution_ms: float
-    attempts: int
 
 
 def render_document(client: TTSClient, document: str, out: str | Path, *, voice: str | None = None,
@@ -83,11 +87,18 @@ def render_document(client: TTSClient, document: str, out: str | Path, *, voice:
         while running:
             finished, running = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
+                if future.cancelled():
+                    continue
                 try:
                     outcome = future.result()
                     seconds = runner.store(outcome)
-                except TTSError as exc:
+                except _Stopped:
+                    continue
+                except TTSError as exc:   # retries are spent: the rest would likely fail alike, so stop early
                     failures.append(str(exc))
+                    runner.stopping = True
+                    for waiting in running:
+                        waiting.cancel()
                     continue
                 if bar:
                     bar.advance(outcome.part.chars, seconds, f"part {outcome.part.index} done")
@@ -97,8 +108,7 @@ def render_document(client: TTSClient, document: str, out: str | Path, *, voice:
         if bar:
             bar.close()
     if failures:
-        raise TTSError(f"{len(failures)} of {len(split.parts)} parts failed (rerun to retry them; finished "
-                       f"parts are kept): {failures[0]}")
+        raise TTSError(f"stopped: {failures[0]} (finished parts are kept; rerun the same command to go on)")
     stitch_started = time.perf_counter()
     rate = manifest.data["sample_rate"]
     if FORMATS[fmt].sample_rates is not None and rate not in FORMATS[fmt].sample_rates:
@@ -148,8 +158,7 @@ class _Runner:
                                       payload.get("status", "FAILED"))
                 if not isinstance(output, dict) or "error" in output:
                     raise TTSJobError(output.get("error") if isinstance(output, dict) else f"bad output: {output!r:.200}")
-                return _Outcome(part, self.client.audio_bytes(output), output, payload.get("executionTime") or 0,
-                                attempts)
+                return _Outcome(part, self.client.audio_bytes(output), output, payload.get("executionTime") or 0)
             except TTSHTTPError as exc:
                 retry = exc.status_code in (404, 408, 429) or exc.status_code >= 500   # 404: the job expired
                 error: TTSError = exc
@@ -162,12 +171,13 @@ class _Runner:
             except TTSError as exc:   # network trouble
                 retry, error = True, exc
             if not retry or attempts > self.retries:
+                self.stopping = True
                 self.manifest.update(part.index, status=FAILED, error=str(error)[:500])
                 raise TTSError(f"part {part.index}: {error}") from error
             log.warning("part %d: %s; trying again", part.index, error)
             job_id = None
-            time.sleep(min(2.0 ** attempts, 10.0))
-        raise TTSError(f"part {part.index}: stopped")
+            time.sleep(min(RETRY_DELAY_S * 2 ** (attempts - 1), 10.0))
+        raise _Stopped(f"part {part.index}: stopped")
 
     def _cancel(self, job_id: str | None) -> None:
         if job_id:

@@ -1,11 +1,16 @@
-"""Splitting documents into jobs, and laying the parts out on one timeline (no server needed)."""
+"""Splitting documents into jobs, laying the parts out on one timeline, retries (no server needed)."""
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
+import httpx
 import numpy as np
+import pytest
 import soundfile as sf
+
+from client import TTSClient, TTSError, document, render_document
 
 from client.split import blocks, split_document
 from client.stitch import Pauses, chunks, ffmetadata, timeline, write_audio
@@ -75,3 +80,54 @@ def test_timeline_offsets_each_part_by_what_comes_before(tmp_path: Path):
     assert list(np.unique(audio[2500:])) == [2] and len(audio) == 5000
     assert "START=1500\nEND=5000\ntitle=Two" in ffmetadata(timings["chapters"])
     json.dumps(timings)
+
+
+class FakeEndpoint:
+    """RunPod's /run and /status in an httpx transport: each part's pcm is its job number; some jobs fail."""
+
+    def __init__(self, fail: dict[int, str]):
+        self.fail, self.inputs = fail, []     # submission number -> error code of that job
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/run":
+            self.inputs.append(json.loads(request.content)["input"])
+            return httpx.Response(200, json={"id": str(len(self.inputs) - 1), "status": "IN_QUEUE"})
+        number = int(request.url.path.rsplit("/", 1)[1])
+        if number in self.fail:
+            error = json.dumps({"code": self.fail[number], "message": "no", "hint": None})
+            return httpx.Response(200, json={"id": str(number), "status": "FAILED", "error": error})
+        texts = [s["text"] for s in self.inputs[number]["segments"]]
+        pcm = np.full(100 * len(texts), len(texts), "<i2").tobytes()
+        output = {"format": "pcm", "sample_rate": 1000, "audio_base64": base64.b64encode(pcm).decode(),
+                  "sentences": [{"text": t, "start_s": i * 0.1, "end_s": i * 0.1 + 0.05, "part": i}
+                                for i, t in enumerate(texts)]}
+        return httpx.Response(200, json={"id": str(number), "status": "COMPLETED", "output": output,
+                                         "executionTime": 5})
+
+
+DOC = "\n\n".join(f"Paragraph {i} says something." for i in range(12))
+
+
+def test_a_part_that_fails_transiently_is_sent_again(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(document, "RETRY_DELAY_S", 0.0)
+    endpoint = FakeEndpoint({1: "internal_error", 2: "internal_error"})
+    with TTSClient("http://fake", transport=httpx.MockTransport(endpoint)) as client:
+        result = render_document(client, DOC, tmp_path / "out.wav", parallel=1, part_chars=100)
+    assert result.parts == 4 and result.submitted == 6
+    assert [j["segments"] for j in endpoint.inputs[1:4]] == [endpoint.inputs[1]["segments"]] * 3   # the same part
+    audio, _ = sf.read(tmp_path / "out.wav", dtype="int16")
+    assert len(audio) == 4 * 300 + 3 * 600 and set(np.unique(audio)) == {0, 3}
+
+
+def test_a_part_that_cannot_succeed_stops_the_run_and_keeps_the_finished_ones(tmp_path: Path):
+    endpoint = FakeEndpoint({1: "voice_not_found"})
+    with TTSClient("http://fake", transport=httpx.MockTransport(endpoint)) as client:
+        with pytest.raises(TTSError, match="voice_not_found"):
+            render_document(client, DOC, tmp_path / "out.wav", parallel=1, part_chars=100, voice="nobody")
+    assert len(endpoint.inputs) == 2 and all(j["voice"] == "nobody" for j in endpoint.inputs)
+    manifest = json.loads((tmp_path / "out.wav.manifest.json").read_text())
+    assert [p["status"] for p in manifest["parts"][:2]] == ["done", "failed"] and not (tmp_path / "out.wav").exists()
+    endpoint.fail.clear()
+    with TTSClient("http://fake", transport=httpx.MockTransport(endpoint)) as client:
+        result = render_document(client, DOC, tmp_path / "out.wav", parallel=1, part_chars=100, voice="nobody")
+    assert result.reused == 1 and result.submitted == 3 and (tmp_path / "out.wav").exists()
