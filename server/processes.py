@@ -120,6 +120,7 @@ class WorkerProcesses:
         if settings.threads == 0:   # "all cores" would oversubscribe: share them out
             settings = dataclasses.replace(settings, threads=max(1, (os.cpu_count() or 1) // count))
         context = multiprocessing.get_context("spawn")
+        self._closed = threading.Event()
         self.start_timeout_s = start_timeout_s
         self.processes = [_Process(context, settings, n) for n in range(count)]
         try:
@@ -132,13 +133,11 @@ class WorkerProcesses:
         self._free: queue.SimpleQueue[_Process] = queue.SimpleQueue()
         for process in self.processes:
             self._free.put(process)
-        self._closed = threading.Event()
 
     def handle(self, job_input, job_id: str | None = None, progress=None) -> dict:
         process = self._free.get()
         try:
-            kind, result = process.ask(("handle", job_input, job_id))
-            return result
+            return process.ask(("handle", job_input, job_id))[1]
         except (EOFError, OSError):
             self._recover(process)
             return {"error": CRASHED.to_job_error()}
@@ -176,7 +175,6 @@ class WorkerProcesses:
                 log.error("%s", exc.message)
 
     def close(self) -> None:
-        self._closed = getattr(self, "_closed", threading.Event())
         self._closed.set()
         for process in self.processes:
             process.stop(5.0)
