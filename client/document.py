@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
@@ -13,7 +14,7 @@ from .api import TTSClient, TTSError, TTSHTTPError, TTSJobError, TTSTimeout, sin
 from .progress import ProgressBar
 from .resume import DONE, FAILED, SUBMITTED, RunManifest, settings_key, write_atomically
 from .split import DocPart, split_document
-from .stitch import Pauses, chunks, timeline, write_audio, write_side_files
+from .stitch import Pauses, chunks, partial, timeline, write_audio, write_side_files
 
 log = logging.getLogger(__name__)
 #: job error codes worth another try (the rest, e.g. invalid_input or voice_not_found, fail the same way again)
@@ -34,7 +35,7 @@ class DocumentResult:
     reused: int                 # parts taken from an earlier run's manifest
     submitted: int              # jobs sent in this run (retries included)
     execution_s: float          # the parts' synthesis time at the workers (executionTime), summed
-    stitch_s: float = 0.0       # joining, encoding and writing the output and its side files
+    stitch_s: float = 0.0       # from the last part's arrival to the end: the rest of the encode, side files
     files: dict[str, Path] = field(default_factory=dict)
 
 
@@ -81,10 +82,14 @@ def render_document(client: TTSClient, document: str, out: str | Path, *, voice:
                 bar.advance(part.chars, record["samples"] / manifest.data["sample_rate"], fresh=False)
     todo = [p for p, r in zip(split.parts, manifest.parts) if r["status"] != DONE]
     failures: list[str] = []
+    encoder = _Encoder(out, fmt, split.parts, manifest, pauses)
+    for part, record in zip(split.parts, manifest.parts):
+        if record["status"] == DONE:
+            encoder.ready(part.index)
     pool = ThreadPoolExecutor(max(1, parallel), thread_name_prefix="part")
     try:
         running: set[Future] = {pool.submit(runner.run, part) for part in todo}
-        while running:
+        while running and encoder.error is None:
             finished, running = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
                 if future.cancelled():
@@ -100,20 +105,21 @@ def render_document(client: TTSClient, document: str, out: str | Path, *, voice:
                     for waiting in running:
                         waiting.cancel()
                     continue
+                encoder.ready(outcome.part.index)
                 if bar:
                     bar.advance(outcome.part.chars, seconds, f"part {outcome.part.index} done")
     finally:   # interrupted: parts in flight stay "submitted" in the manifest and are re-attached on a rerun
         runner.stopping = True
         pool.shutdown(wait=False, cancel_futures=True)
+        if failures or running:
+            encoder.abandon()
         if bar:
             bar.close()
     if failures:
         raise TTSError(f"stopped: {failures[0]} (finished parts are kept; rerun the same command to go on)")
     stitch_started = time.perf_counter()
+    encoder.finish()
     rate = manifest.data["sample_rate"]
-    if FORMATS[fmt].sample_rates is not None and rate not in FORMATS[fmt].sample_rates:
-        raise TTSError(f"{fmt} cannot be written at {rate} Hz; pass a sample_rate it takes")
-    write_audio(out, fmt, rate, chunks(split.parts, manifest.parts, manifest.parts_dir, rate, pauses))
     timings = timeline(split.parts, manifest.parts, split.chapters, rate, pauses)
     timings["parts"] = [{"index": p.index, "chars": p.chars, "pause_before": p.pause, "job_id": r["job_id"],
                          "samples": r["samples"], "execution_ms": r.get("execution_ms")}
@@ -130,6 +136,48 @@ def render_document(client: TTSClient, document: str, out: str | Path, *, voice:
     return DocumentResult(out, timings["duration_s"], rate, len(split.parts), reused, runner.submitted,
                           sum(r.get("execution_ms") or 0 for r in manifest.parts) / 1e3,
                           round(time.perf_counter() - stitch_started, 3), files)
+
+
+class _Encoder:
+    """Encodes the output while parts still arrive: each part as soon as it and every part before it are in."""
+
+    def __init__(self, out: Path, fmt: str, parts: list[DocPart], manifest: RunManifest, pauses: Pauses):
+        self.out, self.fmt, self.parts, self.manifest, self.pauses = out, fmt, parts, manifest, pauses
+        self._ready = [threading.Event() for _ in parts]
+        self._abandoned = threading.Event()
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="encoder", daemon=True)
+        self._thread.start()
+
+    def ready(self, index: int) -> None:
+        self._ready[index].set()
+
+    def _wait(self, index: int) -> None:
+        while not self._ready[index].wait(0.2):
+            if self._abandoned.is_set():
+                raise _Stopped("the run stopped")
+
+    def _run(self) -> None:
+        try:
+            self._wait(0)
+            rate = self.manifest.data["sample_rate"]
+            rates = FORMATS[self.fmt].sample_rates
+            if rates is not None and rate not in rates:
+                raise TTSError(f"{self.fmt} cannot be written at {rate} Hz; pass a sample_rate it takes")
+            write_audio(self.out, self.fmt, rate, chunks(self.parts, self.manifest.parts, self.manifest.parts_dir,
+                                                         rate, self.pauses, ready=self._wait))
+        except BaseException as exc:   # handed to the main thread
+            self.error = exc
+            partial(self.out).unlink(missing_ok=True)
+
+    def finish(self) -> None:
+        self._thread.join()
+        if self.error is not None:
+            raise self.error if isinstance(self.error, TTSError) else TTSError(f"writing {self.out}: {self.error}")
+
+    def abandon(self) -> None:
+        self._abandoned.set()
+        self._thread.join()
 
 
 class _Runner:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,9 +41,13 @@ def layout(parts: list[DocPart], records: list[dict], rate: int, pauses: Pauses)
 
 
 def chunks(parts: list[DocPart], records: list[dict], parts_dir: Path, rate: int, pauses: Pauses,
-           block: int = 1 << 20) -> Iterator[bytes]:
-    """The joined s16le audio, a bounded block at a time (a book never sits in memory whole)."""
-    for (silence, _), record in zip(layout(parts, records, rate, pauses), records):
+           block: int = 1 << 20, ready: Callable[[int], None] | None = None) -> Iterator[bytes]:
+    """The joined s16le audio, a bounded block at a time (a book never sits in memory whole); `ready(i)`
+    is called before part i is read (to wait until it is there)."""
+    for part, record in zip(parts, records):
+        if ready is not None:
+            ready(part.index)
+        silence = pauses.samples(part.pause, rate)
         if silence:
             yield bytes(2 * silence)
         with open(parts_dir / record["file"], "rb") as f:
@@ -51,9 +55,13 @@ def chunks(parts: list[DocPart], records: list[dict], parts_dir: Path, rate: int
                 yield data
 
 
+def partial(path: Path) -> Path:
+    return path.with_name(path.name + ".tmp")
+
+
 def write_audio(path: Path, fmt: str, rate: int, data: Iterator[bytes]) -> None:
-    """Encode s16le mono blocks into `path` (through a temporary file, renamed when complete)."""
-    tmp = path.with_name(path.name + ".tmp")
+    """Encode s16le mono blocks into `path` (through `partial(path)`, renamed when complete)."""
+    tmp = partial(path)
     if fmt == "pcm":
         with open(tmp, "wb") as f:
             for block in data:
