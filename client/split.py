@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 
 MAX_SEGMENTS = 100          # paragraphs per job (the job schema takes up to 200 segments)
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
-_NAMED_HEADING = re.compile(r"^\s*(chapter|part|book|prologue|epilogue|preface|introduction)\b[^\n]{0,80}$", re.I)
+_NAMED_HEADING = re.compile(   # "Chapter 3", "PART IV: The Sea", "Prologue" (no sentence inside)
+    r"^\s*(?:(?:chapter|part|book)\s+(?:\d+|[ivxlc]+|(?:twenty|thirty|forty|fifty)[\w-]*|one|two|three|four|five"
+    r"|six|seven|eight|nine|ten|eleven|twelve|\w+teen)|prologue|epilogue|preface|introduction|afterword)"
+    r"\b[^.!?\n]{0,60}$", re.I)
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
 _BULLET = re.compile(r"^\s*(?:[-*+>]|\d+[.)])\s+")
 

@@ -42,6 +42,7 @@ def test_headings_open_chapters_and_wrapped_lines_join():
         ("A Short Interlude", True),
         ("one thing another thing", False),
     ]
+    assert not any(b.heading for b in blocks("Part of me wanted to stay.\n\nIntroduction to it was easy. Yes."))
     split = split_document(BOOK, part_chars=1000)
     assert [c["title"] for c in split.chapters] == ["The Long Road", "Chapter 2", "A Short Interlude"]
     assert [p.pause for p in split.parts] == ["none", "chapter", "chapter"]
