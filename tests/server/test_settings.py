@@ -31,7 +31,8 @@ def test_every_server_setting_can_be_set_from_the_environment():
     """Each field of ServerSettings has an environment name that changes it."""
     env = {"HOST": "0.0.0.0", "PORT": "9001", "SERVER_CONCURRENCY": "3", "SERVER_API_KEY": "k",
            "RESULT_TTL_S": "61", "RUNSYNC_WAIT_S": "5", "MAX_RUNSYNC_WAIT_S": "42", "WEBHOOK_ATTEMPTS": "5",
-           "WEBHOOK_RETRY_DELAY_S": "0.25", "WEBHOOK_TIMEOUT_S": "7", "ALLOW_PRIVATE_WEBHOOKS": "true"}
+           "WEBHOOK_RETRY_DELAY_S": "0.25", "WEBHOOK_TIMEOUT_S": "7", "ALLOW_PRIVATE_WEBHOOKS": "true",
+           "WORKERS": "2"}
     changed, default = load_server_settings(env), ServerSettings()
     unchanged = [name for name in default.__dataclass_fields__ if getattr(changed, name) == getattr(default, name)]
     assert unchanged == []
