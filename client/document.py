@@ -205,7 +205,8 @@ class _Runner:
                     raise TTSJobError(payload.get("error") or f"the job ended {payload.get('status')}",
                                       payload.get("status", "FAILED"))
                 if not isinstance(output, dict) or "error" in output:
-                    raise TTSJobError(output.get("error") if isinstance(output, dict) else f"bad output: {output!r:.200}")
+                    raise TTSJobError(output.get("error") if isinstance(output, dict)
+                                      else f"unexpected output: {output!r:.200}")
                 return _Outcome(part, self.client.audio_bytes(output), output, payload.get("executionTime") or 0)
             except TTSHTTPError as exc:
                 retry = exc.status_code in (404, 408, 429) or exc.status_code >= 500   # 404: the job expired

@@ -10,7 +10,6 @@ from pydantic import BaseModel
 from backends.base import Backend, Embedding
 
 from .audio import trim_silence
-from common.captions import captions  # noqa: F401  (re-exported: the result's captions)
 from common.errors import InvalidInput
 from .text import chunk_text, normalize, split_sentences
 

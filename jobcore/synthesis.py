@@ -11,11 +11,12 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from backends import Backend
+from common.captions import captions
 from common.errors import InvalidInput, TextTooLong
 from common.formats import content_type
 
 from . import audio
-from .pipeline import Part, Piece, captions, prepare_text, render, timeline
+from .pipeline import Part, Piece, prepare_text, render, timeline
 from .schema import SynthesizeRequest, describe_validation_error
 from .settings import Settings
 from .voices import Voices

@@ -108,7 +108,7 @@ def test_two_worker_processes_make_the_same_bytes_as_one(one_worker, two_workers
                                  keep_parts=True)
         assert completed_jobs(two_workers) - jobs_before == result.parts > 15
     assert (tmp_path / "book.wav").read_bytes() == one_worker.out.read_bytes()
-    timings, reference = (json.loads(path.read_text()) for path in (result.files["timings"], one_worker.files["timings"]))
+    timings, reference = (json.loads(p.read_text()) for p in (result.files["timings"], one_worker.files["timings"]))
     for key in ("duration_s", "sentences", "chapters"):
         assert timings[key] == reference[key]
     assert result.files["captions"].read_text().startswith("WEBVTT")
@@ -117,7 +117,8 @@ def test_two_worker_processes_make_the_same_bytes_as_one(one_worker, two_workers
     audio, rate = sf.read(tmp_path / "book.wav", dtype="int16")
     manifest = json.loads((tmp_path / "book.wav.manifest.json").read_text())
     split, pauses = split_document(book.read_text()), Pauses()
-    assert rate == timings["sample_rate"] == 24_000 and len(audio) / rate == pytest.approx(timings["duration_s"], abs=1e-3)
+    assert rate == timings["sample_rate"] == 24_000
+    assert len(audio) / rate == pytest.approx(timings["duration_s"], abs=1e-3)
     position, merged = 0, iter(timings["sentences"])
     for part, record in zip(split.parts, manifest["parts"]):
         silence = round(getattr(pauses, part.pause) * rate) if part.pause != "none" else 0
