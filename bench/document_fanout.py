@@ -3,6 +3,7 @@ two worker processes (WORKERS=2), and the client's own overhead versus the sum o
 from __future__ import annotations
 
 import logging
+import os
 import statistics
 import tempfile
 import time
@@ -24,6 +25,7 @@ PARALLEL = 2
 
 def run() -> dict:
     text = document()
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(backend="hibari", voice_library_uri=str(Path(tmp) / "lib"))
         one = Worker.from_settings(settings)              # one model, all cores (TTS_THREADS=0)
@@ -44,6 +46,7 @@ def run() -> dict:
                                            "parts": result.parts})
         finally:
             two.close()
+    load = round((load_before + os.getloadavg()[0]) / 2, 1)
     rows = {}
     for name, results in runs.items():
         wall = statistics.median(r["wall_s"] for r in results)
@@ -68,7 +71,8 @@ def run() -> dict:
                        "end; the client encodes each part as soon as it and all before it are in). The client, the "
                        "server and its workers share the 2 cores here, so the encode competes with synthesis; "
                        "against RunPod it runs on otherwise idle client cores. One process with all cores vs two "
-                       "with one core each: on 2 cores the processes mostly add parallelism ONNX threads already had."}
+                       "with one core each: on 2 cores the processes mostly add parallelism ONNX threads already had. "
+                       f"1-minute load average around the run: {load} (other work shared the machine)."}
     save("document_fanout", result)
     return result
 
