@@ -19,6 +19,7 @@ BENCHMARKS = [
     "streaming",
     "server_throughput",
     "word_timestamps",
+    "document_fanout",
 ]
 # extra tables: result key -> (first column, value column); `levels` rows are dicts, one column per field
 EXTRA_TABLES = {"rtf": ("variant", "real-time factor"), "breakdown_median_ms": ("step", "median ms"),

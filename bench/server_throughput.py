@@ -16,7 +16,7 @@ from client import TTSClient
 from jobcore.settings import Settings
 from jobcore.worker import Worker
 from server import ServerSettings, create_app
-from tests.server.conftest import serve
+from tests.support.servers import serve
 
 log = logging.getLogger(__name__)
 COLUMNS = ("concurrency", "p50 latency ms", "throughput / concurrency 1's")   # headers in BENCHMARKS.md

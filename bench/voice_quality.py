@@ -10,7 +10,7 @@ from bench.common import save
 from jobcore import audio
 from jobcore.settings import Settings
 from jobcore.worker import Worker
-from tests.speech import transcribe, wer
+from tests.support.speech import transcribe, wer
 
 log = logging.getLogger(__name__)
 COLUMNS = ("voice", "mean word error rate", "real-time factor / the best voice's")   # headers in BENCHMARKS.md

@@ -13,7 +13,7 @@ from bench.common import interleaved, save, summary
 from jobcore import audio
 from jobcore.settings import Settings
 from jobcore.worker import Worker
-from tests.seaweed import seaweed_server
+from tests.support.seaweed import seaweed_server
 from voice_library import ByteLRU, VoiceLibrary
 from voice_library.s3_store import S3Store
 

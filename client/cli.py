@@ -1,9 +1,10 @@
-"""The `python -m client` command line: say, voices list|get|create|delete, info."""
+"""The `python -m client` command line: say, document, voices list|get|create|delete, info."""
 from __future__ import annotations
 
 import argparse
 import base64
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -11,6 +12,8 @@ from pathlib import Path
 from common.formats import DEFAULT_FORMAT, FORMATS, format_for_path
 
 from .api import TTSClient, TTSError
+from .document import render_document
+from .stitch import Pauses
 
 STREAMABLE = [f.name for f in FORMATS.values() if f.concatenates]   # per-sentence pieces play as one file
 
@@ -20,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--url", default=os.environ.get("TTS_URL", "http://127.0.0.1:8000"),
                         help="endpoint base URL: the local server, or https://api.runpod.ai/v2/<endpoint_id> "
                              "(default: $TTS_URL or http://127.0.0.1:8000)")
+    common.add_argument("--endpoint", metavar="ID", help="a RunPod endpoint id (instead of --url)")
     common.add_argument("--api-key", default=os.environ.get("TTS_API_KEY") or os.environ.get("RUNPOD_API_KEY"),
                         help="API key (default: $TTS_API_KEY or $RUNPOD_API_KEY)")
     common.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for a job")
@@ -33,6 +37,28 @@ def build_parser() -> argparse.ArgumentParser:
     say.add_argument("--format", choices=list(FORMATS), help="default: from --out")
     say.add_argument("--speed", type=float)
     say.add_argument("--stream", action="store_true", help="write sentence by sentence as audio arrives")
+
+    doc = commands.add_parser("document", parents=[common],
+                              help="speak a whole document (any length) over parallel jobs, resumable")
+    doc.add_argument("file", help="a text or markdown file (# headings and 'Chapter N' lines mark chapters)")
+    doc.add_argument("-o", "--out", default="book.mp3", help="output file; its extension picks the format")
+    doc.add_argument("--format", choices=list(FORMATS), help="default: from --out")
+    doc.add_argument("--voice")
+    doc.add_argument("--speed", type=float)
+    doc.add_argument("--sample-rate", type=int)
+    doc.add_argument("--parallel", type=int, default=4, help="jobs in flight at once (default 4)")
+    doc.add_argument("--part-chars", type=int, default=1000, help="characters per job (default 1000)")
+    doc.add_argument("--captions", choices=["srt", "vtt"], help="also write <stem>.srt or <stem>.vtt")
+    doc.add_argument("--retries", type=int, default=2, help="tries again per failed part (default 2)")
+    pauses = Pauses()
+    doc.add_argument("--sentence-pause", type=float, default=pauses.sentence,
+                     help=f"seconds where a long paragraph is cut between jobs (default {pauses.sentence})")
+    doc.add_argument("--paragraph-pause", type=float, default=pauses.paragraph,
+                     help=f"seconds between paragraphs (default {pauses.paragraph})")
+    doc.add_argument("--chapter-pause", type=float, default=pauses.chapter,
+                     help=f"seconds before a heading (default {pauses.chapter})")
+    doc.add_argument("--keep-parts", action="store_true", help="keep <out>.parts/ and the manifest when done")
+    doc.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
     voices = commands.add_parser("voices", help="manage the voice library")
     actions = voices.add_subparsers(dest="action", required=True)
@@ -70,10 +96,26 @@ def say(client: TTSClient, args) -> str:
     return f"wrote {out} ({chunks} chunks)"
 
 
+def document(client: TTSClient, args) -> str:
+    text = Path(args.file).read_text(encoding="utf-8")
+    result = render_document(
+        client, text, args.out, voice=args.voice, format=args.format, parallel=args.parallel,
+        part_chars=args.part_chars, speed=args.speed, sample_rate=args.sample_rate, captions=args.captions,
+        pauses=Pauses(args.sentence_pause, args.paragraph_pause, args.chapter_pause), retries=args.retries,
+        timeout=args.timeout, keep_parts=args.keep_parts, progress=not args.no_progress)
+    extra = ", ".join(str(path) for path in result.files.values())
+    return (f"wrote {result.out} ({result.duration_s:.1f} s of audio, {result.parts} parts, {result.reused} from "
+            f"an earlier run, {result.submitted} jobs sent); {extra}")
+
+
 def run(args) -> str:
-    with TTSClient(args.url, args.api_key) as client:
+    client = (TTSClient.for_runpod(args.endpoint, args.api_key) if args.endpoint
+              else TTSClient(args.url, args.api_key))
+    with client:
         if args.command == "say":
             return say(client, args)
+        if args.command == "document":
+            return document(client, args)
         if args.command == "info":
             return json.dumps(client.info(), indent=2)
         if args.action == "list":
@@ -89,6 +131,7 @@ def run(args) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         print(run(args))
     except (TTSError, OSError) as exc:

@@ -28,6 +28,9 @@ FORMATS: dict[str, OutputFormat] = {f.name: f for f in (
     OutputFormat("pcm", "pcm", "audio/L16", True),          # s16le, mono, no header
 )}
 DEFAULT_FORMAT = "mp3"
+#: format -> (soundfile format, subtype): how the worker (and the client, stitching documents) writes each one
+SOUNDFILE = {"mp3": ("MP3", "MPEG_LAYER_III"), "opus": ("OGG", "OPUS"), "flac": ("FLAC", "PCM_16"),
+             "wav": ("WAV", "PCM_16"), "pcm": ("RAW", "PCM_16")}
 
 
 def content_type(fmt: str, sample_rate: int) -> str:

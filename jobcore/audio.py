@@ -9,11 +9,9 @@ import soundfile as sf
 import soxr
 
 from common.errors import AudioInvalid, UnsupportedFormat
-from common.formats import FORMATS, MP3_RATES
+from common.formats import FORMATS, MP3_RATES, SOUNDFILE
 
-# format -> (soundfile format, subtype) for the soundfile encoder; the formats themselves are in common.formats
-_ENCODERS = {"mp3": ("MP3", "MPEG_LAYER_III"), "opus": ("OGG", "OPUS"), "flac": ("FLAC", "PCM_16"),
-             "wav": ("WAV", "PCM_16")}
+_ENCODERS = SOUNDFILE   # format -> (soundfile format, subtype), from common.formats; aac goes through PyAV
 SAMPLE_RATES = MP3_RATES
 
 

@@ -156,17 +156,3 @@ def timeline(pieces: list[Piece]) -> list[dict]:
         out.append({"text": piece.text, "start_s": round(start / piece.sample_rate, 3),
                     "end_s": round(offset / piece.sample_rate, 3), "part": piece.part})
     return out
-
-
-def captions(sentences: list[dict], kind: str) -> str:
-    """SubRip or WebVTT captions, one cue per sentence (or per word, given word timings with a "word" key)."""
-    def stamp(seconds: float, sep: str) -> str:
-        ms = int(round(seconds * 1000))
-        return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}{sep}{ms % 1000:03d}"
-
-    sep = "," if kind == "srt" else "."
-    cues = [f"{stamp(s['start_s'], sep)} --> {stamp(s['end_s'], sep)}\n{s.get('text') or s['word']}"
-            for s in sentences]
-    if kind == "srt":
-        return "\n\n".join(f"{i}\n{cue}" for i, cue in enumerate(cues, 1)) + "\n"
-    return "WEBVTT\n\n" + "\n\n".join(cues) + "\n"

@@ -11,12 +11,13 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from backends import Backend
+from common.captions import captions
 from common.errors import InvalidInput, TextTooLong
 from common.formats import content_type
 
 from . import audio
 from .alignment import align_words
-from .pipeline import Part, Piece, captions, prepare_sentences, render, timeline, word_timeline
+from .pipeline import Part, Piece, prepare_sentences, render, timeline, word_timeline
 from .schema import SynthesizeRequest, describe_validation_error
 from .settings import Settings
 from .voices import Voices

@@ -1,6 +1,7 @@
 """`python -m server`: build the worker from the environment and serve it on HOST:PORT (and PORT_HEALTH)."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import socket
@@ -17,6 +18,7 @@ from jobcore.worker import Worker
 
 from . import create_app, load_server_settings
 from .guard import check_exposure
+from .processes import WorkerProcesses
 
 log = logging.getLogger("server")
 
@@ -34,16 +36,25 @@ def main() -> int:
     sockets = [listen(server_settings.host, port) for port in ports]
     try:
         with initializing(sockets):       # RunPod's load balancer sees 204 on /ping while the model loads
-            worker = Worker.from_settings(load_settings())
+            if server_settings.workers > 1:   # N processes, one job each at a time: N job threads feed them
+                worker = WorkerProcesses(load_settings(), server_settings.workers)
+                server_settings = dataclasses.replace(server_settings, concurrency=server_settings.workers)
+            else:
+                worker = Worker.from_settings(load_settings())
     except JobError as exc:
         log.error("cannot start: %s", exc.message)
         return 1
-    log.info("serving %s on http://%s:%s (%d worker thread(s)%s)", worker.backend.name, server_settings.host,
-             "/".join(map(str, ports)), server_settings.concurrency,
+    kind = "processes" if server_settings.workers > 1 else "thread(s)"
+    log.info("serving %s on http://%s:%s (%d worker %s%s)", worker.backend.name, server_settings.host,
+             "/".join(map(str, ports)), server_settings.concurrency, kind,
              ", API key required" if server_settings.api_key else "")
     server = uvicorn.Server(uvicorn.Config(create_app(worker, server_settings),
                                            log_level=os.environ.get("LOG_LEVEL", "info").lower()))
-    server.run(sockets=sockets)
+    try:
+        server.run(sockets=sockets)
+    finally:
+        if isinstance(worker, WorkerProcesses):
+            worker.close()
     return 0
 
 

@@ -14,6 +14,7 @@ class ServerSettings:
     port: int = 8000
     health_port: int | None = None         # RunPod load balancing: PORT_HEALTH, where it probes GET /ping
     concurrency: int = 1                   # worker threads; later jobs wait IN_QUEUE
+    workers: int = 1                       # worker processes, each with its own model (>1: concurrency = workers)
     api_key: str | None = None             # None = no authentication
     result_ttl_s: float = 1800.0           # finished jobs answer 404 after this
     runsync_wait_s: float = 90.0           # /runsync default wait (RunPod's), `?wait=ms` overrides
@@ -34,7 +35,7 @@ class ServerSettings:
 
 
 def load_server_settings(env: Mapping[str, str] | None = None) -> ServerSettings:
-    """Build ServerSettings from PORT, HOST, SERVER_CONCURRENCY, RUNPOD_API_KEY/SERVER_API_KEY and friends."""
+    """Build ServerSettings from PORT, HOST, SERVER_CONCURRENCY, WORKERS, RUNPOD_API_KEY/SERVER_API_KEY and friends."""
     env = os.environ if env is None else env
     d = ServerSettings()
     return ServerSettings(
@@ -42,6 +43,7 @@ def load_server_settings(env: Mapping[str, str] | None = None) -> ServerSettings
         port=env_int(env, "PORT", d.port, minimum=1),
         health_port=env_int(env, "PORT_HEALTH", 0, minimum=0) or None,
         concurrency=env_int(env, "SERVER_CONCURRENCY", d.concurrency, minimum=1),
+        workers=env_int(env, "WORKERS", d.workers, minimum=1),
         api_key=env_first(env, "SERVER_API_KEY", "RUNPOD_API_KEY"),
         result_ttl_s=env_float(env, "RESULT_TTL_S", d.result_ttl_s),
         runsync_wait_s=env_float(env, "RUNSYNC_WAIT_S", d.runsync_wait_s),

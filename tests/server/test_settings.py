@@ -33,7 +33,7 @@ def test_every_server_setting_can_be_set_from_the_environment():
            "RESULT_TTL_S": "61", "RUNSYNC_WAIT_S": "5", "MAX_RUNSYNC_WAIT_S": "42", "WEBHOOK_ATTEMPTS": "5",
            "WEBHOOK_RETRY_DELAY_S": "0.25", "WEBHOOK_TIMEOUT_S": "7", "ALLOW_PRIVATE_WEBHOOKS": "true",
            "PORT_HEALTH": "9002", "ALLOWED_HOSTS": "tts.internal, proxy", "MAX_QUEUED_JOBS": "9",
-           "MAX_RETAINED_MB": "12"}
+           "MAX_RETAINED_MB": "12", "WORKERS": "2"}
     changed, default = load_server_settings(env), ServerSettings()
     unchanged = [name for name in default.__dataclass_fields__ if getattr(changed, name) == getattr(default, name)]
     assert unchanged == []

@@ -1,0 +1,74 @@
+"""WORKERS=N: worker processes behind the local server run plain and streamed jobs, cancel streams, survive a crash."""
+from __future__ import annotations
+
+import base64
+import time
+
+import numpy as np
+import pytest
+
+from client import TTSClient, TTSJobError
+from jobcore.settings import Settings
+from server import ServerSettings, create_app
+from server.processes import WorkerProcesses
+
+from .conftest import serve
+
+LONG = " ".join(f"This is sentence number {i}, spoken slowly." for i in range(40))
+
+
+@pytest.fixture(scope="module")
+def processes(tmp_path_factory):
+    workers = WorkerProcesses(Settings(backend="hibari", voice_library_uri=str(tmp_path_factory.mktemp("lib")),
+                                       warmup=False, threads=1), 2)
+    yield workers
+    workers.close()
+
+
+@pytest.fixture(scope="module")
+def url(processes):
+    with serve(create_app(processes, ServerSettings(concurrency=2))) as base:
+        yield base
+
+
+def test_plain_and_streamed_jobs_run_in_the_processes(processes, url):
+    pids = {p.process.pid for p in processes.processes}
+    with TTSClient(url) as client:
+        assert client.info()["backend"] == "hibari"
+        audio = np.frombuffer(client.synthesize("Hello from a worker process.", format="pcm"), "<i2")
+        assert len(audio) > 12_000 and np.abs(audio).max() > 1000
+        items = list(client.stream({"text": "One. Two. Three.", "format": "pcm"}))
+        assert [i["chunk_index"] for i in items[:-1]] == [0, 1, 2] and items[-1]["done"] is True
+        assert all(len(base64.b64decode(i["audio_base64"])) > 1000 for i in items[:-1])
+    assert {p.process.pid for p in processes.processes} == pids and processes.backend.name == "hibari"
+
+
+def test_a_cancelled_stream_frees_its_process(processes, url):
+    with TTSClient(url) as client:
+        for _ in range(3):   # more cancelled streams than processes: each must hand its process back
+            job_id = client.run({"text": LONG, "format": "pcm", "stream": True})
+            while not client._call("GET", f"/stream/{job_id}")["stream"]:
+                time.sleep(0.05)
+            assert client.cancel(job_id)["status"] == "CANCELLED"
+        deadline = time.monotonic() + 30
+        while client.health()["workers"]["running"]:
+            assert time.monotonic() < deadline, "a cancelled stream kept its process"
+            time.sleep(0.1)
+        results = [client.result({"text": f"Still working, {n}.", "format": "wav"}) for n in range(2)]
+        assert all(r["duration_s"] > 0.5 for r in results)
+
+
+def test_a_dead_process_is_replaced(processes, url):
+    victim = processes.processes[0]
+    old_pid = victim.process.pid
+    victim.process.kill()
+    victim.process.join(10)
+    with TTSClient(url) as client:
+        outcomes = []
+        for _ in range(3):
+            try:
+                outcomes.append(client.result({"text": "After the crash.", "format": "wav"})["duration_s"])
+            except TTSJobError as exc:
+                outcomes.append(exc.code)
+    assert outcomes.count("internal_error") <= 1 and sum(isinstance(o, float) for o in outcomes) >= 2
+    assert victim.process.pid != old_pid and victim.process.is_alive()
