@@ -44,11 +44,14 @@ AUDIO_TOKENIZER_CONFIG = {      # bosonai/higgs-audio-v2-tokenizer's layout, wit
 
 def text_tokenizer(path) -> dict[str, int]:
     """A character-level fast tokenizer with the Llama-3 / Higgs special tokens; their ids."""
+    from tokenizers import Tokenizer, decoders
     from transformers import PreTrainedTokenizerFast
 
     chars = [chr(c) for c in range(32, 127)] + ["\n", "\n\n"]
     vocab = {"[UNK]": 0, **{ch: i + 1 for i, ch in enumerate(chars)}}
-    (path / "tokenizer.json").write_text(char_tokenizer_json(vocab, SPECIALS), encoding="utf-8")
+    tokenizer = Tokenizer.from_str(char_tokenizer_json(vocab, SPECIALS))
+    tokenizer.decoder = decoders.Fuse()       # generate()'s stop strings decode tokens back to text
+    (path / "tokenizer.json").write_text(tokenizer.to_str(), encoding="utf-8")
     (path / "tokenizer_config.json").write_text(json.dumps(
         {"tokenizer_class": "PreTrainedTokenizerFast", "bos_token": "<|begin_of_text|>",
          "eos_token": "<|end_of_text|>", "unk_token": "[UNK]"}), encoding="utf-8")
