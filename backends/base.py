@@ -61,7 +61,7 @@ class Weights:
         return (*self.required, *self.optional)
 
     def files_from(self, subdir: str | None) -> tuple[str, ...]:
-        """The file patterns one repo supplies, relative to that repo: a subrepo's (`subdir`), or the main repo's (None)."""
+        """The file patterns one repo supplies, relative to it: a subrepo's (`subdir`), or the main repo's (None)."""
         prefixes = tuple(f"{sub}/" for sub, _ in self.subrepos)
         if subdir is None:
             return tuple(name for name in self.files if not name.startswith(prefixes))

@@ -120,6 +120,8 @@ def baked_hub_ids(path: Path) -> Iterator[None]:
 def engine_class():
     """HiggsAudioServeEngine whose reference audio arrives as audio tokens (a stored voice), not as a waveform:
     `_prepare_inputs` is the library's own, with the tokenizer's encode() replaced by the tokens in sample.misc."""
+    from dataclasses import asdict
+
     import torch
     from boson_multimodal.dataset.chatml_dataset import ChatMLDatasetSample, prepare_chatml_sample
     from boson_multimodal.serve.serve_engine import HiggsAudioServeEngine
@@ -141,8 +143,6 @@ def engine_class():
                 input_ids=torch.LongTensor(input_tokens), label_ids=None, audio_ids_concat=concat,
                 audio_ids_start=starts, audio_waveforms_concat=None, audio_waveforms_start=None,
                 audio_sample_rate=None, audio_speaker_indices=None)
-            from dataclasses import asdict
-
             inputs = asdict(self.collator([sample]))
             return {k: v.to(self.model.device) if isinstance(v, torch.Tensor) else v for k, v in inputs.items()}
 
@@ -164,7 +164,8 @@ class HiggsBackend(TorchBackend):
              kv_cache_lengths: tuple[int, ...] = KV_CACHE_LENGTHS) -> HiggsBackend:
         path, revision = cls.baked_dir(model_dir)
         check_model_files(path)
-        with library_required("boson-multimodal", hint="install the higgs extra (see scripts/setup_torch_venv.sh higgs)"):
+        hint = "install the higgs extra (see scripts/setup_torch_venv.sh higgs)"
+        with library_required("boson-multimodal", hint=hint):
             import torch
             import boson_multimodal.serve.serve_engine  # noqa: F401
         device = use_torch(threads, device)
@@ -190,7 +191,7 @@ class HiggsBackend(TorchBackend):
             raise AudioInvalid("the reference clip has under half a second of sound")
         with self._lock, torch.no_grad():
             codes = self.model.audio_tokenizer.encode(wav, sample_rate)   # resamples to its own rate (librosa)
-        codes = np.asarray(codes.squeeze(0).cpu().numpy(), dtype=np.int32)
+        codes = np.asarray(codes.cpu().numpy(), dtype=np.int32)             # [codebooks, frames]
         return {"ref_codes": np.ascontiguousarray(codes.reshape(codes.shape[-2], codes.shape[-1])),
                 "ref_text": np.frombuffer(transcript.strip().encode("utf-8"), dtype=np.uint8).copy()}
 
