@@ -32,6 +32,7 @@ FROM base-gpu AS base-chatterbox-turbo
 FROM base-gpu AS base-chatterbox-multilingual
 FROM base-gpu AS base-xtts
 FROM base-gpu AS base-f5
+FROM base-gpu AS base-higgs
 FROM base-cpu AS base-kokoro
 FROM base-gpu AS base-kokoro-gpu
 FROM base-cpu AS base-hibari
@@ -60,6 +61,7 @@ RUN case "$BACKEND" in \
       chatterbox*) pip install --no-deps chatterbox-tts==0.1.7 s3tokenizer==0.3.0 ;; \
       xtts) pip install --no-deps torchcodec==0.17.0 ;; \
       f5) pip install --no-deps f5-tts==1.1.22 ;; \
+      higgs) pip install --no-deps boson-multimodal==0.1.1 descript-audio-codec==1.0.0 descript-audiotools==0.7.2 ;; \
     esac
 
 COPY pyproject.toml README.md handler.py ./
@@ -74,7 +76,7 @@ COPY builder ./builder
 RUN set -e; \
     case "$BACKEND" in \
       chatterbox*) pip install ".[chatterbox,transcribe]" ;; \
-      xtts|f5) pip install ".[$BACKEND,transcribe]" ;; \
+      xtts|f5|higgs) pip install ".[$BACKEND,transcribe]" ;; \
       kokoro) pip install ".[bake]" ;; \
       *) pip install . ;; \
     esac; \

@@ -27,6 +27,8 @@ XTTS_VENV  := .venv-xtts
 XTTS_STAMP := $(XTTS_VENV)/.installed
 F5_VENV    := .venv-f5
 F5_STAMP   := $(F5_VENV)/.installed
+HIGGS_VENV  := .venv-higgs
+HIGGS_STAMP := $(HIGGS_VENV)/.installed
 
 $(CB_STAMP): pyproject.toml scripts/setup_torch_venv.sh
 	PYTHON=$(PYTHON) bash scripts/setup_torch_venv.sh chatterbox
@@ -37,18 +39,22 @@ $(XTTS_STAMP): pyproject.toml scripts/setup_torch_venv.sh
 $(F5_STAMP): pyproject.toml scripts/setup_torch_venv.sh
 	PYTHON=$(PYTHON) bash scripts/setup_torch_venv.sh f5
 
-## make test-slow: the real GPU libraries (chatterbox, xtts, f5), the Kokoro fit and the 600-job soak, each in its own venv
-test-slow: $(CB_STAMP) $(XTTS_STAMP) $(F5_STAMP)
+$(HIGGS_STAMP): pyproject.toml scripts/setup_torch_venv.sh
+	PYTHON=$(PYTHON) bash scripts/setup_torch_venv.sh higgs
+
+## make test-slow: the real GPU libraries (chatterbox, xtts, f5, higgs) the Kokoro fit and the 600-job soak, each in its own venv
+test-slow: $(CB_STAMP) $(XTTS_STAMP) $(F5_STAMP) $(HIGGS_STAMP)
 	$(CB_VENV)/bin/python -m pytest -q -m slow
 	$(XTTS_VENV)/bin/python -m pytest -q -m slow tests/backends/test_xtts.py
 	$(F5_VENV)/bin/python -m pytest -q -m slow tests/backends/test_f5.py
+	$(HIGGS_VENV)/bin/python -m pytest -q -m slow tests/backends/test_higgs.py
 
 ## make serve: local server with RunPod's endpoint API and OpenAI's /v1/audio/speech on http://127.0.0.1:8000
 serve: $(STAMP)
 	$(PY) -m server
 
 clean:
-	rm -rf $(VENV) $(CB_VENV) $(XTTS_VENV) $(F5_VENV) out .voices .pytest_cache
+	rm -rf $(VENV) $(CB_VENV) $(XTTS_VENV) $(F5_VENV) $(HIGGS_VENV) out .voices .pytest_cache
 
 BENCH_STAMP := $(VENV)/.installed-bench
 $(BENCH_STAMP): $(STAMP)

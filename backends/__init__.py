@@ -15,6 +15,7 @@ REGISTRY: dict[str, str] = {
     "chatterbox-multilingual": "backends.chatterbox_multilingual:ChatterboxMultilingualBackend",
     "xtts": "backends.xtts:XttsBackend",
     "f5": "backends.f5:F5Backend",
+    "higgs": "backends.higgs:HiggsBackend",
 }
 
 

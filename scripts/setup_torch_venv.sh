@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Build .venv-<library>: one GPU backend's real library on CPU torch, for the slow tests. Idempotent.
-#   usage: scripts/setup_torch_venv.sh chatterbox|xtts|f5
+#   usage: scripts/setup_torch_venv.sh chatterbox|xtts|f5|higgs
 #
 # Order matters (see shared/notes/offline-facts.md): CPU torch first; then the engine packages without their
 # dependencies, because their own pins clash with ours (chatterbox-tts pins torch/torchaudio 2.6.0, numpy<2;
-# f5-tts pulls gradio, bitsandbytes and torchcodec, which inference never uses; coqui-tts declares torch only
+# f5-tts pulls gradio, bitsandbytes and torchcodec, which inference never uses; boson-multimodal pins
+# boto3==1.35.36, ruff and s3fs, and descript-audiotools pins protobuf<3.20, none of which inference imports; coqui-tts declares torch only
 # in its extras, and `import TTS` refuses torch >= 2.9 without torchcodec, which the backend never uses to
 # decode); then the project with that library's extra and the test tools, held to the installed torch.
 # pip then warns about the engines' unmet pins: expected, and harmless.
@@ -14,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-LIBRARY="${1:?usage: $0 chatterbox|xtts|f5}"
+LIBRARY="${1:?usage: $0 chatterbox|xtts|f5|higgs}"
 case "$LIBRARY" in
     chatterbox) NO_DEPS=(chatterbox-tts==0.1.7 torchaudio==2.11.0 s3tokenizer==0.3.0
                          resemblyzer==0.1.4 webrtcvad-wheels==2.0.14.post1)
@@ -23,7 +24,10 @@ case "$LIBRARY" in
                 CHECK="from TTS.tts.models.xtts import Xtts" ;;
     f5)         NO_DEPS=(f5-tts==1.1.22 torchaudio==2.11.0)
                 CHECK="import vocos; from f5_tts.infer.utils_infer import infer_batch_process, load_model, load_vocoder" ;;
-    *) echo "unknown library $LIBRARY (chatterbox, xtts or f5)" >&2; exit 2 ;;
+    higgs)      NO_DEPS=(boson-multimodal==0.1.1 descript-audio-codec==1.0.0 descript-audiotools==0.7.2
+                         torchaudio==2.11.0)
+                CHECK="from boson_multimodal.serve.serve_engine import HiggsAudioServeEngine" ;;
+    *) echo "unknown library $LIBRARY (chatterbox, xtts, f5 or higgs)" >&2; exit 2 ;;
 esac
 
 PYTHON="${PYTHON:-python3}"

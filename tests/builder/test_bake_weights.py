@@ -42,11 +42,27 @@ def hub(monkeypatch):
 def test_bake_takes_the_declared_files_and_records_the_resolved_commit(name, hub, tmp_path):
     weights = backend_class(name).weights
     manifest = bake(name, tmp_path / name)
-    assert hub["resolve"] == [(weights.repo_id, weights.revision)]
-    assert hub["download"] == [(weights.repo_id, weights.files, COMMIT)]
+    assert hub["resolve"] == [(weights.repo_id, weights.revision), *((repo, None) for _, repo in weights.subrepos)]
+    assert hub["download"] == [(weights.repo_id, weights.files_from(None), COMMIT),
+                               *((repo, weights.files_from(sub), COMMIT) for sub, repo in weights.subrepos)]
     assert manifest["source"] == weights.repo_id and manifest["source_revision"] == COMMIT
     assert sorted(f["path"] for f in manifest["files"]) == sorted(weights.files)
     assert json.loads((tmp_path / name / MANIFEST).read_text())["source_revision"] == COMMIT
+
+
+def test_subrepos_go_into_their_subdirectories_each_pinned_and_recorded(hub, tmp_path):
+    """higgs: the generation model at the top, the audio tokenizer, its HuBERT and the whisper processor in their
+    own subdirectories, each repo's own file names, each commit in the manifest."""
+    manifest = bake("higgs", tmp_path / "higgs")
+    repos = [repo for repo, _, _ in hub["download"]]
+    assert repos == ["bosonai/higgs-audio-v2-generation-3B-base", "bosonai/higgs-audio-v2-tokenizer",
+                     "bosonai/hubert_base", "openai/whisper-large-v3-turbo"]
+    assert hub["download"][1][1] == ("config.json", "model.pth")
+    assert (tmp_path / "higgs" / "audio_tokenizer" / "model.pth").read_bytes() == \
+        f"bosonai/higgs-audio-v2-tokenizer@{COMMIT}:model.pth".encode()
+    assert manifest["subrepos"]["hubert_base"] == {"source": "bosonai/hubert_base", "source_revision": COMMIT}
+    assert manifest["source"] == "bosonai/higgs-audio-v2-generation-3B-base"
+    assert verify_manifest(tmp_path / "higgs", must_list=backend_class("higgs").weights.required)
 
 
 def test_revision_given_or_declared_is_what_the_hub_resolves(hub, tmp_path, monkeypatch):
