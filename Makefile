@@ -42,7 +42,7 @@ $(F5_STAMP): pyproject.toml scripts/setup_torch_venv.sh
 $(HIGGS_STAMP): pyproject.toml scripts/setup_torch_venv.sh
 	PYTHON=$(PYTHON) bash scripts/setup_torch_venv.sh higgs
 
-## make test-slow: the real GPU libraries (chatterbox, xtts, f5, higgs) the Kokoro fit and the 600-job soak, each in its own venv
+## make test-slow: the real GPU libraries (chatterbox, xtts, f5, higgs), the Kokoro fit and the 600-job soak, each in its own venv
 test-slow: $(CB_STAMP) $(XTTS_STAMP) $(F5_STAMP) $(HIGGS_STAMP)
 	$(CB_VENV)/bin/python -m pytest -q -m slow
 	$(XTTS_VENV)/bin/python -m pytest -q -m slow tests/backends/test_xtts.py
