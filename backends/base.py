@@ -38,6 +38,9 @@ class Capabilities:
     max_chars: int                  # longest text one synthesize() call should get
     needs_transcript: bool
     sample_rate: int
+    #: the same input always gives the same audio (no sampling, or a fixed default seed); backends that
+    #: sample are deterministic only for jobs that give a seed
+    deterministic: bool = False
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ SAMPLE_RATE = 24_000
 class HibariBackend(Backend):
     name = "hibari"
     capabilities = Capabilities(cloning=False, streaming=True, speed=True, languages=("en",),
-                                max_chars=400, needs_transcript=False, sample_rate=SAMPLE_RATE)
+                                max_chars=400, needs_transcript=False, sample_rate=SAMPLE_RATE,
+                                deterministic=True)
     Params = NoParams
     default_voice = "heart"
     model_name = "hibari heart (distilled from Kokoro af_heart)"

@@ -37,6 +37,13 @@ class Settings:
     max_reference_s: float = 30.0                    # longer clips are cut to their best window
     allow_private_urls: bool = False                 # audio_url may not reach private/loopback hosts
     url_timeout_s: float = 20.0
+    output_cache: bool | None = None                 # None = on when the library is on S3
+    output_cache_ttl_s: float = 7 * 24 * 3600.0      # cached results older than this are synthesized again
+    max_batch_items: int = 64
+
+    @property
+    def output_cache_on(self) -> bool:
+        return self.voice_library_uri.startswith("s3://") if self.output_cache is None else self.output_cache
 
     def __repr__(self) -> str:  # never show secrets in logs
         hidden = {"s3_access_key_id", "s3_secret_access_key"}
@@ -77,4 +84,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_reference_s=env_float(env, "MAX_REFERENCE_S", d.max_reference_s),
         allow_private_urls=env_bool(env, "ALLOW_PRIVATE_URLS", d.allow_private_urls),
         url_timeout_s=env_float(env, "URL_TIMEOUT_S", d.url_timeout_s),
+        output_cache=env_bool(env, "OUTPUT_CACHE", False) if (env.get("OUTPUT_CACHE") or "").strip() else None,
+        output_cache_ttl_s=env_float(env, "OUTPUT_CACHE_TTL_S", d.output_cache_ttl_s, minimum=0.0),
+        max_batch_items=env_int(env, "MAX_BATCH_ITEMS", d.max_batch_items, minimum=1),
     )

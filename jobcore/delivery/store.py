@@ -22,3 +22,7 @@ class StoreSink:
         url = self.store.presign(key, self.expiry_s)
         self.store.write(key, data, content_type, filename=name)
         return {"audio_url": url, "expires_at": int(time.time()) + self.expiry_s}
+
+    def link(self, key: str) -> dict:
+        """A presigned URL to an object already in the store (a cached output): no upload."""
+        return {"audio_url": self.store.presign(key, self.expiry_s), "expires_at": int(time.time()) + self.expiry_s}
