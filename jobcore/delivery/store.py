@@ -15,7 +15,7 @@ class StoreSink:
     @classmethod
     def for_store(cls, store: Store, expiry_s: int) -> StoreSink | None:
         """A sink over `store`, or None when the store has no URLs (a directory). Signing is local: no I/O."""
-        return cls(store, expiry_s) if store.presign("outputs/", expiry_s) is not None else None
+        return cls(store, expiry_s) if store.presign("outputs/probe", expiry_s) is not None else None
 
     def deliver(self, data: bytes, name: str, content_type: str, job_id: str) -> dict:
         key = f"{self.prefix}/{job_id}/{name}"
