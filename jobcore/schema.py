@@ -59,9 +59,9 @@ class SynthesizeRequest(_Request):
 
 class BatchRequest(_Request):
     action: Literal["batch"] = "batch"
-    batch: list[dict[str, Any]] = Field(min_length=1, max_length=10_000,
-                                        description="Synthesize jobs' inputs; at most MAX_BATCH_ITEMS. Each item "
-                                                    "is checked alone: a bad item fails only itself.")
+    batch: list[Any] = Field(min_length=1, max_length=10_000,
+                             description="Synthesize jobs' inputs; at most MAX_BATCH_ITEMS. Each item is "
+                                         "checked alone: a bad item fails only itself.")
     zip: bool = Field(False, description="Also return one ZIP of every item's file (and captions).")
     output: Literal["auto", "base64", "url"] = Field(
         "auto", description="How the ZIP comes back: base64, a presigned URL, or auto (URL when large).")
