@@ -121,3 +121,21 @@ def test_a_storage_fault_on_the_cache_write_still_returns_the_audio(hibari_worke
         assert counts["write_errors"] == 1 and counts["read_errors"] == 1
     finally:
         proxy.close()
+
+
+def test_a_batch_uses_the_cache_per_item_and_sends_a_large_zip_as_a_url(cached_worker, monkeypatch):
+    import io
+    import zipfile
+
+    cached_worker.handle({"text": TEXT, "format": "wav"})
+    calls = counting(monkeypatch, cached_worker.backend)
+    result = cached_worker.handle({"batch": [{"text": TEXT, "format": "wav"}, {"text": "Something new.", "format": "wav"}],
+                                   "zip": True, "output": "url"}, "job-zip")
+    assert [r["cached"] for r in result["results"]] == [True, False]
+    assert calls == [["Something new."]]                      # only the new item was synthesized
+    response = httpx.get(result["zip"]["zip_url"], timeout=10)
+    assert response.status_code == 200 and response.headers["content-type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    for name, item in zip(["000.wav", "001.wav"], result["results"]):
+        samples, rate = audio.decode(archive.read(name))
+        assert abs(len(samples) / rate - item["duration_s"]) < 0.05
