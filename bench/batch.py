@@ -9,7 +9,7 @@ from jobcore.settings import Settings
 from jobcore.worker import Worker
 
 log = logging.getLogger(__name__)
-ROUNDS = 3
+ROUNDS = 2
 PROMPTS = [f"Notification {n}: your {thing} is ready." for n, thing in enumerate(
     ["order", "report", "invoice", "parcel", "ticket", "booking", "refund", "statement", "prescription", "upgrade"], 1)]
 
@@ -18,7 +18,6 @@ def run() -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         worker = Worker.from_settings(Settings(voice_library_uri=tmp, warmup=True))   # directory: no output cache
         one_voice = [{"text": p, "format": "mp3"} for p in PROMPTS]
-        two_voices = [{**item, "voice": "jm_kumo" if i % 2 else "jf_alpha"} for i, item in enumerate(one_voice)]
 
         def check(result):
             if "error" in result or result.get("failed"):
@@ -31,14 +30,12 @@ def run() -> dict:
         times = interleaved({
             "separate_jobs": lambda: separate(one_voice),
             "batch": lambda: check(worker.handle({"batch": one_voice})),
-            "separate_jobs_two_voices": lambda: separate(two_voices),
-            "batch_two_voices": lambda: check(worker.handle({"batch": two_voices})),
         }, ROUNDS, warmup=0)
         result = {"benchmark": "batch", "items": len(PROMPTS), **summary(times, "separate_jobs"),
                   "notes": "Kokoro on this machine's CPU (2 cores), mp3, base64 results, no output cache. "
                            "separate_jobs = 10 worker.handle calls one after another; batch = one batch job of "
                            "the same 10 items (their sentences go to Kokoro's per-core pool in one call per "
-                           "voice); two_voices = items alternate between two voices (two groups). Measured on a "
+                           "voice). Measured on a "
                            "machine shared with other work (load average near 10 on 2 cores): ratios only."}
         result["paired_ratio_median"] = round(result["median_ms"]["separate_jobs"] / result["median_ms"]["batch"], 3)
     save("batch", result)
