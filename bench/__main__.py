@@ -17,6 +17,8 @@ BENCHMARKS = [
     "cold_start",
     "streaming",
     "server_throughput",
+    "output_cache",
+    "batch",
 ]
 EXTRA_TABLES = ("rtf", "breakdown_median_ms", "worker_stage_share", "hot_spots_ms", "levels")   # extra tables
 SCALARS = ("paired_ratio_median", "non_synth_share", "first_chunk_over_stream_total", "audio_s", "chars", "kokoro_onnx")
