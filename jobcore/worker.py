@@ -20,8 +20,8 @@ from .delivery import Delivery, InlineSink, StoreSink
 from .openai_compat import unwrap_openai
 from .output_cache import StoreOutputCache
 from .outputs import Outputs
-from .schema import (BatchRequest, InfoRequest, SynthesizeRequest, VoicesCreateRequest, VoicesDeleteRequest, VoicesGetRequest,
-                     VoicesListRequest, validate_request)
+from .schema import (BatchRequest, InfoRequest, SynthesizeRequest, VoicesCreateRequest, VoicesDeleteRequest,
+                     VoicesGetRequest, VoicesListRequest, validate_request)
 from .settings import Settings, load_settings
 from .synthesis import Progress, Synthesis, ms_since
 from .voices import Voices
