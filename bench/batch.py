@@ -36,7 +36,7 @@ def run() -> dict:
                            "separate_jobs = 10 worker.handle calls one after another; batch = one batch job of "
                            "the same 10 items (their sentences go to Kokoro's per-core pool in one call per "
                            "voice). Measured on a "
-                           "machine shared with other work (load average near 10 on 2 cores): ratios only."}
+                           "machine shared with other work (load average between 1 and 10 on 2 cores): ratios only."}
         result["paired_ratio_median"] = round(result["median_ms"]["separate_jobs"] / result["median_ms"]["batch"], 3)
     save("batch", result)
     return result
