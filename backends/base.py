@@ -51,6 +51,9 @@ class Capabilities:
     instructions: bool = False      # takes OpenAI's free-text `instructions` (style prompt); none of ours does yet
     speed_range: tuple[float, float] = (0.5, 2.0)   # speeds rendered natively (when `speed`); the rest is stretched
 
+    #: the same input always gives the same audio (no sampling, or a fixed default seed); backends that
+    #: sample are deterministic only for jobs that give a seed
+    deterministic: bool = False
 
 @dataclass(frozen=True)
 class Weights:

@@ -18,7 +18,8 @@ MODEL_FILE = "hibari.onnx"
 class HibariBackend(Backend):
     name = "hibari"
     capabilities = Capabilities(cloning=False, streaming=True, speed=True, languages=("en",),
-                                max_chars=400, needs_transcript=False, sample_rate=SAMPLE_RATE)
+                                max_chars=400, needs_transcript=False, sample_rate=SAMPLE_RATE,
+                                deterministic=True)
     weights = Weights(required=(MODEL_FILE,), package="hibari-tts")
     Params = NoParams
     default_voice = "heart"

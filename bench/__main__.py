@@ -20,6 +20,8 @@ BENCHMARKS = [
     "server_throughput",
     "word_timestamps",
     "document_fanout",
+    "output_cache",
+    "batch",
 ]
 # extra tables: result key -> (first column, value column); `levels` rows are dicts, one column per field
 EXTRA_TABLES = {"rtf": ("variant", "real-time factor"), "breakdown_median_ms": ("step", "median ms"),

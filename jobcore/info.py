@@ -14,7 +14,8 @@ from .settings import Settings
 REPORTED_PACKAGES = ("tts-worker", "runpod", "numpy", "pydantic", "soundfile")
 
 
-def describe(settings: Settings, backend: Backend, library: VoiceLibrary) -> dict:
+def describe(settings: Settings, backend: Backend, library: VoiceLibrary, output_cache=None) -> dict:
+    """`output_cache`: the worker's OutputCache, or None when it is off."""
     caps = backend.capabilities
     versions = {"python": platform.python_version(), **backend.versions()}
     for package in REPORTED_PACKAGES:
@@ -29,6 +30,8 @@ def describe(settings: Settings, backend: Backend, library: VoiceLibrary) -> dic
         "default_voice": settings.default_voice or backend.default_voice,
         "voice_count": len(library.list()), "cache": library.cache.stats(),
         "formats": list(FORMATS), "sample_rates": list(SAMPLE_RATES),
-        "limits": {"max_text_chars": settings.max_text_chars},
+        "output_cache": {"enabled": output_cache is not None,
+                         **(output_cache.stats() if output_cache is not None else {})},
+        "limits": {"max_text_chars": settings.max_text_chars, "max_batch_items": settings.max_batch_items},
         "versions": versions,
     }

@@ -50,6 +50,8 @@ class SynthesizeRequest(_Request):
     model: str | None = Field(None, max_length=100, description="Accepted for OpenAI compatibility; informational.")
     reference_audio: str | None = Field(None, description="One-off base64 clip to clone (cloning backends only); not stored.")
     reference_text: str | None = Field(None, max_length=2000, description="Transcript of reference_audio.")
+    cache: bool = Field(True, description="Serve a repeat of a deterministic job from the output cache "
+                                          "(S3 libraries; see OUTPUT_CACHE); false always synthesizes.")
 
     @model_validator(mode="after")
     def _text_or_segments(self):
@@ -60,6 +62,16 @@ class SynthesizeRequest(_Request):
     @property
     def total_chars(self) -> int:
         return len(self.text) if self.text is not None else sum(len(s.text) for s in self.segments)
+
+
+class BatchRequest(_Request):
+    action: Literal["batch"] = "batch"
+    batch: list[Any] = Field(min_length=1, max_length=10_000,
+                             description="Synthesize jobs' inputs; at most MAX_BATCH_ITEMS. Each item is "
+                                         "checked alone: a bad item fails only itself.")
+    zip: bool = Field(False, description="Also return one ZIP of every item's file (and captions).")
+    output: Literal["auto", "base64", "url"] = Field(
+        "auto", description="How the ZIP comes back: base64, a presigned URL, or auto (URL when large).")
 
 
 class VoicesListRequest(_Request):
@@ -130,7 +142,7 @@ def validate_request(job_input: Any, models: Mapping[str, type[BaseModel]]) -> B
     """Validate a job's `input` into the request model of its action (`models`: action name -> model)."""
     if not isinstance(job_input, dict):
         raise InvalidInput("the job input must be a JSON object", hint='e.g. {"input": {"text": "Hello"}}')
-    action = job_input.get("action", "synthesize")
+    action = job_input.get("action", "batch" if "batch" in job_input else "synthesize")
     model = models.get(action) if isinstance(action, str) else None
     if model is None:
         raise InvalidInput(f"unknown action {str(action)[:50]!r}", hint=f"actions: {', '.join(models)}")

@@ -41,6 +41,13 @@ class Settings:
     streaming: bool = True                           # RunPod runs the generator handler: outputs are lists
     output_bucket: str | None = None                 # URL outputs go here (bucket or s3://bucket/prefix)
     voice_aliases: tuple[tuple[str, str], ...] = ()   # extra name -> voice pairs (OpenAI names default per backend)
+    output_cache: bool | None = None                 # None = on when the library is on S3
+    output_cache_ttl_s: float = 7 * 24 * 3600.0      # cached results older than this are synthesized again
+    max_batch_items: int = 64
+
+    @property
+    def output_cache_on(self) -> bool:
+        return self.voice_library_uri.startswith("s3://") if self.output_cache is None else self.output_cache
 
     def __repr__(self) -> str:  # never show secrets in logs
         hidden = {"s3_access_key_id", "s3_secret_access_key"}
@@ -84,6 +91,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         streaming=env_bool(env, "STREAMING", d.streaming),
         output_bucket=env.get("OUTPUT_BUCKET") or None,
         voice_aliases=parse_aliases(env.get("VOICE_ALIASES", "")),
+        output_cache=env_bool(env, "OUTPUT_CACHE", False) if (env.get("OUTPUT_CACHE") or "").strip() else None,
+        output_cache_ttl_s=env_float(env, "OUTPUT_CACHE_TTL_S", d.output_cache_ttl_s, minimum=0.0),
+        max_batch_items=env_int(env, "MAX_BATCH_ITEMS", d.max_batch_items, minimum=1),
     )
 
 

@@ -139,10 +139,10 @@ class Synthesis:
                                hint=f"the {self.backend.name} backend takes: "
                                     f"{', '.join(self.backend.Params.model_fields) or 'no params'}") from None
 
-    def pieces(self, plan: Plan) -> Iterator[Piece]:
+    def pieces(self, plan: Plan, backend: Backend | None = None) -> Iterator[Piece]:
         """Rendered pieces, time-stretched where the backend cannot reach the speed; with word timestamps asked
         and none from the backend, aligned with whisper on the spoken text."""
-        for piece in render(self.backend, plan.parts, self.settings.sentence_pause_s, plan.gap_s):
+        for piece in render(backend or self.backend, plan.parts, self.settings.sentence_pause_s, plan.gap_s):
             factor = plan.parts[piece.part].stretch
             if factor != 1.0:                        # speech stretched, the pause before it kept
                 spoken = audio.time_stretch(piece.audio[piece.lead:], piece.sample_rate, factor)
@@ -154,11 +154,13 @@ class Synthesis:
                 piece = replace(piece, words=words)
             yield piece
 
-    def render(self, plan: Plan, progress: Progress | None = None) -> Rendered:
-        """The whole synthesis; reports sentences done to `progress` on texts of more than 3 sentences."""
+
+    def render(self, plan: Plan, progress: Progress | None = None, backend: Backend | None = None) -> Rendered:
+        """The whole synthesis; reports sentences done to `progress` on texts of more than 3 sentences.
+        `backend`: a stand-in for this one's synthesize_many (a batch's sentences made beforehand)."""
         rendered = Rendered(plan, self.backend.name)
         total = plan.sentence_count
-        for piece in self.pieces(plan):
+        for piece in self.pieces(plan, backend):
             rendered.pieces.append(piece)
             if progress is not None and total > 3:
                 progress({"sentences_done": len(rendered.pieces), "sentences": total})

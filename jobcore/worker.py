@@ -11,17 +11,20 @@ from pydantic import BaseModel
 
 from backends import Backend, load_backend
 from common.errors import BackendUnavailable, InternalError, InvalidInput, JobError
-from common.formats import FORMATS, content_type
+from common.formats import FORMATS
 from voice_library import ByteLRU, VoiceLibrary, open_store
 
-from . import audio, info
+from . import info
+from .batch import Batch
 from .delivery import Delivery, InlineSink
 from .delivery.bucket import job_sink, url_sink
 from .openai_compat import unwrap_openai
-from .schema import (InfoRequest, SynthesizeRequest, VoicesCreateRequest, VoicesDeleteRequest, VoicesGetRequest,
-                     VoicesListRequest, validate_request)
+from .output_cache import StoreOutputCache
+from .outputs import Outputs
+from .schema import (BatchRequest, InfoRequest, SynthesizeRequest, VoicesCreateRequest, VoicesDeleteRequest,
+                     VoicesGetRequest, VoicesListRequest, validate_request)
 from .settings import Settings, load_settings
-from .synthesis import Plan, Progress, Synthesis
+from .synthesis import Plan, Progress, Synthesis, ms_since
 from .voices import Voices
 
 log = logging.getLogger(__name__)
@@ -64,13 +67,18 @@ class Worker:
         self.voices = Voices(settings, backend, library)
         self.synthesis = Synthesis(settings, backend, self.voices)
         self.delivery = Delivery(InlineSink(), url_sink(settings, library.store), settings.output_auto_url_bytes)
+        cache = StoreOutputCache(library.store, settings.output_cache_ttl_s) if settings.output_cache_on else None
+        self.outputs = Outputs(backend, self.delivery, cache, settings.sentence_pause_s)
+        self.batch = Batch(settings, self.synthesis, self.outputs, self.delivery)
         self.actions: dict[str, Action] = {a.name: a for a in (
             Action(SynthesizeRequest, self.synthesize),
+            Action(BatchRequest, one(lambda req, job: self.batch.run(req, job.id))),
             Action(VoicesListRequest, one(lambda req, job: self.voices.list())),
             Action(VoicesGetRequest, one(lambda req, job: self.voices.get(req.voice))),
             Action(VoicesCreateRequest, one(lambda req, job: self.voices.create(req))),
             Action(VoicesDeleteRequest, one(lambda req, job: self.voices.delete(req.voice))),
-            Action(InfoRequest, one(lambda req, job: info.describe(self.settings, self.backend, self.library))),
+            Action(InfoRequest, one(lambda req, job: info.describe(self.settings, self.backend, self.library,
+                                                                  cache))),
         )}
 
     @classmethod
@@ -142,18 +150,21 @@ class Worker:
         if req.stream and job.stream:
             yield from self.synthesis.stream(plan)
             return
+        name = f"speech.{FORMATS[plan.format].extension}"
+        key = self.outputs.key(plan, req.cache)
         t1 = time.perf_counter()
-        rendered = self.synthesis.render(plan, job.progress)
-        samples = rendered.audio()
+        hit = self.outputs.cached(key, req.output, job.id, name, delivery)
         t2 = time.perf_counter()
-        data = audio.encode(samples, plan.sample_rate, plan.format)
-        t3 = time.perf_counter()
-        result = rendered.describe()
-        result.update(delivery.deliver(data, f"speech.{FORMATS[plan.format].extension}",
-                                            content_type(plan.format, plan.sample_rate), req.output, job.id))
-        t4 = time.perf_counter()
-        result["timings_ms"] = {stage: round(seconds * 1e3, 1) for stage, seconds in {
-            "voice": t1 - t0, "synth": t2 - t1, "encode": t3 - t2, "deliver": t4 - t3, "total": t4 - t0}.items()}
+        timings = {"voice": round((t1 - t0) * 1e3, 1), **({"cache_lookup": round((t2 - t1) * 1e3, 1)} if key else {})}
+        if hit is not None:
+            result = hit[0]
+            result["timings_ms"] = {**timings, "total": ms_since(t0)}
+            yield result
+            return
+        rendered = self.synthesis.render(plan, job.progress)
+        timings["synth"] = ms_since(t2)
+        result, _ = self.outputs.finish(rendered, key, req.output, job.id, name, timings, delivery)
+        result["timings_ms"] = {**timings, "total": ms_since(t0)}
         yield result
 
 

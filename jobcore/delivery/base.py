@@ -1,6 +1,7 @@
 """The sink interface and the choice between sinks that a job's `output` field makes."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from common.errors import InvalidInput, OutputTooLarge
@@ -14,7 +15,11 @@ class Sink(Protocol):
 
 
 def base64_size(data: bytes) -> int:
-    return (len(data) + 2) // 3 * 4
+    return base64_length(len(data))
+
+
+def base64_length(size: int) -> int:
+    return (size + 2) // 3 * 4
 
 
 class Delivery:
@@ -29,12 +34,30 @@ class Delivery:
         return Delivery(self.inline, url, self.auto_url_bytes)
 
     def deliver(self, data: bytes, name: str, content_type: str, output: str, job_id: str) -> dict:
-        want_url = output == "url" or (output == "auto" and base64_size(data) > self.auto_url_bytes)
-        if not want_url:
+        if not self._wants_url(len(data), output):
             return self.inline.deliver(data, name, content_type, job_id)
+        return self._url_sink(output).deliver(data, name, content_type, job_id)
+
+    def deliver_stored(self, size: int, read: Callable[[], bytes | None], store, key: str, name: str,
+                       content_type: str, output: str, job_id: str) -> dict | None:
+        """Deliver an object already in `store` (`key`, `size` bytes): a URL presigns it where it is when URLs go
+        to that same store, else it is read and delivered. None if it could not be read (gone since found)."""
+        if self._wants_url(size, output):
+            linked = getattr(self._url_sink(output), "link", lambda *_: None)(store, key)
+            if linked is not None:
+                return linked
+        data = read()
+        if data is None:
+            return None
+        return self.deliver(data, name, content_type, output, job_id)
+
+    def _wants_url(self, size: int, output: str) -> bool:
+        return output == "url" or (output == "auto" and base64_length(size) > self.auto_url_bytes)
+
+    def _url_sink(self, output: str) -> Sink:
         if self.url is None:
             error = InvalidInput if output == "url" else OutputTooLarge
             raise error("URL delivery needs S3 storage and none is configured",
                         hint='set OUTPUT_BUCKET or BUCKET_ENDPOINT_URL/BUCKET_ACCESS_KEY_ID/BUCKET_SECRET_ACCESS_KEY, '
                              'pass s3Config with the job, or use "output": "base64"')
-        return self.url.deliver(data, name, content_type, job_id)
+        return self.url

@@ -22,3 +22,10 @@ class StoreSink:
         url = self.store.presign(key, self.expiry_s)
         self.store.write(key, data, content_type, filename=name)
         return {"audio_url": url, "expires_at": int(time.time()) + self.expiry_s}
+
+    def link(self, store: Store, key: str) -> dict | None:
+        """A presigned URL to an object already in this sink's store (a cached output): no upload. None when the
+        object lives in another store (URLs go to a job's own bucket, the cache is in the library)."""
+        if store is not self.store:
+            return None
+        return {"audio_url": self.store.presign(key, self.expiry_s), "expires_at": int(time.time()) + self.expiry_s}

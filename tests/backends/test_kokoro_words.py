@@ -10,7 +10,7 @@ import pytest
 
 from backends.kokoro import read_bundled_model
 from backends.kokoro_timing import DURATION_TENSOR, SAMPLES_PER_FRAME, duration_output, find_duration_tensor
-from tests.speech import decode_result, whisper
+from tests.support.speech import decode_result, whisper
 from jobcore import audio as audio_mod
 
 PASSAGE = ("On March 3rd, 2024, the ferry left the harbor at 7:45 with 312 passengers aboard. "

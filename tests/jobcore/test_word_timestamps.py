@@ -5,7 +5,7 @@ import numpy as np
 
 from backends.base import AudioChunk, Backend, Capabilities, WordTiming
 from jobcore.pipeline import Part, render, word_timeline
-from tests.speech import decode_result
+from tests.support.speech import decode_result
 
 RATE = 1000
 

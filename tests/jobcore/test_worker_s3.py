@@ -11,16 +11,8 @@ import pytest
 from jobcore import audio
 from jobcore.worker import Worker
 from tests.support.jobs import error_of
-from tests.support.seaweed import seaweed_server
+from tests.support.seaweed import s3_settings, seaweed_server
 from tests.support.speech import decode_result, transcribe, wer
-from voice_library.s3_store import S3Store
-
-
-def s3_settings(base, server, bucket: str, **changes):
-    S3Store.from_uri(f"s3://{bucket}", endpoint_url=server.endpoint_url, access_key_id=server.access_key,
-                     secret_access_key=server.secret_key).ensure_bucket()
-    return replace(base, voice_library_uri=f"s3://{bucket}/lib", s3_endpoint_url=server.endpoint_url,
-                   s3_access_key_id=server.access_key, s3_secret_access_key=server.secret_key, **changes)
 
 
 @pytest.fixture

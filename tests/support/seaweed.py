@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -137,3 +138,13 @@ def seaweed_server(tmp_dir: str | os.PathLike, access_key: str, secret_key: str)
         yield server.start()
     finally:
         server.stop()
+
+
+def s3_settings(base, server, bucket: str, **changes):
+    """`base` settings moved onto an S3 library in `bucket` (made if missing) on the test server."""
+    from voice_library.s3_store import S3Store
+
+    S3Store.from_uri(f"s3://{bucket}", endpoint_url=server.endpoint_url, access_key_id=server.access_key,
+                     secret_access_key=server.secret_key).ensure_bucket()
+    return replace(base, voice_library_uri=f"s3://{bucket}/lib", s3_endpoint_url=server.endpoint_url,
+                   s3_access_key_id=server.access_key, s3_secret_access_key=server.secret_key, **changes)
