@@ -12,7 +12,7 @@ from jobcore.settings import Settings
 from server import ServerSettings, create_app
 from server.processes import WorkerProcesses
 
-from .conftest import serve
+from tests.support.servers import serve
 
 LONG = " ".join(f"This is sentence number {i}, spoken slowly." for i in range(40))
 
