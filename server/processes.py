@@ -3,7 +3,8 @@
 Each process (spawned, not forked) builds a Worker from the settings and runs one job at a time; jobs and
 results cross as JSON-able dicts over a pipe. A streamed job holds its process until the stream ends or is
 closed (a cancel closes it between sentences, as with threads). A process that dies is replaced and its job
-answers internal_error. Progress callbacks do not cross (the job queue passes none).
+answers internal_error. Progress callbacks do not cross. The OpenAI speech route needs an in-process worker
+(`Worker.speech`): with WORKERS > 1 it answers 500 (use the job API, or WORKERS=1).
 """
 from __future__ import annotations
 
@@ -43,9 +44,9 @@ def _serve(conn, settings: Settings) -> None:
             return
         kind = message[0]
         if kind == "handle":
-            conn.send(("result", worker.handle(message[1], message[2])))
+            conn.send(("result", worker.handle(message[1], message[2], s3_config=message[3])))
         elif kind == "stream":
-            items = worker.stream(message[1], message[2])
+            items = worker.stream(message[1], message[2], s3_config=message[3])
         elif kind == "next":
             try:
                 conn.send(("item", next(items)))
@@ -134,21 +135,22 @@ class WorkerProcesses:
         for process in self.processes:
             self._free.put(process)
 
-    def handle(self, job_input, job_id: str | None = None, progress=None) -> dict:
+    def handle(self, job_input, job_id: str | None = None, progress=None, s3_config: dict | None = None) -> dict:
         process = self._free.get()
         try:
-            return process.ask(("handle", job_input, job_id))[1]
+            return process.ask(("handle", job_input, job_id, s3_config))[1]
         except (EOFError, OSError):
             self._recover(process)
             return {"error": CRASHED.to_job_error()}
         finally:
             self._free.put(process)
 
-    def stream(self, job_input, job_id: str | None = None, progress=None) -> Iterator[dict]:
+    def stream(self, job_input, job_id: str | None = None, progress=None,
+               s3_config: dict | None = None) -> Iterator[dict]:
         process = self._free.get()
         ended = False
         try:
-            process.conn.send(("stream", job_input, job_id))
+            process.conn.send(("stream", job_input, job_id, s3_config))
             while True:
                 message = process.ask(("next",))
                 if message[0] == "end":

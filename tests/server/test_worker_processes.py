@@ -47,7 +47,9 @@ def test_a_cancelled_stream_frees_its_process(processes, url):
     with TTSClient(url) as client:
         for _ in range(3):   # more cancelled streams than processes: each must hand its process back
             job_id = client.run({"text": LONG, "format": "pcm", "stream": True})
+            started = time.monotonic() + 60
             while not client._call("GET", f"/stream/{job_id}")["stream"]:
+                assert time.monotonic() < started, f"no chunk arrived: {client.status(job_id)}"
                 time.sleep(0.05)
             assert client.cancel(job_id)["status"] == "CANCELLED"
         deadline = time.monotonic() + 30
