@@ -16,6 +16,11 @@ class Scripted(Backend):
     name = "scripted"
     capabilities = Capabilities(cloning=False, streaming=True, speed=True, languages=("en",), max_chars=100,
                                 needs_transcript=False, sample_rate=RATE)
+    revision = "scripted"
+
+    @classmethod
+    def load(cls, model_dir=None, threads=0, device="auto"):
+        return cls()
 
     def synthesize(self, text, voice, *, speed=1.0, seed=None, params=None):
         audio = np.concatenate([np.zeros(500), 0.5 * np.ones(1000), np.zeros(500)]).astype(np.float32)
