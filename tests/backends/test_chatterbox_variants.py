@@ -6,10 +6,8 @@ with the network blocked, so no hub call can hide in it.
 """
 from __future__ import annotations
 
-import contextlib
 import io
 import json
-import socket
 import time
 
 import numpy as np
@@ -26,6 +24,7 @@ from backends.chatterbox_multilingual import (LANGUAGES, ChatterboxMultilingualB
                                               ChatterboxMultilingualParams)
 from backends.chatterbox_turbo import ChatterboxTurboBackend, ChatterboxTurboParams  # noqa: E402
 from common.errors import AudioInvalid, InvalidInput  # noqa: E402
+from tests.support.offline import offline as network_guard  # noqa: E402
 from tests.support.torch_models import (  # noqa: E402
     RATE, char_tokenizer_json, create_voice, decode_wav, differing_arrays, library_worker, manifest_revision,
     random_bake, stored_and_loaded, timed_load, tone)
@@ -47,25 +46,11 @@ def wav_file(clip: np.ndarray, rate: int) -> io.BytesIO:
     return f
 
 
-@contextlib.contextmanager
 def offline():
     """Any TCP/UDP connection or hub download inside fails the test."""
     import chatterbox.models.tokenizers.tokenizer as tokenizer_module
 
-    real_connect = socket.socket.connect
-
-    def connect(self, address):
-        if self.family in (socket.AF_INET, socket.AF_INET6):
-            raise AssertionError(f"network access during load: {address}")
-        return real_connect(self, address)
-
-    def no_hub(*args, **kwargs):
-        raise AssertionError(f"hf_hub_download called: {args} {kwargs}")
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(socket.socket, "connect", connect)
-        mp.setattr(tokenizer_module, "hf_hub_download", no_hub)
-        yield
+    return network_guard(tokenizer_module, "hf_hub_download")
 
 
 def save_state(module, path) -> None:

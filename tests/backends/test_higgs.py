@@ -3,11 +3,9 @@ built by their own constructors, random weights), read from one baked directory 
 from __future__ import annotations
 
 import base64
-import contextlib
 import io
 import json
 import shutil
-import socket
 import time
 
 import numpy as np
@@ -22,7 +20,8 @@ from pydantic import ValidationError  # noqa: E402
 from backends.higgs import (  # noqa: E402
     PROCESSOR_DIR, SEMANTIC_DIR, TOKENIZER_DIR, HiggsBackend, HiggsParams, baked_hub_ids)
 from common.errors import BackendUnavailable, InvalidInput  # noqa: E402
-from tests.backends.torch_models import (  # noqa: E402
+from tests.support.offline import offline as network_guard  # noqa: E402
+from tests.support.torch_models import (  # noqa: E402
     RATE, char_tokenizer_json, create_voice, decode_wav, differing_arrays, library_worker, manifest_revision,
     random_bake, reference_clip, stored_and_loaded, timed_load)
 
@@ -100,25 +99,11 @@ def model_dir(tmp_path_factory):
     return path
 
 
-@contextlib.contextmanager
 def offline():
     """Any TCP/UDP connection or hub snapshot download inside fails the test."""
     from boson_multimodal.audio_processing import higgs_audio_tokenizer
 
-    real_connect = socket.socket.connect
-
-    def connect(self, address):
-        if self.family in (socket.AF_INET, socket.AF_INET6):
-            raise AssertionError(f"network access during load: {address}")
-        return real_connect(self, address)
-
-    def no_hub(*args, **kwargs):
-        raise AssertionError(f"snapshot_download called: {args} {kwargs}")
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(socket.socket, "connect", connect)
-        mp.setattr(higgs_audio_tokenizer, "snapshot_download", no_hub)
-        yield
+    return network_guard(higgs_audio_tokenizer, "snapshot_download")
 
 
 @pytest.fixture(scope="module")
