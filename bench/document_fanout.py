@@ -15,7 +15,7 @@ from jobcore.settings import Settings
 from jobcore.worker import Worker
 from server import ServerSettings, create_app
 from server.processes import WorkerProcesses
-from tests.client.test_document_fanout import document
+from tests.support.documents import document
 from tests.support.servers import serve
 
 log = logging.getLogger(__name__)
