@@ -146,6 +146,7 @@ def test_a_killed_run_resumes_without_redoing_finished_parts(one_worker, two_wor
     assert second.returncode == 0, second.stderr
     assert f"{len(done)} from an earlier run" in second.stdout
     assert out.read_bytes() == one_worker.out.read_bytes()
-    # every part was synthesized once: jobs in flight at the kill were re-attached, not sent again
-    assert completed_jobs(two_workers) - jobs_before == len(parts)
+    # finished parts were not sent again and recorded in-flight jobs were re-attached; a kill landing between a
+    # /run answer and the manifest write can leave at most one unrecorded job per parallel slot (2 here)
+    assert len(parts) <= completed_jobs(two_workers) - jobs_before <= len(parts) + 2
     assert not manifest_path.exists() and not (tmp_path / "book.wav.parts").exists()
