@@ -14,10 +14,6 @@ class Sink(Protocol):
         """Hand `data` over; the returned fields go into the job result. Raises JobError on failure."""
 
 
-def base64_size(data: bytes) -> int:
-    return base64_length(len(data))
-
-
 def base64_length(size: int) -> int:
     return (size + 2) // 3 * 4
 

@@ -5,7 +5,7 @@ import base64
 
 from common.errors import OutputTooLarge
 
-from .base import base64_size
+from .base import base64_length
 
 BASE64_HARD_LIMIT = 15 * 1024 * 1024   # RunPod fails results near 20 MB; stay well below
 
@@ -15,7 +15,8 @@ class InlineSink:
         self.limit = limit
 
     def deliver(self, data: bytes, name: str, content_type: str, job_id: str) -> dict:
-        if base64_size(data) > self.limit:
-            raise OutputTooLarge(f"the audio is {base64_size(data)} bytes as base64, over the {self.limit} limit",
+        size = base64_length(len(data))
+        if size > self.limit:
+            raise OutputTooLarge(f"the audio is {size} bytes as base64, over the {self.limit} limit",
                                  hint='use "output": "url" with S3 storage, a shorter text or a smaller format')
         return {"audio_base64": base64.b64encode(data).decode("ascii")}

@@ -19,13 +19,14 @@ class StoreSink:
 
     def deliver(self, data: bytes, name: str, content_type: str, job_id: str) -> dict:
         key = f"{self.prefix}/{job_id}/{name}"
-        url = self.store.presign(key, self.expiry_s)
+        result = self._url(key)               # signing is local; presign first, then upload
         self.store.write(key, data, content_type, filename=name)
-        return {"audio_url": url, "expires_at": int(time.time()) + self.expiry_s}
+        return result
 
     def link(self, store: Store, key: str) -> dict | None:
         """A presigned URL to an object already in this sink's store (a cached output): no upload. None when the
         object lives in another store (URLs go to a job's own bucket, the cache is in the library)."""
-        if store is not self.store:
-            return None
+        return self._url(key) if store is self.store else None
+
+    def _url(self, key: str) -> dict:
         return {"audio_url": self.store.presign(key, self.expiry_s), "expires_at": int(time.time()) + self.expiry_s}
