@@ -115,7 +115,8 @@ def run() -> dict:
               "ratio_to_warm_job": {"cold_process_to_first_job": round(breakdown["total"] / warm_ms, 2),
                                     "cold_sequential_start": round(sequential_ms / warm_ms, 2), "warm_job": 1.0},
               "rounds": ROUNDS, "target_cold_ms": 2000,
-              "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],   # 1-min, before and after "breakdown_median_ms": breakdown,
+              "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],   # 1-min, before and after
+              "breakdown_median_ms": breakdown,
               "notes": "A fresh `python -c`: import handler (project modules), import onnxruntime and hibari, "
                        "handler.start() = start_both: the worker loads on a thread (worker_load_beside: model "
                        "parts read, sha256 checked, onnxruntime session built, G2P lexicon loaded, stock voices "
