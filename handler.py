@@ -7,7 +7,7 @@ import sys
 
 from common.logs import quiet_url_loggers
 from jobcore.settings import load_settings
-from jobcore.startup import load_in_background
+from jobcore.startup import import_runpod, load_in_background
 from jobcore.worker import BrokenWorker, start_worker
 
 _worker = None
@@ -34,12 +34,11 @@ def worker_fit() -> None:
 
 
 def start():
-    """Load the worker on a thread while this one imports the RunPod SDK (1.4 s, most of it a CPU-info
-    subprocess), then wait for both; returns the SDK module."""
+    """Load the worker on a thread while this one imports the RunPod SDK (without its CPU-info subprocess),
+    then wait for both; returns the SDK module."""
     global _worker
     loading = load_in_background()
-    import runpod
-
+    runpod = import_runpod()
     _worker = loading.result()
     return runpod
 

@@ -1,4 +1,5 @@
-"""The worker loads beside the RunPod SDK's import without importing anything itself (one importing thread)."""
+"""The worker loads beside the RunPod SDK's import without importing anything itself (one importing thread), and
+the SDK's import starts no CPU-info subprocess yet reports the same processor name."""
 from __future__ import annotations
 
 import json
@@ -10,7 +11,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 CHILD = r"""
-import json, sys, threading
+import json, subprocess, sys, threading
+
+spawned = []
+real_popen_init = subprocess.Popen.__init__
+def popen_init(self, args, *rest, **kwargs):
+    spawned.append(str(args)[:200])
+    return real_popen_init(self, args, *rest, **kwargs)
+subprocess.Popen.__init__ = popen_init
 
 imports = []
 class Audit:
@@ -23,7 +31,8 @@ import handler
 runpod = handler.start()
 worker = handler.get_worker()
 result = worker.handle({"text": "Hello there.", "format": "wav"})
-print(json.dumps({"loader_imports": [n for t, n in imports if t == "worker-load"],
+print(json.dumps({"loader_imports": [n for t, n in imports if t.startswith(("worker-load", "g2p-load"))],
+                  "spawned": spawned,
                   "main_imports": sum(t == "MainThread" for t, n in imports),
                   "runpod": "runpod.serverless" in sys.modules, "worker": type(worker).__name__,
                   "audio": "audio_base64" in result}))
@@ -38,3 +47,26 @@ def test_the_loading_thread_imports_nothing_while_the_sdk_is_imported(tmp_path):
     assert report["worker"] == "Worker" and report["audio"] and report["runpod"]
     assert report["main_imports"] > 100            # the SDK's import tree, on the main thread
     assert report["loader_imports"] == []
+    # py-cpuinfo's `python cpuinfo.py --json` (which itself sleeps 1 s in a CPUID probe) is not run; its import's
+    # own `file -b` and `uname -p` calls may be
+    assert [cmd for cmd in report["spawned"] if "cpuinfo" in cmd or "--json" in cmd] == []
+    assert report["spawned"], "the audit saw no subprocess at all: it would not see cpuinfo's either"
+
+
+SDK_CHILD = r"""
+import json, cpuinfo
+real = cpuinfo.get_cpu_info
+from jobcore.startup import cpu_brand, import_runpod
+runpod = import_runpod()
+from runpod.serverless.utils import rp_debugger
+print(json.dumps({"processor": rp_debugger.PROCESSOR, "kernel": cpu_brand(), "restored": cpuinfo.get_cpu_info is real,
+                  "start": callable(runpod.serverless.start)}))
+"""
+
+
+def test_the_sdk_import_keeps_a_real_processor_name_and_py_cpuinfo_as_it_was():
+    out = subprocess.run([sys.executable, "-c", SDK_CHILD], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         check=True).stdout
+    report = json.loads(out.strip().splitlines()[-1])
+    assert report["restored"] and report["start"]
+    assert report["processor"] == report["kernel"] and report["processor"] not in ("", "unknown")
