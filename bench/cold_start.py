@@ -1,5 +1,6 @@
-"""Cold start: process start to the first finished job in a fresh `python -c` (CPU default), with the worker loaded
-beside the SDK import or before it, versus a warm job."""
+"""Cold start: process start to the first finished job in a fresh `python -c` (CPU default): as handler.py starts
+(the worker loading beside the SDK import) and in the order before (the worker, then a plain SDK import); versus a
+warm job."""
 from __future__ import annotations
 
 import json
@@ -100,32 +101,32 @@ def run() -> dict:
         cold: list[dict] = []
         sequential: list[float] = []
         warm: list[float] = []
-        for i in range(ROUNDS):   # interleaved: fresh processes in both orders, then the same job in this warm one
+        for i in range(ROUNDS):   # interleaved: fresh processes in each way, then the same job in this warm one
             cold.append(_cold(str(Path(tmp) / f"cold{i}")))   # a fresh voice library, as in a new container
             sequential.append(_cold(str(Path(tmp) / f"seq{i}"), "sequential")["total"])
             started = time.perf_counter()
             assert "audio_base64" in warm_worker.handle(JOB)
             warm.append(time.perf_counter() - started)
     breakdown = {k: round(statistics.median(c[k] for c in cold) * 1e3, 1) for k in cold[0]}
-    warm_ms = round(statistics.median(warm) * 1e3, 1)
-    sequential_ms = round(statistics.median(sequential) * 1e3, 1)
-    result = {"benchmark": "cold_start", "median_ms": {"cold_process_to_first_job": breakdown["total"],
-                                                       "cold_sequential_start": sequential_ms,
-                                                       "warm_job": warm_ms},
-              "ratio_to_warm_job": {"cold_process_to_first_job": round(breakdown["total"] / warm_ms, 2),
-                                    "cold_sequential_start": round(sequential_ms / warm_ms, 2), "warm_job": 1.0},
+    medians = {"cold_process_to_first_job": breakdown["total"],
+               "cold_sequential_start": round(statistics.median(sequential) * 1e3, 1),
+               "warm_job": round(statistics.median(warm) * 1e3, 1)}
+    result = {"benchmark": "cold_start", "median_ms": medians,
+              "ratio_to_warm_job": {k: round(v / medians["warm_job"], 2) for k, v in medians.items()},
               "rounds": ROUNDS, "target_cold_ms": 2000,
               "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],   # 1-min, before and after
               "breakdown_median_ms": breakdown,
               "notes": "A fresh `python -c`: import handler (project modules), import onnxruntime and hibari, "
                        "handler.start() = start_both: the worker loads on a thread (worker_load_beside: model "
-                       "parts read, sha256 checked, onnxruntime session built, G2P lexicon loaded, stock voices "
-                       "seeded into an empty library, a warm-up synthesis) while the main thread imports runpod "
-                       "(import_runpod_beside, mostly py-cpuinfo's subprocess); then one short job through "
-                       "handler.handler. cold_sequential_start = the same fresh process with the order before (the worker "
-                       "loaded, then runpod imported), interleaved with it. Model files are in the page cache after the first round (a new "
+                       "parts read, sha256 checked, the onnxruntime session built while the G2P lexicon loads on "
+                       "a thread of its own, stock voices seeded into an empty library; "
+                       "no warm-up synthesis on the CPU) while the main thread imports runpod without py-cpuinfo's "
+                       "subprocess (import_runpod_beside); then one short job through handler.handler. "
+                       "cold_sequential_start = the worker loaded, then a plain `import runpod` with its "
+                       "CPU-info subprocess: the order before (its G2P overlap and no warm-up are kept). "
+                       "Interleaved. Model files are in the page cache after the first round (a new "
                        "container reads them from disk). warm_job = the same job in this already warm process. "
-                       "Breakdown = median per step; steps do not sum exactly to the median total."}
+                       "Breakdown = median per step; threaded steps overlap, so steps do not sum to the total."}
     save("cold_start", result)
     return result
 
