@@ -133,6 +133,11 @@ class Backend(ABC):
     def load(cls, model_dir: str | None, threads: int = 0, device: str = "auto") -> Self:
         """Read the weights (MODEL_DIR, or the bundled ones) and import the engine: a ready backend."""
 
+    @classmethod
+    def check_ahead(cls, model_dir: str | None) -> None:
+        """Start checking the baked weights on a thread (the worker's start-up calls this before importing the
+        engine), for `load` to take the result instead of checking again. Default: nothing to start."""
+
     @property
     def embedding_key(self) -> str:
         return f"{self.name}@{self.revision}"

@@ -129,6 +129,7 @@ class ChatterboxBackend(TorchBackend):
     variant: ClassVar[Variant] = ENGLISH
     default_voice = STOCK_VOICE      # present when the baked model has conds.pt
     model_name = "Chatterbox (Resemble AI), chatterbox-tts 0.1.7"
+    imports = ("torch", "chatterbox.tts")
     packages = ("chatterbox-tts", "torch", "torchaudio", "transformers")
     no_warmup_voice = "no built-in voice (conds.pt) in the model directory"
 

@@ -126,6 +126,7 @@ class ChatterboxMultilingualBackend(ChatterboxBackend):
     Params = ChatterboxMultilingualParams
     variant = Variant(load_model=load_model, generate=generate_multilingual)
     model_name = "Chatterbox Multilingual (Resemble AI), chatterbox-tts 0.1.7"
+    imports = ("torch", "chatterbox.mtl_tts")
 
 
 def _aligned_attention_layers(t3) -> list:

@@ -89,3 +89,4 @@ class ChatterboxTurboBackend(ChatterboxBackend):
     variant = Variant(load_model=load_turbo, generate=generate_turbo, prepare_reference=prepare_reference,
                       decoder_options={"n_cfm_timesteps": N_CFM_TIMESTEPS})
     model_name = "Chatterbox-Turbo (Resemble AI), chatterbox-tts 0.1.7"
+    imports = ("torch", "chatterbox.tts_turbo")

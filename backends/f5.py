@@ -84,6 +84,7 @@ class F5Backend(TorchBackend):
     weights = WEIGHTS
     Params = F5Params
     model_name = "F5-TTS v1 Base (SWivid), f5-tts 1.1.22, vocos-mel-24khz"
+    imports = ("torch", "f5_tts.model")
     packages = ("f5-tts", "vocos", "torch", "torchaudio")
     no_warmup_voice = "the model has no built-in voice"
 

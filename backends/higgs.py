@@ -156,6 +156,7 @@ class HiggsBackend(TorchBackend):
     weights = WEIGHTS
     Params = HiggsParams
     model_name = "Higgs Audio v2 generation 3B base (bosonai), boson-multimodal 0.1.1"
+    imports = ("torch", "boson_multimodal.serve.serve_engine")
     packages = ("boson-multimodal", "transformers", "torch", "torchaudio")
     no_warmup_voice = "cloning only: the model has no built-in voice"
 

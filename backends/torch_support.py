@@ -6,11 +6,13 @@ import logging
 import os
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import ClassVar
 
 from common.errors import BackendUnavailable
+from common.manifest import MANIFEST, file_sha256, revision_of, verify_manifest
 
 from .base import Backend, Weights
 
@@ -35,8 +37,6 @@ def resolve_device(device: str) -> str:
 def hashed_revision(model_dir: Path, weights: Weights) -> str:
     """Without a manifest: hash the model files themselves (the builder's scheme, so a fresh bake agrees).
     The required files, then those optional ones that are there."""
-    from common.manifest import file_sha256, revision_of
-
     names = [*weights.required, *(name for name in weights.optional if (model_dir / name).is_file())]
     return revision_of({name: file_sha256(model_dir / name) for name in names})
 
@@ -46,8 +46,6 @@ def check_weights(model_dir: Path, weights: Weights, backend: str) -> str:
     Refuses a directory that lacks a required file, and a manifest that leaves out a file the backend reads
     (a required one, or an optional one that is there): such a file would load unverified.
     Nothing heavy is imported before this passes."""
-    from common.manifest import MANIFEST, verify_manifest
-
     missing = [name for name in weights.required if not (model_dir / name).is_file()]
     if missing:
         raise BackendUnavailable(f"the {backend} model in {model_dir} lacks {', '.join(missing)}",
@@ -90,6 +88,11 @@ def use_torch(threads: int, device: str) -> str:
     return resolve_device(device)
 
 
+# weight checks started by check_ahead, by (backend, model directory), until the load takes them
+_checks: dict[tuple[str, str], Future[str]] = {}
+_checks_lock = threading.Lock()
+
+
 class TorchBackend(Backend):
     """A backend whose model lives on a torch device. `load()` (in each subclass) checks the baked directory with
     `baked_dir`, imports the engine, picks the device with `use_torch` and builds the model; `__init__` takes
@@ -107,13 +110,28 @@ class TorchBackend(Backend):
         self._lock = threading.Lock()
 
     @classmethod
+    def check_ahead(cls, model_dir: str | None) -> None:
+        """Read and hash the baked weights (gigabytes: seconds) on a thread while the caller imports torch and the
+        engine (seconds too); hashlib and file reads let go of the GIL, so the two overlap."""
+        if not model_dir:
+            return
+        pool = ThreadPoolExecutor(1, thread_name_prefix="weights-check")
+        with _checks_lock:
+            _checks[(cls.name, str(Path(model_dir)))] = pool.submit(check_weights, Path(model_dir), cls.weights,
+                                                                    cls.name)
+        pool.shutdown(wait=False)
+
+    @classmethod
     def baked_dir(cls, model_dir: str | None) -> tuple[Path, str]:
-        """MODEL_DIR checked against `cls.weights` (required files, manifest); with the weights' revision."""
+        """MODEL_DIR checked against `cls.weights` (required files, manifest); with the weights' revision.
+        A check started by `check_ahead` is waited for (its error raised here), not done again."""
         if not model_dir:
             raise BackendUnavailable(f"the {cls.name} backend needs its weights in MODEL_DIR",
                                      hint=f"bake them with: python -m builder bake --backend {cls.name} --dest DIR")
         path = Path(model_dir)
-        return path, check_weights(path, cls.weights, cls.name)
+        with _checks_lock:
+            ahead = _checks.pop((cls.name, str(path)), None)
+        return path, ahead.result() if ahead is not None else check_weights(path, cls.weights, cls.name)
 
     def warmup(self) -> None:
         voices = self.stock_voices()

@@ -62,6 +62,7 @@ class XttsBackend(TorchBackend):
     weights = WEIGHTS
     Params = XttsParams
     model_name = "XTTS-v2 (Coqui), coqui-tts 0.28.0"
+    imports = ("torch", "TTS.tts.models.xtts")
     packages = ("coqui-tts", "torch", "torchaudio", "transformers")
     no_warmup_voice = "no stock speakers (speakers_xtts.pth) in the model directory"
 

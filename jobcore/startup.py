@@ -31,11 +31,15 @@ def overlappable(settings: Settings) -> bool:
 
 
 def preimport(settings: Settings) -> None:
-    for name in (*LOADING_IMPORTS, *backend_class(settings.backend).imports):
+    """The loading's imports (torch and the engine for the GPU backends), on this thread, while the backend's
+    weights are read and hashed on another (Backend.check_ahead)."""
+    backend = backend_class(settings.backend)
+    backend.check_ahead(settings.model_dir)
+    for name in (*LOADING_IMPORTS, *backend.imports):
         try:
             importlib.import_module(name)
-        except ImportError:   # an optional part (boto3 missing, a backend's extra): the loading reports it
-            log.debug("start-up: %s not importable", name)
+        except Exception as exc:   # an optional part missing (boto3, a backend's extra), a broken CUDA library:
+            log.debug("start-up: %s not importable (%s)", name, exc)   # the loading reports it
 
 
 def load_in_background(settings: Settings | None = None) -> Future[Worker | BrokenWorker]:
