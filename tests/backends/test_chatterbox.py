@@ -17,36 +17,17 @@ from pydantic import ValidationError  # noqa: E402
 from backends.chatterbox import ChatterboxBackend, ChatterboxParams, files_revision, flatten_conditionals  # noqa: E402
 from common.errors import InvalidInput  # noqa: E402
 from tests.support.torch_models import (  # noqa: E402
-    RATE, char_tokenizer_json, create_voice, decode_wav, differing_arrays, library_worker, manifest_revision,
-    random_bake, reference_clip, stored_and_loaded, timed_load)
+    RATE, create_voice, decode_wav, differing_arrays, library_worker, manifest_revision,
+    random_bake, reference_clip, stored_and_loaded, timed_load, write_random_chatterbox)
 
 pytestmark = pytest.mark.slow
-
-
-def tokenizer_json() -> str:
-    """A character-level tokenizer.json in the layout EnTokenizer expects ([STOP]=0 ... [START]=255, ids < 704)."""
-    specials = {"[STOP]": 0, "[UNK]": 1, "[SPACE]": 2, "[START]": 255}
-    chars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,!?'\"-:;()"
-    vocab = {**specials, **{c: 3 + i for i, c in enumerate(chars)}}
-    vocab.update({f"[unused{i}]": i for i in range(len(vocab) - 1, 255)})   # no holes below [START]
-    return char_tokenizer_json(vocab, list(specials))
 
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
     """The files ChatterboxTTS.from_local reads, from the library's own constructors, plus our manifest."""
-    from chatterbox.models.s3gen import S3Gen
-    from chatterbox.models.t3 import T3
-    from chatterbox.models.voice_encoder import VoiceEncoder
-    from safetensors.torch import save_file
-
     with random_bake(tmp_path_factory, "chatterbox") as path:
-        for name, build in (("ve.safetensors", VoiceEncoder), ("t3_cfg.safetensors", T3),
-                            ("s3gen.safetensors", S3Gen)):
-            module = build()
-            save_file({k: v.detach().clone().contiguous() for k, v in module.state_dict().items()}, path / name)
-            del module
-        (path / "tokenizer.json").write_text(tokenizer_json(), encoding="utf-8")
+        write_random_chatterbox(path)
     return path
 
 
@@ -144,3 +125,17 @@ def test_worker_clones_a_voice_stores_it_and_speaks_with_it(backend, tmp_path):
     assert "error" not in result, result
     audio, rate = decode_wav(result)
     assert rate == 24_000 and audio.size > 0
+
+
+def test_start_up_hashes_the_weights_beside_the_engine_import_and_loads_the_worker(model_dir, tmp_path):
+    """handler.py's start-up path: check_ahead hashes the baked files on a thread, the worker takes that revision."""
+    from jobcore.settings import Settings
+    from jobcore.startup import load_in_background
+    from jobcore.worker import Worker
+
+    settings = Settings(backend="chatterbox", model_dir=str(model_dir), device="cpu", warmup=False,
+                        voice_library_uri=str(tmp_path / "lib"))
+    worker = load_in_background(settings).result(timeout=600)
+    assert isinstance(worker, Worker), getattr(worker, "error", None)
+    assert worker.backend.revision == manifest_revision(model_dir)
+    worker.backend.close()

@@ -39,6 +39,29 @@ def char_tokenizer_json(vocab: dict[str, int], specials: list[str]) -> str:
     return tokenizer.to_str()
 
 
+def chatterbox_tokenizer_json() -> str:
+    """A character-level tokenizer.json in the layout EnTokenizer expects ([STOP]=0 ... [START]=255, ids < 704)."""
+    specials = {"[STOP]": 0, "[UNK]": 1, "[SPACE]": 2, "[START]": 255}
+    chars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,!?'\"-:;()"
+    vocab = {**specials, **{c: 3 + i for i, c in enumerate(chars)}}
+    vocab.update({f"[unused{i}]": i for i in range(len(vocab) - 1, 255)})   # no holes below [START]
+    return char_tokenizer_json(vocab, list(specials))
+
+
+def write_random_chatterbox(path: Path) -> None:
+    """The files ChatterboxTTS.from_local reads, full size, random weights from the library's own constructors."""
+    from chatterbox.models.s3gen import S3Gen
+    from chatterbox.models.t3 import T3
+    from chatterbox.models.voice_encoder import VoiceEncoder
+    from safetensors.torch import save_file
+
+    for name, build in (("ve.safetensors", VoiceEncoder), ("t3_cfg.safetensors", T3), ("s3gen.safetensors", S3Gen)):
+        module = build()
+        save_file({k: v.detach().clone().contiguous() for k, v in module.state_dict().items()}, path / name)
+        del module
+    (path / "tokenizer.json").write_text(chatterbox_tokenizer_json(), encoding="utf-8")
+
+
 @contextmanager
 def random_bake(tmp_path_factory, backend: str, what: str | None = None) -> Iterator[Path]:
     """A fresh model directory for `backend`, torch seeded; on leaving, our manifest is written and the time printed."""
