@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import logging
 import sys
@@ -22,12 +23,13 @@ BENCHMARKS = [
     "document_fanout",
     "output_cache",
     "batch",
+    "gpu_start",     # needs chatterbox-tts: `.venv-chatterbox/bin/python -m bench gpu_start` (make test-slow builds it)
 ]
 # extra tables: result key -> (first column, value column); `levels` rows are dicts, one column per field
 EXTRA_TABLES = {"rtf": ("variant", "real-time factor"), "breakdown_median_ms": ("step", "median ms"),
                 "worker_stage_share": ("stage", "share of the job's time"), "hot_spots_ms": ("function", "own ms"),
                 "levels": ("variant", None)}
-SCALARS = ("load_average", "word_cost_synthesis", "word_cost_job", "paired_ratio_median", "non_synth_share", "first_chunk_over_stream_total", "audio_s", "chars", "kokoro_onnx")
+SCALARS = ("load_average", "word_cost_synthesis", "word_cost_job", "paired_ratio_median", "non_synth_share", "first_chunk_over_stream_total", "audio_s", "chars", "kokoro_onnx", "weights_gb", "torch")
 REPORT = RESULTS_DIR.parent / "BENCHMARKS.md"
 
 
@@ -77,7 +79,12 @@ def render() -> str:
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.WARNING)
     for name in [] if argv == ["--render"] else argv or BENCHMARKS:
-        importlib.import_module(f"bench.{name}").run()
+        module = importlib.import_module(f"bench.{name}")
+        needs = getattr(module, "NEEDS", None)
+        if needs and importlib.util.find_spec(needs.partition(".")[0]) is None:
+            logging.warning("skipping %s: it needs %s (see bench/%s.py)", name, needs, name)
+            continue
+        module.run()
     REPORT.write_text(render())
     print(f"wrote {REPORT}")
     return 0
