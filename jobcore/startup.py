@@ -2,14 +2,11 @@
 caller's thread, then the loading (weights, session, lexicon, warm-up) runs on a thread of its own."""
 from __future__ import annotations
 
-import contextlib
 import importlib
 import logging
-import platform
 import threading
 import time
 from concurrent.futures import Future
-from types import ModuleType
 
 from backends import backend_class
 from common.errors import JobError
@@ -63,29 +60,3 @@ def load_in_background(settings: Settings | None = None) -> Future[Worker | Brok
     threading.Thread(target=load, name="worker-load", daemon=True).start()
     return done
 
-
-def cpu_brand() -> str:
-    """The processor's name as the kernel reports it (what py-cpuinfo's `brand_raw` holds on Linux)."""
-    with contextlib.suppress(OSError):
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as info:
-            for line in info:
-                key, _, value = line.partition(":")
-                if key.strip() == "model name" and value.strip():
-                    return value.strip()
-    return platform.processor() or platform.machine() or "unknown"
-
-
-def import_runpod() -> ModuleType:
-    """`import runpod`, without its one slow step: the SDK's debugger module calls py-cpuinfo's get_cpu_info()
-    at import time for a processor name (shown only with --rp_debugger), and that runs a Python subprocess that
-    itself sleeps 1 s in a CPUID probe process (about 1.2 s of the SDK's 1.7 s import). For that import only,
-    get_cpu_info answers with the kernel's name for the processor; it is restored afterwards."""
-    import cpuinfo
-
-    real = cpuinfo.get_cpu_info
-    cpuinfo.get_cpu_info = lambda: {"brand_raw": cpu_brand()}
-    try:
-        import runpod
-    finally:
-        cpuinfo.get_cpu_info = real
-    return runpod
