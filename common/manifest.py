@@ -15,8 +15,6 @@ log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
 IGNORED = (MANIFEST, ".cache")      # the manifest itself; huggingface_hub's download bookkeeping
 _HINT = "rebuild the image, or bake the weights again with: python -m builder bake"
-
-
 HASH_CHUNK = 16 * 1024 * 1024   # large reads: a check running beside imports takes the GIL back rarely
 
 
