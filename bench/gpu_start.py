@@ -15,7 +15,6 @@ from pathlib import Path
 
 from bench.common import save
 
-log = logging.getLogger(__name__)
 ROUNDS = 3
 ROOT = Path(__file__).resolve().parent.parent
 NEEDS = "chatterbox.tts"      # run in .venv-chatterbox: `.venv-chatterbox/bin/python -m bench gpu_start`
