@@ -28,7 +28,7 @@ def describe(settings: Settings, backend: Backend, library: VoiceLibrary, output
         "capabilities": {**caps.__dict__, "languages": list(caps.languages), "speed_range": list(caps.speed_range)},
         "params_schema": backend.Params.model_json_schema(),
         "default_voice": settings.default_voice or backend.default_voice,
-        "voice_count": len(library.list()), "cache": library.cache.stats(),
+        "voice_count": len(library.list()), "damaged_voices": len(library.damaged), "cache": library.cache.stats(),
         "formats": list(FORMATS), "sample_rates": list(SAMPLE_RATES),
         "output_cache": {"enabled": output_cache is not None,
                          **(output_cache.stats() if output_cache is not None else {})},

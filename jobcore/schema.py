@@ -1,6 +1,7 @@
 """The job contract: one pydantic model per action, with bounds and docs on the fields."""
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -11,7 +12,7 @@ from common.formats import FORMATS
 
 
 class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=True, allow_inf_nan=False)
 
 
 class Segment(_Request):
@@ -138,6 +139,22 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "; ".join(lines)
 
 
+def non_finite(value: Any, skip: tuple[str, ...] = ()) -> str | None:
+    """The path (a.b.0) of the first NaN or ±Infinity anywhere in `value` (JSON parsers let them in), else None.
+    Top-level keys in `skip` are not looked into. Iterative: any nesting depth."""
+    todo: list[tuple[Any, str]] = [(value, "")]
+    while todo:
+        item, path = todo.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return path or "input"
+        if isinstance(item, dict):       # pushed reversed: the first bad field in document order is named
+            todo.extend(reversed([(v, f"{path}.{k}" if path else str(k)) for k, v in item.items()
+                                  if path or k not in skip]))
+        elif isinstance(item, (list, tuple)):
+            todo.extend(reversed([(v, f"{path}.{i}" if path else str(i)) for i, v in enumerate(item)]))
+    return None
+
+
 def validate_request(job_input: Any, models: Mapping[str, type[BaseModel]]) -> BaseModel:
     """Validate a job's `input` into the request model of its action (`models`: action name -> model)."""
     if not isinstance(job_input, dict):
@@ -146,6 +163,10 @@ def validate_request(job_input: Any, models: Mapping[str, type[BaseModel]]) -> B
     model = models.get(action) if isinstance(action, str) else None
     if model is None:
         raise InvalidInput(f"unknown action {str(action)[:50]!r}", hint=f"actions: {', '.join(models)}")
+    where = non_finite(job_input, skip=("batch",) if action == "batch" else ())   # batch items: checked alone
+    if where is not None:
+        raise InvalidInput(f"field {where!r}: NaN and Infinity are not numbers a job may hold",
+                           hint="send a finite number")
     try:
         return model.model_validate(job_input)
     except ValidationError as exc:

@@ -11,7 +11,7 @@ from functools import cached_property
 
 from backends import Backend, Embedding
 from backends.base import StockVoice
-from voice_library import VoiceLibrary, VoiceMeta
+from voice_library import DamagedVoice, VoiceLibrary, VoiceMeta
 from voice_library.library import check_voice_id, slugify
 
 from . import audio
@@ -220,4 +220,8 @@ class Voices:
         return {**meta.model_dump(), "embeddings": keys, "usable": usable}
 
     def delete(self, ref: str) -> dict:
-        return {"deleted": self.library.delete(self.library.resolve(ref).id).id}
+        try:
+            voice_id = self.library.resolve(ref).id
+        except DamagedVoice:                 # a damaged voice.json: removable by its id
+            voice_id = ref.strip()
+        return {"deleted": self.library.delete(voice_id).id}

@@ -27,10 +27,14 @@ ROOT = "voices/"
 LOCK = ".creating"          # the create/delete lock object of a voice (name kept from before)
 
 
+class DamagedVoice(StorageUnavailable):
+    """A voice.json that cannot be read as a voice (written by hand, an old version or a bug)."""
+
+
 class VoiceMeta(BaseModel):
     """voice.json: what a voice is. Embeddings and the clip live beside it as their own objects."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
 
     id: str
     name: str
@@ -76,6 +80,7 @@ class VoiceLibrary:
         self.cache = cache
         self.ttl_s = ttl_s
         self.lock_ttl_s = lock_ttl_s     # a create lock older than this is from a dead worker
+        self.damaged: tuple[str, ...] = ()   # ids whose voice.json the last listing could not read (see info)
 
     # -- cached reads -------------------------------------------------------------------------
     def _cached(self, key: str, decode: Callable[[bytes], Any]) -> Any:
@@ -106,11 +111,15 @@ class VoiceLibrary:
             raise VoiceNotFound(f"no voice with id {voice_id!r}")
         try:
             return self._cached(voice_key(voice_id, "voice.json"), _parse_meta)
+        except DamagedVoice as exc:
+            raise DamagedVoice(f"the stored voice.json of {voice_id!r} is damaged",
+                               hint=f"delete it (voices.delete {voice_id!r}) and create it again") from exc
         except NotFound:
             raise VoiceNotFound(f"no voice with id {voice_id!r}", hint=self._available_hint()) from None
 
     def list(self) -> list[tuple[VoiceMeta, list[str]]]:
-        """Every voice with the embedding keys stored for it, sorted by name."""
+        """Every voice with the embedding keys stored for it, sorted by name. A damaged voice.json is skipped with
+        a warning (and its id kept in `damaged`): one bad entry never hides the others."""
         embeddings: dict[str, list[str]] = {}
         ids = []
         for key in self.store.list(ROOT):
@@ -119,22 +128,30 @@ class VoiceLibrary:
                 ids.append(parts[0])
             elif len(parts) == 3 and parts[1] == "embeddings" and parts[2].endswith(".safetensors"):
                 embeddings.setdefault(parts[0], []).append(parts[2].removesuffix(".safetensors"))
-        voices = []
+        voices, damaged = [], []
         for voice_id in ids:
             try:
                 voices.append((self.get(voice_id), sorted(embeddings.get(voice_id, []))))
             except VoiceNotFound:
                 continue          # deleted between list and read
+            except DamagedVoice:
+                log.warning("voice %s has a damaged voice.json; skipped (voices.delete removes it)", voice_id)
+                damaged.append(voice_id)
+        self.damaged = tuple(damaged)
         return sorted(voices, key=lambda v: v[0].name.lower())
 
     def resolve(self, ref: str) -> VoiceMeta:
         """A voice by id, or by case-insensitive name."""
         ref = ref.strip()
         slug = re.sub(r"[^a-z0-9]+", "-", ref.lower()).strip("-")
+        damaged = None
         for candidate in dict.fromkeys(c for c in (ref, slug) if VOICE_ID.match(c)):   # cached, no listing
             try:
                 meta = self.get(candidate)
             except VoiceNotFound:
+                continue
+            except DamagedVoice as exc:
+                damaged = exc if candidate == ref else damaged
                 continue
             if candidate == ref or meta.name.lower() == ref.lower():
                 return meta
@@ -142,6 +159,8 @@ class VoiceLibrary:
         for meta, _ in self.list():
             if meta.name.lower() == wanted or meta.id == wanted:
                 return meta
+        if damaged is not None:
+            raise damaged
         raise VoiceNotFound(f"no voice named {ref!r}", hint=self._available_hint())
 
     def _available_hint(self) -> str:
@@ -292,8 +311,13 @@ class VoiceLibrary:
             log.warning("could not release %s; it expires after the lock TTL", lock)
 
     def delete(self, voice_id: str) -> VoiceMeta:
-        """Under the voice's lock: remove voice.json first (the voice vanishes at once), then its other objects."""
-        meta = self.get(voice_id)
+        """Under the voice's lock: remove voice.json first (the voice vanishes at once), then its other objects.
+        A voice whose voice.json is damaged is removed too (by id)."""
+        try:
+            meta = self.get(voice_id)
+        except DamagedVoice:
+            meta = VoiceMeta(id=voice_id, name=voice_id)
+            log.warning("deleting voice %s, whose voice.json is damaged", voice_id)
         lock = voice_key(voice_id, LOCK)
         owner = self._take_lock(lock, voice_id)
         try:
@@ -317,7 +341,7 @@ def _parse_meta(data: bytes) -> VoiceMeta:
     try:
         return VoiceMeta.model_validate(json.loads(data))
     except (ValueError, ValidationError) as exc:
-        raise StorageUnavailable("a stored voice.json is not valid", hint="repair or delete that voice") from exc
+        raise DamagedVoice("a stored voice.json is not valid", hint="repair or delete that voice") from exc
 
 
 def slugify(name: str) -> str:
