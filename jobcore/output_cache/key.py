@@ -1,17 +1,19 @@
 """The cache key of a plan: a hash of everything that decides the output bytes; and which plans may use it."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import threading
 from collections import OrderedDict
 
 import numpy as np
+from pydantic import BaseModel
 
 from backends import Backend
 from backends.base import Embedding
 
-KEY_VERSION = 1     # bump when rendering changes what the same inputs produce
+KEY_VERSION = 2     # bump when rendering changes what the same inputs produce
 
 
 class EmbeddingDigests:
@@ -51,16 +53,33 @@ def cacheable(plan, backend: Backend) -> bool:
     return backend.capabilities.deterministic or all(part.seed is not None for part in plan.parts)
 
 
+def canonical(value, digests: EmbeddingDigests):
+    """A JSON-able picture of `value` that loses nothing: dataclasses field by field (every field, so a field added
+    to the plan enters the key by itself), pydantic models as dumped, embeddings (dicts of arrays) by digest."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {"@": type(value).__name__,
+                **{f.name: canonical(getattr(value, f.name), digests) for f in dataclasses.fields(value)}}
+    if isinstance(value, BaseModel):
+        return {"@": type(value).__name__, **value.model_dump(mode="json")}
+    if isinstance(value, dict):
+        if value and all(isinstance(v, np.ndarray) for v in value.values()):
+            return {"@embedding": digests.digest(f"@{id(value)}", value)}
+        return {str(k): canonical(v, digests) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [canonical(v, digests) for v in value]
+    if isinstance(value, np.ndarray):
+        return {"@array": digest_embedding({"a": value})}
+    if isinstance(value, float):
+        return repr(value)              # exact: 0.5 and 0.50000001 differ
+    if value is None or isinstance(value, (str, int, bool)):
+        return value
+    raise TypeError(f"the output cache key cannot describe a {type(value).__name__}")
+
+
 def output_key(plan, backend: Backend, pause_s: float, digests: EmbeddingDigests) -> str:
-    """Backend and revision, voices (ids and embedding digests), prepared sentences, speed, seed, params,
-    format, rate, captions, dialog gap and sentence pause: the same key means the same result."""
-    described = {
-        "v": KEY_VERSION, "backend": backend.name, "revision": backend.revision, "format": plan.format,
-        "sample_rate": plan.sample_rate, "captions": plan.captions, "dialog": plan.dialog, "gap_s": plan.gap_s,
-        "pause_s": pause_s,
-        "parts": [{"voice": part.voice_id, "embedding": digests.digest(part.voice_id, part.embedding),
-                   "sentences": part.sentences, "speed": part.speed, "seed": part.seed,
-                   "params": part.params.model_dump(mode="json") if part.params is not None else None}
-                  for part in plan.parts],
-    }
+    """The whole plan (every field of it and of its parts: sentences spoken and written, requested speed and
+    stretch, timestamps, captions, format, rate, seeds, params, voices by embedding digest, ...), the backend and
+    its revision, and the sentence pause: the same key means the same audio and the same result description."""
+    described = {"v": KEY_VERSION, "backend": backend.name, "revision": backend.revision, "pause_s": repr(pause_s),
+                 "plan": canonical(plan, digests)}
     return hashlib.sha256(json.dumps(described, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
