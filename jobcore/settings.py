@@ -37,6 +37,7 @@ class Settings:
     max_audio_bytes: int = 20 * 1024 * 1024          # uploaded or downloaded reference clips
     max_reference_s: float = 30.0                    # longer clips are cut to their best window
     allow_private_urls: bool = False                 # audio_url may not reach private/loopback hosts
+    allow_private_endpoints: bool = False            # a job's s3Config.endpointUrl may not either
     url_timeout_s: float = 20.0
     streaming: bool = True                           # RunPod runs the generator handler: outputs are lists
     output_bucket: str | None = None                 # URL outputs go here (bucket or s3://bucket/prefix)
@@ -87,6 +88,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_audio_bytes=env_int(env, "MAX_AUDIO_BYTES", d.max_audio_bytes, minimum=1),
         max_reference_s=env_float(env, "MAX_REFERENCE_S", d.max_reference_s),
         allow_private_urls=env_bool(env, "ALLOW_PRIVATE_URLS", d.allow_private_urls),
+        allow_private_endpoints=env_bool(env, "ALLOW_PRIVATE_ENDPOINTS", d.allow_private_endpoints),
         url_timeout_s=env_float(env, "URL_TIMEOUT_S", d.url_timeout_s),
         streaming=env_bool(env, "STREAMING", d.streaming),
         output_bucket=env.get("OUTPUT_BUCKET") or None,

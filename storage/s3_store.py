@@ -1,13 +1,16 @@
 """A Store on S3-compatible object storage through boto3; the only module that imports boto3."""
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from contextlib import contextmanager
 from urllib.parse import quote, urlsplit
 
 import boto3
+from botocore.awsrequest import AWSResponse
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
 from common.errors import InvalidInput, StorageUnavailable
 
@@ -31,6 +34,40 @@ def _disposition(filename: str) -> str:
     return value if safe == filename else f"{value}; filename*=UTF-8''{quote(filename, safe='')}"
 
 
+class _Raw:
+    """A received body as botocore reads it (stream() for errors and small answers, read() for bodies)."""
+
+    def __init__(self, data: bytes):
+        self.data, self.offset = data, 0
+
+    def stream(self, *_args, **_kwargs):
+        yield self.read()
+
+    def read(self, amt: int | None = None) -> bytes:
+        end = len(self.data) if amt is None else self.offset + amt
+        piece, self.offset = self.data[self.offset:end], min(end, len(self.data))
+        return piece
+
+    def close(self) -> None:
+        pass
+
+
+def _send_pinned(request, pin: Callable[[str], str], timeout_s: float, **_) -> AWSResponse:
+    """botocore's before-send hook: send the signed request ourselves, to the address `pin` allows."""
+    import httpcore
+
+    from .pinned import ResponseTooLarge, send
+
+    address = pin(request.url)
+    try:
+        status, headers, body = send(request.method, request.url, dict(request.headers), request.body, address,
+                                     timeout_s)
+    except (httpcore.NetworkError, httpcore.TimeoutException, httpcore.ProtocolError, httpcore.UnsupportedProtocol,
+            ResponseTooLarge):
+        raise EndpointConnectionError(endpoint_url=urlsplit(request.url).hostname or "?") from None
+    return AWSResponse(request.url, status, headers, _Raw(body))
+
+
 class S3Store:
     """Objects under `s3://bucket/prefix`; ETags are returned without quotes."""
 
@@ -43,7 +80,10 @@ class S3Store:
     @classmethod
     def from_uri(cls, uri: str, *, endpoint_url: str | None = None, access_key_id: str | None = None,
                  secret_access_key: str | None = None, region: str = "us-east-1", connect_timeout: float = 3.0,
-                 read_timeout: float = 10.0, max_attempts: int = 2) -> S3Store:
+                 read_timeout: float = 10.0, max_attempts: int = 2,
+                 pin: Callable[[str], str] | None = None) -> S3Store:
+        """`pin`: given a request URL, the address to connect to (it may raise to refuse the host). With it every
+        request goes to that address (the DNS answer checked is the one used), not to a fresh lookup."""
         parts = urlsplit(uri)
         if parts.scheme != "s3" or not parts.netloc or "@" in parts.netloc or ":" in parts.netloc:
             raise InvalidInput("the voice library URI must look like s3://bucket/optional/prefix",
@@ -57,6 +97,9 @@ class S3Store:
         client = boto3.session.Session().client(
             "s3", endpoint_url=endpoint_url, aws_access_key_id=access_key_id,
             aws_secret_access_key=secret_access_key, region_name=region, config=config)
+        if pin is not None:
+            client.meta.events.register("before-send.s3", functools.partial(
+                _send_pinned, pin=pin, timeout_s=max(connect_timeout, read_timeout)))
         return cls(client, parts.netloc, parts.path)
 
     def in_bucket(self, bucket: str, prefix: str = "") -> S3Store:

@@ -2,17 +2,25 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
+import logging
+import re
 import time
 from urllib.parse import urlsplit
 
-from common.errors import InvalidInput
+from common.errors import InvalidInput, JobError, StorageUnavailable
 from storage import Store, open_store
 
 from ..settings import Settings
 from .base import Sink
 from .store import StoreSink
 
+log = logging.getLogger(__name__)
+
 MONTH_BUCKET = "%m-%y"   # runpod's rp_upload uploads into a bucket named after the month when none is named
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_BUCKET_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 
 
 class BucketSink:
@@ -35,19 +43,77 @@ def region_of(endpoint_url: str, default: str) -> str:
 
 @functools.lru_cache(maxsize=16)
 def _s3(uri: str, endpoint_url: str | None, access_key_id: str | None, secret: str | None, region: str,
-        settings: Settings):
-    """One boto3 client per distinct bucket and credentials (clients are slow to build and thread-safe)."""
+        settings: Settings, pinned: bool = False):
+    """One boto3 client per distinct bucket and credentials (clients are slow to build and thread-safe).
+    `pinned`: a job's endpoint; every request goes to an address that the address rule allows (jobcore.fetch)."""
+    pin = functools.partial(_endpoint_address, allow_private=settings.allow_private_endpoints,
+                            timeout_s=settings.s3_connect_timeout_s) if pinned else None
     return open_store(uri, endpoint_url=endpoint_url, access_key_id=access_key_id, secret_access_key=secret,
                       region=region,
                       connect_timeout=settings.s3_connect_timeout_s, read_timeout=settings.s3_read_timeout_s,
-                      max_attempts=settings.s3_max_attempts)
+                      max_attempts=settings.s3_max_attempts, **({"pin": pin} if pin else {}))
+
+
+def _endpoint_address(url: str, allow_private: bool, timeout_s: float) -> str:
+    """The checked address of a job's S3 endpoint: audio_url's and webhooks' rule (no private, loopback,
+    link-local or reserved answer, IPv6 forms of them included), lifted by ALLOW_PRIVATE_ENDPOINTS."""
+    from ..fetch import resolve_public   # httpcore: only for jobs that bring an s3Config
+
+    try:
+        return resolve_public(url, allow_private, field="s3Config.endpointUrl", setting="ALLOW_PRIVATE_ENDPOINTS",
+                              timeout_s=timeout_s)
+    except TimeoutError:
+        raise InvalidInput("s3Config.endpointUrl host took too long to resolve") from None
+
+
+def check_bucket_name(name: str) -> str:
+    """S3's bucket naming rules: 3-63 of a-z, 0-9, '.', '-', a letter or digit at each end, no '..', not an IP
+    address, none of the reserved prefixes and suffixes."""
+    ok = (_BUCKET_NAME.match(name) is not None and ".." not in name and not name.startswith(_BUCKET_PREFIXES)
+          and not name.endswith(_BUCKET_SUFFIXES))
+    try:
+        ipaddress.ip_address(name)
+        ok = False
+    except ValueError:
+        pass
+    if not ok:
+        raise InvalidInput(f"{name[:80]!r} is not a valid S3 bucket name",
+                           hint="3-63 characters of a-z, 0-9, '.' and '-', starting and ending with a letter or digit")
+    return name
 
 
 def _bucket_uri(bucket: str) -> str:
     uri = bucket if bucket.startswith("s3://") else f"s3://{bucket}"
-    if not urlsplit(uri).netloc:
+    parts = urlsplit(uri)
+    if not parts.netloc:
+        raise InvalidInput("the output bucket must be a bucket name or s3://bucket/prefix")
+    check_bucket_name(parts.netloc)
+    prefix = parts.path.strip("/")
+    if prefix and any(p in ("", ".", "..") or "\\" in p or not p.isprintable() for p in prefix.split("/")):
+        raise InvalidInput(f"the output bucket's prefix {prefix[:80]!r} is not a plain path",
+                           hint="use s3://bucket/some/prefix without '.', '..' or empty parts")
+    if parts.query or parts.fragment:
         raise InvalidInput("the output bucket must be a bucket name or s3://bucket/prefix")
     return uri
+
+
+class JobBucketSink:
+    """A job's own bucket (s3Config): a failed upload says only that it failed, never what the far end answered
+    (whether a port is closed, refuses, or has no such bucket: that would make the worker a scanner)."""
+
+    def __init__(self, inner: BucketSink, bucket: str | None):
+        self.inner, self.bucket = inner, bucket
+
+    def deliver(self, data: bytes, name: str, content_type: str, job_id: str) -> dict:
+        try:
+            return self.inner.deliver(data, name, content_type, job_id)
+        except InvalidInput:
+            raise                        # our own checks (names, the address rule)
+        except JobError as exc:
+            log.info("job %s: upload to its s3Config bucket failed: %s", job_id, exc.message)
+            where = f"bucket {self.bucket!r}" if self.bucket else "the month bucket"
+            raise StorageUnavailable("the upload to the job's s3Config storage failed",
+                                     hint=f"check s3Config: endpointUrl, {where}, accessId and accessSecret") from None
 
 
 def url_sink(settings: Settings, library_store: Store) -> Sink | None:
@@ -75,9 +141,12 @@ def job_sink(s3_config, settings: Settings) -> Sink:
                            hint="RunPod's form: {\"accessId\", \"accessSecret\", \"bucketName\", \"endpointUrl\"}")
     if not endpoint.startswith(("http://", "https://")):
         raise InvalidInput("s3Config.endpointUrl must be an http(s) URL")
+    _endpoint_address(endpoint, settings.allow_private_endpoints, settings.s3_connect_timeout_s)   # refused early
     region = region_of(endpoint, settings.s3_region)
     if bucket:
-        return BucketSink(_s3(_bucket_uri(bucket), endpoint, access, secret, region, settings),
+        sink = BucketSink(_s3(_bucket_uri(bucket), endpoint, access, secret, region, settings, pinned=True),
                           settings.output_url_expiry_s)
-    return BucketSink(_s3("s3://placeholder", endpoint, access, secret, region, settings), settings.output_url_expiry_s,
-                      month_bucket=True)
+    else:
+        sink = BucketSink(_s3("s3://placeholder", endpoint, access, secret, region, settings, pinned=True),
+                          settings.output_url_expiry_s, month_bucket=True)
+    return JobBucketSink(sink, bucket)

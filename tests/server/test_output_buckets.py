@@ -73,7 +73,7 @@ def test_settings_read_streaming_and_output_bucket():
 @pytest.fixture(scope="module")
 def dir_server(kokoro_worker):
     """The local server over a worker with a directory library and no bucket settings."""
-    with serve(create_app(worker_with(kokoro_worker), ServerSettings())) as url:
+    with serve(create_app(worker_with(kokoro_worker, allow_private_endpoints=True), ServerSettings())) as url:
         yield url
 
 
