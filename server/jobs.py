@@ -52,7 +52,7 @@ class Job:
     finished: float | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)   # set on the event loop when terminal
     loop: asyncio.AbstractEventLoop | None = None
-    retained: int = 0                            # approx_bytes of the output kept for /status
+    retained: int = 0                            # approx_bytes of what is kept for /status and /retry
 
     def payload(self) -> dict:
         """The RunPod status payload: id, status, output or error, delayTime and executionTime in ms."""
@@ -127,6 +127,8 @@ class JobQueue:
                 return None
             again = Job(job.id, job.input, job.webhook, job.execution_timeout_s, job.ttl_s, job.s3_config,
                         loop=asyncio.get_running_loop())
+            self.retained -= job.retained       # the failed run's kept input moves to the new run
+            job.retained = 0
             self._jobs[job.id] = again
             self.retried += 1
         self._pool.submit(self._run, again)
@@ -261,7 +263,12 @@ class JobQueue:
     def _end(self, job: Job, status: str) -> None:
         job.status, job.finished = status, time.monotonic()
         if status in (COMPLETED, CANCELLED):    # the text and any reference audio are not needed any more
-            job.input = None                    # (FAILED and TIMED_OUT keep theirs for /retry until they expire)
+            job.input = None                    # (FAILED and TIMED_OUT keep theirs for /retry until they expire,
+        elif status in (FAILED, TIMED_OUT):     # counted against max_retained_bytes like outputs)
+            kept = approx_bytes(job.input) + approx_bytes(job.error)
+            job.retained += kept
+            self.retained += kept
+            self._evict()
         self.counts[status] += 1
         if job.loop is not None:
             try:

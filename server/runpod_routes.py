@@ -14,6 +14,7 @@ from .settings import ServerSettings
 from .webhooks import check_webhook
 
 RUN_LIMIT, RUNSYNC_LIMIT = 10 * 1024 * 1024, 20 * 1024 * 1024   # RunPod's request size limits
+MAX_TTL_MS = 7 * 24 * 3600 * 1000    # the longest `?ttl=`, policy.ttl or policy.executionTimeout: 7 days
 
 
 def runpod_router(queue: JobQueue, settings: ServerSettings) -> APIRouter:
@@ -31,8 +32,8 @@ def runpod_router(queue: JobQueue, settings: ServerSettings) -> APIRouter:
                 raise ApiError(400, exc.message) from None
         policy = body.get("policy") if isinstance(body.get("policy"), dict) else {}
         try:
-            return queue.submit(body["input"], webhook, _ms(policy.get("executionTimeout")), prefix,
-                                _ms(policy.get("ttl")), body.get("s3Config"))
+            return queue.submit(body["input"], webhook, _ms(policy.get("executionTimeout"), "policy.executionTimeout"),
+                                prefix, _ms(policy.get("ttl"), "policy.ttl"), body.get("s3Config"))
         except QueueFull as exc:
             raise ApiError(429, f"{exc}: retry later, or raise MAX_QUEUED_JOBS") from None
 
@@ -64,11 +65,12 @@ def runpod_router(queue: JobQueue, settings: ServerSettings) -> APIRouter:
 
     @router.api_route("/status/{job_id}", methods=["GET", "POST"])
     async def status(job_id: str, ttl: int | None = None):
-        """`?ttl=ms` keeps the job and its result that long from now (RunPod's status ttl)."""
+        """`?ttl=ms` keeps the job and its result that long from now (RunPod's status ttl), at most 7 days."""
         job = find(job_id)
         if ttl is not None:
-            if ttl <= 0:
-                raise ApiError(400, "ttl must be a positive number of milliseconds")
+            if not 0 < ttl <= MAX_TTL_MS:
+                raise ApiError(400, f"ttl must be a number of milliseconds from 1 to {MAX_TTL_MS} (7 days)",
+                               "invalid_input")
             queue.keep(job, ttl / 1e3)
         return queue.snapshot(job)
 
@@ -101,6 +103,10 @@ def runpod_router(queue: JobQueue, settings: ServerSettings) -> APIRouter:
     return router
 
 
-def _ms(value) -> float | None:
-    """A policy duration in ms as seconds; anything but a positive number means none."""
-    return value / 1e3 if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else None
+def _ms(value, field: str) -> float | None:
+    """A policy duration in ms as seconds; anything but a positive number means none; past 7 days a 400."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
+        return None
+    if not value <= MAX_TTL_MS:          # NaN and Infinity included
+        raise ApiError(400, f"{field} must be at most {MAX_TTL_MS} ms (7 days)", "invalid_input")
+    return value / 1e3
