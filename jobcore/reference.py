@@ -13,6 +13,7 @@ from common.errors import AudioInvalid, InvalidInput
 
 REFERENCE_RATE = 24_000
 MIN_SECONDS = 1.0
+DECODE_SECONDS = 60.0        # a clip is decoded this far at most (or max_seconds + 30 s, if more): the rest is unused
 TARGET_RMS_DBFS = -20.0
 
 
@@ -32,7 +33,7 @@ def best_window(audio: np.ndarray, rate: int, seconds: float) -> np.ndarray:
         return audio
     hop = rate // 10
     frames = audio[: len(audio) // hop * hop].reshape(-1, hop)
-    energy = np.sqrt((frames ** 2).mean(axis=1))
+    energy = np.sqrt(np.einsum("ij,ij->i", frames, frames) / hop)     # no squared copy of the clip
     voiced = (energy > max(np.median(energy), 1e-4)).astype(np.float64)
     per_window = size // hop
     sums = np.convolve(voiced, np.ones(per_window), mode="valid")
@@ -41,9 +42,13 @@ def best_window(audio: np.ndarray, rate: int, seconds: float) -> np.ndarray:
 
 
 def prepare_reference(data: bytes, max_seconds: float, max_input_seconds: float = 300.0) -> np.ndarray:
-    """Any wav/flac/ogg/mp3 clip -> mono float32 at 24 kHz, trimmed, loudness-normalized, at most max_seconds."""
-    samples, rate = decode(data, max_seconds=max_input_seconds, max_channels=2, max_rate=96_000)
-    samples = trim_silence(samples, threshold=0.01 * max(float(np.abs(samples).max()), 1e-6), sample_rate=rate)
+    """Any wav/flac/ogg/mp3 clip -> mono float32 at 24 kHz, trimmed, loudness-normalized, at most max_seconds.
+    Clips up to `max_input_seconds` are accepted; only their first DECODE_SECONDS are decoded, and the work is
+    done on views of that one array, so any accepted clip costs tens of MB whatever its rate or channels."""
+    samples, rate = decode(data, max_seconds=max_input_seconds, max_channels=2, max_rate=96_000,
+                           keep_seconds=max(DECODE_SECONDS, max_seconds + 30.0))
+    peak = max(float(samples.max()), -float(samples.min()), 1e-6)
+    samples = trim_silence(samples, threshold=0.01 * peak, sample_rate=rate)
     if len(samples) < MIN_SECONDS * rate:
         raise AudioInvalid(f"the clip holds less than {MIN_SECONDS:.0f} s of sound",
                            hint="send 5-20 s of clean speech")
