@@ -107,8 +107,11 @@ def render(backend: Backend, parts: list[Part], pause_s: float, gap_s: float) ->
                 if end > start:
                     audio.append(chunk.audio[start:end])
                     spans.append((chunk, start))
-            if not audio:
-                continue
+            if not audio:                   # COMPLETED means speech: a sentence is never dropped silently
+                shown = part.written[number] if part.written else sentence
+                raise InvalidInput(f"the {backend.name} backend produced no speech for {shown[:100]!r}",
+                                   hint=f"this backend speaks {', '.join(backend.capabilities.languages)}; "
+                                        "send text in a language it speaks (see info: capabilities.languages)")
             silence = 0.0 if first else (gap_s if number == 0 else pause_s)
             lead = int(silence * rate)
             body = audio[0] if len(audio) == 1 else np.concatenate(
