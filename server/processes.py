@@ -2,8 +2,9 @@
 
 Each process (spawned, not forked) builds a Worker from the settings and runs one job at a time; jobs and
 results cross as JSON-able dicts over a pipe. A streamed job holds its process until the stream ends or is
-closed (a cancel closes it between sentences, as with threads). A process that dies is replaced and its job
-answers internal_error. Progress callbacks do not cross. The OpenAI speech route needs an in-process worker
+closed (a cancel closes it between sentences, as with threads). A process that dies while running a job fails that
+job at once (internal_error) and is replaced in the background; a dead idle one is replaced before it gets a job.
+Progress callbacks do not cross. The OpenAI speech route needs an in-process worker
 (`Worker.speech`): with WORKERS > 1 it answers 500 (use the job API, or WORKERS=1).
 """
 from __future__ import annotations
@@ -135,20 +136,35 @@ class WorkerProcesses:
         for process in self.processes:
             self._free.put(process)
 
-    def handle(self, job_input, job_id: str | None = None, progress=None, s3_config: dict | None = None) -> dict:
-        process = self._free.get()
-        try:
-            return process.ask(("handle", job_input, job_id, s3_config))[1]
-        except (EOFError, OSError):
+    def _take(self) -> _Process:
+        """A free, live process. A dead idle one is never handed a job: it is replaced in the background and
+        another is taken (waiting for a free one, or for the replacement)."""
+        while True:
+            process = self._free.get()
+            if process.process.is_alive():
+                return process
             self._recover(process)
-            return {"error": CRASHED.to_job_error()}
-        finally:
+
+    def handle(self, job_input, job_id: str | None = None, progress=None, s3_config: dict | None = None) -> dict:
+        while True:
+            process = self._take()
+            try:
+                process.conn.send(("handle", job_input, job_id, s3_config))
+            except (EOFError, OSError):      # died before the job reached it: the job runs on another
+                self._recover(process)
+                continue
+            try:
+                result = process.conn.recv()[1]
+            except (EOFError, OSError):      # died while running it: the job fails now, not after the restart
+                self._recover(process)
+                return {"error": CRASHED.to_job_error()}
             self._free.put(process)
+            return result
 
     def stream(self, job_input, job_id: str | None = None, progress=None,
                s3_config: dict | None = None) -> Iterator[dict]:
-        process = self._free.get()
-        ended = False
+        process = self._take()
+        ended, dead = False, False
         try:
             process.conn.send(("stream", job_input, job_id, s3_config))
             while True:
@@ -158,7 +174,7 @@ class WorkerProcesses:
                     return
                 yield message[1]
         except (EOFError, OSError):
-            ended = True
+            ended = dead = True
             self._recover(process)
             yield {"error": CRASHED.to_job_error()}
         finally:
@@ -166,15 +182,26 @@ class WorkerProcesses:
                 try:
                     process.ask(("close",))
                 except (EOFError, OSError):
+                    dead = True
                     self._recover(process)
-            self._free.put(process)
+            if not dead:
+                self._free.put(process)
 
     def _recover(self, process: _Process) -> None:
-        if not self._closed.is_set():
+        """Replace a dead process in the background; it rejoins the free ones once its model has loaded."""
+        if self._closed.is_set():
+            return
+
+        def restart() -> None:
             try:
                 process.replace(self.start_timeout_s)
             except BackendUnavailable as exc:
-                log.error("%s", exc.message)
+                log.error("%s", exc.message)       # put back dead (after a pause): the next _take tries again
+                self._closed.wait(5.0)
+            if not self._closed.is_set():
+                self._free.put(process)
+
+        threading.Thread(target=restart, name=f"restart-worker-{process.number}", daemon=True).start()
 
     def close(self) -> None:
         self._closed.set()

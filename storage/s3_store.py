@@ -23,7 +23,7 @@ _CONFLICT = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412"
 _AUTH = {"SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied", "InvalidToken", "ExpiredToken",
          "AuthorizationHeaderMalformed", "RequestTimeTooSkewed", "NoCredentialsError", "PartialCredentialsError"}
 _HINT_AUTH = "check the S3 credentials (BUCKET_ACCESS_KEY_ID / BUCKET_SECRET_ACCESS_KEY) and BUCKET_REGION"
-_HINT_BUCKET = "check that the bucket in the voice library URI exists (and BUCKET_ENDPOINT_URL points at the right store)"
+_KEY_OPS = frozenset({"read", "delete", "head_bucket"})   # where a 404 means "no such key" (or bucket, for head)
 _HINT_OTHER = "check BUCKET_ENDPOINT_URL and that the S3 service is reachable, then retry"
 
 
@@ -124,13 +124,15 @@ class S3Store:
             code = str(exc.response.get("Error", {}).get("Code") or status or "UnknownError")
             if code in ok:
                 return
-            if code in _NOT_FOUND:
+            if code in _NOT_FOUND and op in _KEY_OPS:    # elsewhere a 404 means the bucket is missing
                 raise NotFound(key) from None
             if code in _CONFLICT:
                 raise AlreadyExists(key) from None
         except BotoCoreError as exc:
             code = type(exc).__name__
-        hint = _HINT_AUTH if code in _AUTH else _HINT_BUCKET if code == "NoSuchBucket" else _HINT_OTHER
+        hint = (_HINT_AUTH if code in _AUTH
+                else f"check that bucket {self.bucket!r} exists at the configured endpoint"
+                if code == "NoSuchBucket" or code in _NOT_FOUND else _HINT_OTHER)
         message = f"S3 {op} of {key} failed: {code}"
         log.debug("%s (store %s)", message, self.uri)
         raise StorageUnavailable(message, hint=f"{hint} (store {self.uri})") from None
