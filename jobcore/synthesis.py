@@ -17,7 +17,7 @@ from common.formats import content_type
 
 from . import audio
 from .alignment import align_words
-from .pipeline import Part, Piece, prepare_sentences, render, timeline, word_timeline
+from .pipeline import Part, Piece, prepare_sentences, render, spoken_size, timeline, word_timeline
 from .schema import SynthesizeRequest, describe_validation_error
 from .settings import Settings
 from .voices import Voices
@@ -40,6 +40,11 @@ class Plan:
     @property
     def sentence_count(self) -> int:
         return sum(len(p.sentences) for p in self.parts)
+
+    @property
+    def spoken_chars(self) -> int:
+        """The speech this plan makes, in characters of prose (pipeline.spoken_size): what limits count."""
+        return sum(spoken_size(s) for p in self.parts for s in p.sentences)
 
 
 @dataclass
@@ -115,7 +120,7 @@ class Synthesis:
                 voice, embedding = self.voices.resolve(segment.voice or req.voice)
                 parts.append(self._part(segment.text, voice.id, embedding, segment.speed or req.speed, req.seed,
                                         req.params if segment.params is None else segment.params, budget))
-                budget -= sum(len(s) for s in parts[-1].sentences)
+                budget -= sum(spoken_size(s) for s in parts[-1].sentences)
         return Plan(parts, fmt, rate, req.captions, dialog=req.segments is not None, gap_s=req.gap_s,
                     timestamps=req.timestamps)
 
