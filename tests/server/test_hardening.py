@@ -6,6 +6,7 @@ import logging
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -75,7 +76,7 @@ def test_no_listening_beyond_loopback_without_a_key():
     for host in ("127.0.0.1", "localhost", "::1", "127.0.0.2"):
         check_exposure(host, None)
     run = subprocess.run([sys.executable, "-m", "server"], env={"HOST": "0.0.0.0", "PATH": "/usr/bin"},
-                         capture_output=True, text=True, timeout=60)
+                         cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=60)
     assert run.returncode == 1 and "SERVER_API_KEY" in run.stderr
 
 
