@@ -152,7 +152,7 @@ def test_finished_jobs_keep_no_input_and_bounded_outputs():
     app = create_app(worker, ServerSettings(max_retained_mb=2.5))
     with serve(app) as url:
         ids = []
-        for i in range(5):
+        for _ in range(5):
             job_id = httpx.post(f"{url}/run", json={"input": {"text": "x" * 1000}}).json()["id"]
             wait_done(url, job_id)
             ids.append(job_id)
