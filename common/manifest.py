@@ -48,8 +48,9 @@ def write_manifest(model_dir: str | Path, backend: str, source: str | None = Non
     """Hash every file under `model_dir` and write manifest.json there; `extra` adds top-level entries
     (e.g. the baked whisper model's source)."""
     model_dir = Path(model_dir)
-    files: list[dict[str, Any]] = [{"path": name, "size": (model_dir / name).stat().st_size, "sha256": file_sha256(model_dir / name)}
-             for name in model_files(model_dir)]
+    files: list[dict[str, Any]] = [
+        {"path": name, "size": (model_dir / name).stat().st_size, "sha256": file_sha256(model_dir / name)}
+        for name in model_files(model_dir)]
     manifest = {
         "backend": backend,
         "source": source,
