@@ -7,7 +7,6 @@ import importlib.util
 import json
 import logging
 import sys
-from pathlib import Path
 
 from bench.common import RESULTS_DIR, machine
 

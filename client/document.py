@@ -8,7 +8,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-
 from .api import TTSClient, TTSError, TTSHTTPError, TTSJobError, TTSTimeout, single_output
 from .formats import DEFAULT_FORMAT, FORMATS, format_for_path
 from .progress import ProgressBar

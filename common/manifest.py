@@ -5,7 +5,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -56,7 +56,7 @@ def write_manifest(model_dir: str | Path, backend: str, source: str | None = Non
         "source": source,
         "source_revision": source_revision,
         "revision": revision_of({f["path"]: f["sha256"] for f in files}),
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         **(extra or {}),
         "files": files,
     }

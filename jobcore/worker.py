@@ -22,8 +22,16 @@ from .delivery.bucket import job_sink, url_sink
 from .openai_compat import unwrap_openai
 from .output_cache import StoreOutputCache
 from .outputs import Outputs
-from .schema import (BatchRequest, InfoRequest, SynthesizeRequest, VoicesCreateRequest, VoicesDeleteRequest,
-                     VoicesGetRequest, VoicesListRequest, validate_request)
+from .schema import (
+    BatchRequest,
+    InfoRequest,
+    SynthesizeRequest,
+    VoicesCreateRequest,
+    VoicesDeleteRequest,
+    VoicesGetRequest,
+    VoicesListRequest,
+    validate_request,
+)
 from .settings import Settings, load_settings
 from .synthesis import Plan, Progress, Synthesis, ms_since
 from .voices import Voices

@@ -9,10 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from client import captions as client_captions
-from client import formats as client_formats
-from common import captions as worker_captions
-from common import formats as worker_formats
+from client import captions as client_captions, formats as client_formats
+from common import captions as worker_captions, formats as worker_formats
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("numpy", "onnxruntime", "soundfile", "pydantic", "boto3", "common", "client", "jobcore")

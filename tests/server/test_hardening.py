@@ -13,8 +13,8 @@ import pytest
 
 from server import ServerSettings, create_app
 from server.guard import check_exposure
-from tests.support.servers import Receiver, serve
 from tests.support.fake_worker import FakeWorker
+from tests.support.servers import Receiver, serve
 
 KEY = "hardening-key"
 
