@@ -12,7 +12,8 @@ from pydantic import BaseModel
 
 from backends import Backend, load_backend
 from common.errors import BackendUnavailable, InternalError, InvalidInput, JobError
-from voice_library import ByteLRU, VoiceLibrary, open_store
+from storage import open_store
+from voice_library import ByteLRU, VoiceLibrary
 
 from . import info
 from .batch import Batch

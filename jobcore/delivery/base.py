@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from common.errors import InvalidInput, OutputTooLarge
-from voice_library import Store
+from storage import Store
 
 
 class Sink(Protocol):

@@ -6,7 +6,7 @@ import time
 from urllib.parse import urlsplit
 
 from common.errors import InvalidInput
-from voice_library import Store, open_store
+from storage import Store, open_store
 
 from ..settings import Settings
 from .base import Sink

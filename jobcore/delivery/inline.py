@@ -4,7 +4,7 @@ from __future__ import annotations
 import base64
 
 from common.errors import OutputTooLarge
-from voice_library import Store
+from storage import Store
 
 from .base import base64_length
 

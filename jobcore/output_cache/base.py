@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from voice_library import Store
+from storage import Store
 
 
 @dataclass(frozen=True)

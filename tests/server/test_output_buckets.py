@@ -18,7 +18,7 @@ from jobcore.settings import load_settings
 from jobcore.worker import Worker
 from server import ServerSettings, create_app
 from tests.support.servers import serve
-from voice_library.s3_store import S3Store
+from storage.s3_store import S3Store
 
 
 def make_bucket(server, name: str) -> None:
