@@ -5,8 +5,8 @@ import logging
 import time
 import typing
 from collections.abc import Callable, Iterator
-from typing import Any
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel
 

@@ -11,7 +11,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from common.errors import JobError
-from common.formats import content_type
 from jobcore.openai_compat import speech_request
 
 from .body import MB, read_json
