@@ -14,7 +14,6 @@ from common.errors import InvalidInput, TextTooLong
 from .audio import loud_span
 from .text import chunk_text, normalize, split_sentences
 
-
 # Words a backend spells letter by letter ("XQZV" is "ex cue zed vee"): short capital runs and any vowel-less run.
 _SPELLED = re.compile(r"\b(?:[A-Z]{2,4}|(?i:[b-df-hj-np-tv-xz]{2,}))\b")
 SPELLED_LETTER = 3     # characters of speech one spelled letter makes, on average (measured: "XQZV" 2.7x of prose)

@@ -61,7 +61,7 @@ def _s3(uri: str, endpoint_url: str | None, access_key_id: str | None, secret: s
 def _endpoint_address(url: str, allow_private: bool, timeout_s: float) -> str:
     """The checked address of a job's S3 endpoint: audio_url's and webhooks' rule (no private, loopback,
     link-local or reserved answer, IPv6 forms of them included), lifted by ALLOW_PRIVATE_ENDPOINTS."""
-    from ..fetch import resolve_public   # httpcore: only for jobs that bring an s3Config
+    from ..fetch import resolve_public  # httpcore: only for jobs that bring an s3Config
 
     try:
         return resolve_public(url, allow_private, field="s3Config.endpointUrl", setting="ALLOW_PRIVATE_ENDPOINTS",

@@ -131,7 +131,7 @@ def test_the_checked_address_is_the_one_connected_to(hibari_worker, seaweed, mon
     assert "error" not in result, result
     assert result["audio_url"].startswith(f"http://s3.pinned.test:{port}/{bucket}/outputs/job-1/")
     assert lookups and all(c.endswith("fetch.py") for c in lookups)
-    store_key = f"outputs/job-1/speech.wav"
+    store_key = "outputs/job-1/speech.wav"
     from storage import open_store
     store = open_store(f"s3://{bucket}", endpoint_url=seaweed.endpoint_url, access_key_id=seaweed.access_key,
                        secret_access_key=seaweed.secret_key)

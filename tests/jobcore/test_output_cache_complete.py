@@ -7,8 +7,7 @@ import base64
 import uuid
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from jobcore.output_cache import EmbeddingDigests, output_key
 from jobcore.schema import SynthesizeRequest
