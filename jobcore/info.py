@@ -32,6 +32,7 @@ def describe(settings: Settings, backend: Backend, library: VoiceLibrary, output
         "formats": list(FORMATS), "sample_rates": list(SAMPLE_RATES),
         "output_cache": {"enabled": output_cache is not None,
                          **(output_cache.stats() if output_cache is not None else {})},
-        "limits": {"max_text_chars": settings.max_text_chars, "max_batch_items": settings.max_batch_items},
+        "limits": {"max_text_chars": settings.max_text_chars, "max_batch_items": settings.max_batch_items,
+                   "max_batch_chars": settings.max_batch_chars},
         "versions": versions,
     }

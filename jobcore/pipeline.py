@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import BaseModel
@@ -12,6 +13,9 @@ from backends.base import AudioChunk, Backend, Embedding
 from common.errors import InvalidInput, TextTooLong
 
 from .audio import loud_span
+
+if TYPE_CHECKING:
+    from .context import Cancellation
 from .text import chunk_text, normalize, split_sentences
 
 # Words a backend spells letter by letter ("XQZV" is "ex cue zed vee"): short capital runs and any vowel-less run.
@@ -110,35 +114,51 @@ Spoken = list[list[list[AudioChunk]]]
 
 
 def render(backend: Backend, parts: list[Part], pause_s: float, gap_s: float,
-           made: Spoken | None = None) -> Iterator[Piece]:
+           made: Spoken | None = None, cancellation: Cancellation | None = None) -> Iterator[Piece]:
     """Synthesize sentence by sentence; pauses join sentences, longer gaps join parts (dialog turns).
-    `made`: the parts' sentences synthesized beforehand, used instead of calling the backend."""
+    `made`: the parts' sentences synthesized beforehand, used instead of calling the backend.
+    `cancellation`: checked before each sentence is taken from the backend (JobCancelled ends the job there);
+    the backend's generator is closed on the way out, so work it queued ahead stops too."""
     first = True
     for index, part in enumerate(parts):
+        if cancellation is not None:
+            cancellation.check()
         spoken = made[index] if made is not None else backend.synthesize_many(
             part.sentences, part.embedding, speed=part.speed, seed=part.seed, params=part.params)
-        for number, (sentence, chunks) in enumerate(zip(part.sentences, spoken)):
-            audio, spans = [], []
-            rate = backend.capabilities.sample_rate
-            for chunk in chunks:
-                rate = chunk.sample_rate
-                start, end = loud_span(chunk.audio, sample_rate=rate)
-                if end > start:
-                    audio.append(chunk.audio[start:end])
-                    spans.append((chunk, start))
-            if not audio:                   # COMPLETED means speech: a sentence is never dropped silently
-                shown = part.written[number] if part.written else sentence
-                raise InvalidInput(f"the {backend.name} backend produced no speech for {shown[:100]!r}",
-                                   hint=f"this backend speaks {', '.join(backend.capabilities.languages)}; "
-                                        "send text in a language it speaks (see info: capabilities.languages)")
-            silence = 0.0 if first else (gap_s if number == 0 else pause_s)
-            lead = int(silence * rate)
-            body = audio[0] if len(audio) == 1 else np.concatenate(
-                [x for a in audio for x in (a, np.zeros(int(pause_s * rate), np.float32))][:-1])
-            words = piece_words(spans, [len(a) for a in audio], lead, int(pause_s * rate), rate)
-            shown = part.written[number] if part.written else sentence
-            yield Piece(np.concatenate([np.zeros(lead, np.float32), body]), rate, lead, shown, index, words, sentence)
-            first = False
+        try:
+            for number, (sentence, chunks) in enumerate(zip(part.sentences, spoken)):
+                yield _piece(backend, part, index, number, sentence, chunks, first, pause_s, gap_s)
+                first = False
+                if cancellation is not None:
+                    cancellation.check()
+        finally:
+            close = getattr(spoken, "close", None)
+            if close is not None:
+                close()
+
+
+def _piece(backend: Backend, part: Part, index: int, number: int, sentence: str, chunks, first: bool,
+           pause_s: float, gap_s: float) -> Piece:
+    """One sentence's chunks, trimmed and joined behind the pause before them."""
+    audio, spans = [], []
+    rate = backend.capabilities.sample_rate
+    for chunk in chunks:
+        rate = chunk.sample_rate
+        start, end = loud_span(chunk.audio, sample_rate=rate)
+        if end > start:
+            audio.append(chunk.audio[start:end])
+            spans.append((chunk, start))
+    shown = part.written[number] if part.written else sentence
+    if not audio:                   # COMPLETED means speech: a sentence is never dropped silently
+        raise InvalidInput(f"the {backend.name} backend produced no speech for {shown[:100]!r}",
+                           hint=f"this backend speaks {', '.join(backend.capabilities.languages)}; "
+                                "send text in a language it speaks (see info: capabilities.languages)")
+    silence = 0.0 if first else (gap_s if number == 0 else pause_s)
+    lead = int(silence * rate)
+    body = audio[0] if len(audio) == 1 else np.concatenate(
+        [x for a in audio for x in (a, np.zeros(int(pause_s * rate), np.float32))][:-1])
+    words = piece_words(spans, [len(a) for a in audio], lead, int(pause_s * rate), rate)
+    return Piece(np.concatenate([np.zeros(lead, np.float32), body]), rate, lead, shown, index, words, sentence)
 
 
 def piece_words(spans: list, lengths: list[int], lead: int, pause: int, rate: int) -> tuple[dict, ...] | None:

@@ -45,6 +45,7 @@ class Settings:
     output_cache: bool | None = None                 # None = on when the library is on S3
     output_cache_ttl_s: float = 7 * 24 * 3600.0      # cached results older than this are synthesized again
     max_batch_items: int = 64
+    max_batch_chars: int = 100_000                   # a batch's items together, in spoken characters
 
     @property
     def output_cache_on(self) -> bool:
@@ -96,6 +97,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         output_cache=env_bool(env, "OUTPUT_CACHE", False) if (env.get("OUTPUT_CACHE") or "").strip() else None,
         output_cache_ttl_s=env_float(env, "OUTPUT_CACHE_TTL_S", d.output_cache_ttl_s, minimum=0.0),
         max_batch_items=env_int(env, "MAX_BATCH_ITEMS", d.max_batch_items, minimum=1),
+        max_batch_chars=env_int(env, "MAX_BATCH_CHARS", d.max_batch_chars, minimum=1),
     )
 
 

@@ -156,10 +156,13 @@ class Synthesis:
                                hint=f"the {self.backend.name} backend takes: "
                                     f"{', '.join(self.backend.Params.model_fields) or 'no params'}") from None
 
-    def pieces(self, plan: Plan, made: Spoken | None = None) -> Iterator[Piece]:
+    def pieces(self, plan: Plan, made: Spoken | None = None, job: JobContext | None = None) -> Iterator[Piece]:
         """Rendered pieces, time-stretched where the backend cannot reach the speed; with word timestamps asked
-        and none from the backend, aligned with whisper on the spoken text. `made`: see pipeline.render."""
-        for piece in render(self.backend, plan.parts, self.settings.sentence_pause_s, plan.gap_s, made):
+        and none from the backend, aligned with whisper on the spoken text. `made`: see pipeline.render.
+        The job's cancellation is checked between sentences."""
+        cancellation = job.cancellation if job is not None else None
+        for piece in render(self.backend, plan.parts, self.settings.sentence_pause_s, plan.gap_s, made,
+                            cancellation):
             factor = plan.parts[piece.part].stretch
             if factor != 1.0:                        # speech stretched, the pause before it kept
                 spoken = audio.time_stretch(piece.audio[piece.lead:], piece.sample_rate, factor)
@@ -176,9 +179,9 @@ class Synthesis:
         `made`: the sentences synthesized beforehand (a batch's items), see pipeline.render."""
         rendered = Rendered(plan, self.backend.name)
         total = plan.sentence_count
-        for piece in self.pieces(plan, made):
+        for piece in self.pieces(plan, made, job):
             rendered.pieces.append(piece)
-            if job is not None and total > 3:
+            if job is not None and total > 3 and made is None:
                 job.report({"sentences_done": len(rendered.pieces), "sentences": total})
         return rendered
 
@@ -186,7 +189,7 @@ class Synthesis:
         """The output's bytes as they are made, never through base64: a piece per sentence (wav behind a
         streaming header, aac from one encoder), flac whole at the end (see audio.StreamEncoder)."""
         encoder = audio.StreamEncoder(plan.format, plan.sample_rate)
-        for piece in self.pieces(plan):
+        for piece in self.pieces(plan, job=job):
             data = encoder.feed(audio.resample(piece.audio, piece.sample_rate, plan.sample_rate))
             if data:
                 yield data
@@ -198,7 +201,7 @@ class Synthesis:
         """One item per sentence (each chunk decodable alone), then the rendered result's summary."""
         t0 = time.perf_counter()
         rendered, first_chunk_ms = Rendered(plan, self.backend.name), None
-        for index, piece in enumerate(self.pieces(plan)):
+        for index, piece in enumerate(self.pieces(plan, job=job)):
             samples = audio.resample(piece.audio, piece.sample_rate, plan.sample_rate)
             data = audio.encode(samples, plan.sample_rate, plan.format)
             rendered.pieces.append(piece)

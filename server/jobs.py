@@ -11,6 +11,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from jobcore.context import Cancellation
+
 log = logging.getLogger(__name__)
 
 IN_QUEUE, IN_PROGRESS = "IN_QUEUE", "IN_PROGRESS"
@@ -53,6 +55,7 @@ class Job:
     done: asyncio.Event = field(default_factory=asyncio.Event)   # set on the event loop when terminal
     loop: asyncio.AbstractEventLoop | None = None
     retained: int = 0                            # approx_bytes of what is kept for /status and /retry
+    cancellation: Cancellation = field(default_factory=Cancellation, repr=False)   # set when it must stop
 
     def payload(self) -> dict:
         """The RunPod status payload: id, status, output or error, delayTime and executionTime in ms."""
@@ -85,7 +88,7 @@ class JobQueue:
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="job")
         self.counts = {COMPLETED: 0, FAILED: 0, CANCELLED: 0, TIMED_OUT: 0}
         self.retried = 0
-        self.busy = 0   # threads synthesizing now (a cancelled job's thread stays busy until its chunk is made)
+        self.busy = 0   # threads synthesizing now (a cancelled job's thread stays busy until its sentence is made)
 
     # -- submission and lookup -------------------------------------------------------------------
     def submit(self, job_input: Any, webhook: str | None = None, execution_timeout_s: float | None = None,
@@ -144,8 +147,8 @@ class JobQueue:
             return body
 
     def cancel(self, job: Job) -> dict:
-        """CANCELLED at once. A streamed job stops before its next chunk; a plain job cannot be interrupted
-        mid-synthesis: its thread finishes the job and the result is discarded."""
+        """CANCELLED at once; the job's work stops before its next sentence (or batch item) and its thread takes
+        the next queued job."""
         with self._lock:
             if job.status not in TERMINAL:
                 self._end(job, CANCELLED)
@@ -201,22 +204,43 @@ class JobQueue:
             job.status, job.started = IN_PROGRESS, time.monotonic()
             job_input = job.input
             self.busy += 1
+        watchdog = self._watchdog(job)
         try:
             if self.streaming:
                 self._run_stream(job, job_input)
             else:
                 self._finish(job, self.worker.handle(job_input, job.id, progress=self._progress(job),
-                                                       s3_config=job.s3_config))
+                                                       s3_config=job.s3_config, cancellation=job.cancellation))
         except Exception:   # the worker never raises; this guards the server's own bookkeeping
             log.exception("job %s crashed in the server", job.id)
             self._finish(job, {"error": '{"code": "internal_error", "message": "the server hit an unexpected error"}'})
         finally:
+            if watchdog is not None:
+                watchdog.cancel()
             with self._lock:
                 self.busy -= 1
 
+    def _watchdog(self, job: Job) -> threading.Timer | None:
+        """A timer that ends the running job when policy.executionTimeout or policy.ttl runs out: its status
+        changes at that moment and its cancellation stops the work before the next sentence."""
+        limits = [t for t in ((job.started or 0) + job.execution_timeout_s if job.execution_timeout_s else None,
+                              job.submitted + job.ttl_s if job.ttl_s else None) if t is not None]
+        if not limits:
+            return None
+        timer = threading.Timer(max(0.0, min(limits) - time.monotonic()) + 0.01, self._time_up, args=(job,))
+        timer.daemon = True
+        timer.start()
+        return timer
+
+    def _time_up(self, job: Job) -> None:
+        with self._lock:
+            self._check_timeout(job)
+            if job.status == IN_PROGRESS and self._past_ttl(job, time.monotonic()):
+                self._end(job, CANCELLED, "its policy.ttl ran out")
+
     def _run_stream(self, job: Job, job_input: Any) -> None:
         items, collected, error = self.worker.stream(job_input, job.id, progress=self._progress(job),
-                                                      s3_config=job.s3_config), [], None
+                                                      s3_config=job.s3_config, cancellation=job.cancellation), [], None
         try:
             for item in items:
                 if isinstance(item, dict) and "error" in item:
@@ -260,8 +284,12 @@ class JobQueue:
         return record
 
     # -- helpers (called with the lock held) ----------------------------------------------------
-    def _end(self, job: Job, status: str) -> None:
+    def _end(self, job: Job, status: str, reason: str | None = None) -> None:
         job.status, job.finished = status, time.monotonic()
+        if status == CANCELLED:                 # the running work stops before its next sentence
+            job.cancellation.cancel(reason or "cancelled")
+        elif status == TIMED_OUT:
+            job.cancellation.cancel(reason or "its policy.executionTimeout ran out")
         if status in (COMPLETED, CANCELLED):    # the text and any reference audio are not needed any more
             job.input = None                    # (FAILED and TIMED_OUT keep theirs for /retry until they expire,
         elif status in (FAILED, TIMED_OUT):     # counted against max_retained_bytes like outputs)

@@ -5,12 +5,14 @@ import asyncio
 import base64
 import json
 import logging
+from contextlib import aclosing
 from datetime import datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from common.errors import JobError
+from jobcore.context import Cancellation
 from jobcore.openai_compat import speech_request
 
 from .body import MB, read_json
@@ -40,8 +42,9 @@ def openai_router(worker, queue: JobQueue) -> APIRouter:
             result = await call(worker.handle, speech.job, None)
             raise from_job_error(result.get("error", "")) if "error" in result else ApiError(
                 500, "this worker cannot serve speech", "internal_error")
+        cancellation = Cancellation()                       # set when the client leaves mid-stream
         try:
-            made = await call(worker.speech, speech.job)
+            made = await call(worker.speech, speech.job, cancellation)
             chunks = made.chunks
             first = await call(next, chunks, None)          # errors before any audio get a real status
         except JobError as exc:
@@ -49,34 +52,41 @@ def openai_router(worker, queue: JobQueue) -> APIRouter:
         headers = {"X-Ignored-Fields": ", ".join(speech.ignored)} if speech.ignored else {}
         if speech.stream_format == "sse":
             text = str(speech.job.get("text", ""))
-            return StreamingResponse(sse_events(first, chunks, len(text)), media_type="text/event-stream",
-                                     headers={**headers, "Cache-Control": "no-cache"})
-        return StreamingResponse(audio_body(first, chunks), headers=headers,
+            return StreamingResponse(sse_events(first, chunks, len(text), cancellation),
+                                     media_type="text/event-stream", headers={**headers, "Cache-Control": "no-cache"})
+        return StreamingResponse(audio_body(first, chunks, cancellation), headers=headers,
                                  media_type=made.content_type)
 
-    async def audio_body(first: bytes | None, chunks):
-        """Raw output bytes as the job core makes them (every format streams; see audio.StreamEncoder)."""
-        pending, item = None, first
+    async def audio_body(first: bytes | None, chunks, cancellation: Cancellation):
+        """Raw output bytes as the job core makes them (every format streams; see audio.StreamEncoder).
+        A client that leaves cancels the synthesis: it stops before its next sentence, work queued ahead too."""
+        pending, item, ended = None, first, False
         try:
             while item is not None:
                 yield item
                 pending = queue.run_blocking(next, chunks, None)
                 item = await asyncio.wrap_future(pending)
+            ended = True
         except JobError as exc:                          # too late for a status code: end the body early
+            ended = True
             log.warning("speech stream stopped: %s %s", exc.code, exc.message)
         except Exception:
+            ended = True
             log.exception("speech stream crashed")
         finally:
+            if not ended:
+                cancellation.cancel("the client left")
             if pending is None or pending.done():
                 chunks.close()
             else:                                        # the client left mid-chunk: close once that chunk is made
                 pending.add_done_callback(lambda _: chunks.close())
 
-    async def sse_events(first: bytes | None, chunks, input_chars: int):
+    async def sse_events(first: bytes | None, chunks, input_chars: int, cancellation: Cancellation):
         """OpenAI's speech SSE: `speech.audio.delta` events (base64 audio), then `speech.audio.done` with usage
         (token counts are estimates: about four characters a token in, none counted for audio out)."""
-        async for data in audio_body(first, chunks):
-            yield sse({"type": "speech.audio.delta", "audio": base64.b64encode(data).decode("ascii")})
+        async with aclosing(audio_body(first, chunks, cancellation)) as body:   # closed at once if the client leaves
+            async for data in body:
+                yield sse({"type": "speech.audio.delta", "audio": base64.b64encode(data).decode("ascii")})
         tokens = -(-input_chars // 4)
         yield sse({"type": "speech.audio.done",
                    "usage": {"input_tokens": tokens, "output_tokens": 0, "total_tokens": tokens}})

@@ -145,7 +145,10 @@ class WorkerProcesses:
                 return process
             self._recover(process)
 
-    def handle(self, job_input, job_id: str | None = None, progress=None, s3_config: dict | None = None) -> dict:
+    def handle(self, job_input, job_id: str | None = None, progress=None, s3_config: dict | None = None,
+               cancellation=None) -> dict:
+        """`cancellation` does not cross into the process: a cancelled plain job runs to its end there (a streamed
+        one is closed between sentences)."""
         while True:
             process = self._take()
             try:
@@ -162,7 +165,7 @@ class WorkerProcesses:
             return result
 
     def stream(self, job_input, job_id: str | None = None, progress=None,
-               s3_config: dict | None = None) -> Iterator[dict]:
+               s3_config: dict | None = None, cancellation=None) -> Iterator[dict]:
         process = self._take()
         ended, dead = False, False
         try:

@@ -15,10 +15,10 @@ MB = 1024 * 1024
 class FailingWorker:
     """Fails every job at once (the input stays kept for /retry)."""
 
-    def handle(self, job_input, job_id=None, progress=None, s3_config=None):
+    def handle(self, job_input, job_id=None, progress=None, s3_config=None, cancellation=None):
         return {"error": '{"code": "backend_unavailable", "message": "down"}'}
 
-    def stream(self, job_input, job_id=None, progress=None, s3_config=None):
+    def stream(self, job_input, job_id=None, progress=None, s3_config=None, cancellation=None):
         yield self.handle(job_input, job_id)
 
 

@@ -120,7 +120,7 @@ class Gate:
         self.release, self.runs = threading.Event(), []
         self.release.set()
 
-    def handle(self, job_input, job_id=None, progress=None, s3_config=None):
+    def handle(self, job_input, job_id=None, progress=None, s3_config=None, cancellation=None):
         self.runs.append(job_id)
         if progress:
             progress({"step": 1})
@@ -129,7 +129,7 @@ class Gate:
             return {"error": json.dumps({"code": "storage_unavailable", "message": "flaky"})}
         return {"ok": job_input.get("n", 0)}
 
-    def stream(self, job_input, job_id=None, progress=None, s3_config=None):
+    def stream(self, job_input, job_id=None, progress=None, s3_config=None, cancellation=None):
         yield self.handle(job_input, job_id, progress)
 
 

@@ -10,10 +10,10 @@ class FakeWorker:
         self.gate = threading.Event()
         self.gate.set()
 
-    def handle(self, job_input, job_id=None, progress=None, s3_config=None):
+    def handle(self, job_input, job_id=None, progress=None, s3_config=None, cancellation=None):
         self.calls.append(job_input)
         self.gate.wait(30)
         return {"audio_base64": "A" * self.output_bytes}
 
-    def stream(self, job_input, job_id=None, progress=None, s3_config=None):
+    def stream(self, job_input, job_id=None, progress=None, s3_config=None, cancellation=None):
         yield self.handle(job_input, job_id, progress)
