@@ -38,6 +38,22 @@ FROM base-cpu AS base-kokoro
 FROM base-gpu AS base-kokoro-gpu
 FROM base-cpu AS base-hibari
 
+# -- requirements: the pinned lists read from pyproject.toml (the GPU backends get `transcribe` too: automatic
+# transcripts for backends that need one, word timestamps by alignment for the rest) -------------------------------
+FROM base-cpu AS requirements
+ARG BACKEND
+WORKDIR /src
+COPY pyproject.toml ./
+COPY scripts/pyproject_requirements.py ./scripts/
+RUN set -e; mkdir /requirements; \
+    case "$BACKEND" in \
+      chatterbox*) extras="chatterbox transcribe" ;; \
+      xtts|f5|higgs) extras="$BACKEND transcribe" ;; \
+      *) extras="" ;; \
+    esac; \
+    python3 scripts/pyproject_requirements.py $extras > /requirements/runtime.txt; \
+    python3 scripts/pyproject_requirements.py --only bake > /requirements/bake.txt
+
 # -- deps: the backend's dependencies in /opt/venv --------------------------------------------------------------
 FROM base-${BACKEND}${GPU:+-gpu} AS deps
 ARG BACKEND
@@ -61,19 +77,12 @@ RUN --mount=type=cache,target=/root/.cache/pip \
       f5) pip install --no-deps f5-tts==1.1.22 ;; \
       higgs) pip install --no-deps boson-multimodal==0.1.1 descript-audio-codec==1.0.0 descript-audiotools==0.7.2 ;; \
     esac
-# The project's pinned dependencies and the backend's extras (the GPU backends get `transcribe` too: automatic
-# transcripts for backends that need one, word timestamps by alignment for the rest).
-COPY pyproject.toml ./
-COPY scripts/pyproject_requirements.py ./scripts/
+# The project's pinned dependencies and the backend's extras, as listed by the `requirements` stage: this layer is
+# rebuilt only when that list changes.
+COPY --from=requirements /requirements/ /requirements/
 RUN --mount=type=cache,target=/root/.cache/pip \
     set -e; \
-    case "$BACKEND" in \
-      chatterbox*) extras="chatterbox transcribe" ;; \
-      xtts|f5|higgs) extras="$BACKEND transcribe" ;; \
-      *) extras="" ;; \
-    esac; \
-    python scripts/pyproject_requirements.py $extras > /tmp/requirements.txt; \
-    pip install -r /tmp/requirements.txt; \
+    pip install -r /requirements/runtime.txt; \
     if [ -n "$GPU" ] && [ "$BACKEND" = kokoro ]; then \
       pip uninstall -y onnxruntime && pip install onnxruntime-gpu==1.31.1 ; \
     fi
@@ -87,8 +96,7 @@ ARG MODEL_REVISION=
 ARG WHISPER_MODEL=
 # Kokoro's official pack needs onnx (finds the duration tensor) and huggingface_hub; here only, never at run time.
 RUN --mount=type=cache,target=/root/.cache/pip \
-    if [ "$BACKEND" = kokoro ]; then \
-      python scripts/pyproject_requirements.py --only bake > /tmp/bake.txt && pip install -r /tmp/bake.txt; fi
+    if [ "$BACKEND" = kokoro ]; then pip install -r /requirements/bake.txt; fi
 COPY common ./common
 COPY storage ./storage
 COPY backends ./backends
