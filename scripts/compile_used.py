@@ -44,18 +44,18 @@ def exercise() -> None:
     worker.handle({"action": "voices.list"}, "bytecode-list", None)
     worker.handle({"action": "info"}, "bytecode-info", None)
 
-    import server.__main__  # noqa: F401
-    import server.app  # noqa: F401
+    import boto3
     import uvicorn.lifespan.on  # noqa: F401  what uvicorn picks at run time ("auto")
     import uvicorn.loops.auto  # noqa: F401
     import uvicorn.protocols.http.auto  # noqa: F401
     import uvicorn.protocols.http.h11_impl  # noqa: F401
     import uvicorn.protocols.http.httptools_impl  # noqa: F401
     import uvicorn.protocols.websockets.auto  # noqa: F401
-
-    import boto3
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
+
+    import server.__main__  # noqa: F401
+    import server.app  # noqa: F401
 
     s3 = boto3.session.Session().client(
         "s3", endpoint_url="http://127.0.0.1:9", region_name="us-east-1", aws_access_key_id="compile",
