@@ -29,6 +29,7 @@ class QueuedJob:
     input: dict
     status: str = "IN_QUEUE"                            # IN_QUEUE, IN_PROGRESS, COMPLETED, FAILED
     taken_at: float | None = None
+    finished_at: float | None = None                    # when the final POST arrived (time.time())
     stream: list = field(default_factory=list)          # each POST to the stream URL, as sent
     progress: list = field(default_factory=list)        # each progress update's output
     result: dict | None = None                          # the final POST's body
@@ -61,6 +62,7 @@ class RunPodQueue:
         self._pending: queue.Queue[QueuedJob] = queue.Queue()
         self.jobs: dict[str, QueuedJob] = {}
         self.takes: list[dict] = []           # query arguments of every job-take request
+        self.take_times: list[float] = []     # and when each came (time.time())
         self.pings: list[dict] = []
         self.unauthorized: list[str] = []     # paths requested without the API key
         self.unknown: list[str] = []
@@ -128,6 +130,7 @@ class RunPodQueue:
         else:
             job.result, job.is_stream = data, query.get("isStream", [None])[0]
             job.status = "FAILED" if data.get("error") else "COMPLETED"
+            job.finished_at = time.time()
             job.done.set()
         return 200
 
@@ -165,6 +168,7 @@ class RunPodQueue:
                 kind = match["kind"]
                 if kind == "job-take":
                     owner.takes.append(query)
+                    owner.take_times.append(time.time())
                     job = owner._take()
                     if job is None:
                         return self._reply(204)
