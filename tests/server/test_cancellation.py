@@ -126,5 +126,5 @@ def test_a_client_that_leaves_an_openai_stream_frees_the_worker(stepped):
         backend.steps.release()                      # the sentence under way may finish
         short_id = httpx.post(f"{url}/run", json={"input": {"text": "Short one.", "format": "wav"}},
                               timeout=10).json()["id"]
-        wait_for(lambda: status(url, short_id) == "COMPLETED", f"{stream_format}: the stream kept the worker")
+        wait_for(lambda job=short_id: status(url, job) == "COMPLETED", f"{stream_format}: the stream kept the worker")
         assert backend.made - made_before <= 3, stream_format
