@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Self
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from common.errors import AudioInvalid, CloningUnsupported
 
@@ -100,6 +100,23 @@ class NoParams(BaseModel):
     """A backend without tunable parameters accepts none."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class LanguageParams(BaseModel):
+    """A backend whose only setting is the language of the text (the job core fills it in: jobcore.languages)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    language: str | None = Field(None, max_length=16, description="Language of the text (one of "
+                                 "capabilities.languages); default: the job's language, or the text's script.")
+
+
+def known_language(value, languages: tuple[str, ...]):
+    """A params validator's check: `value` lowercased, if it is one of `languages` (pydantic reports the error)."""
+    code = value.strip().lower() if isinstance(value, str) else value
+    if code not in languages:
+        raise ValueError(f"unsupported language {value!r}; one of: {', '.join(languages)}")
+    return code
 
 
 def check_reference(audio: np.ndarray) -> np.ndarray:

@@ -21,6 +21,7 @@ class Segment(_Request):
     text: str = Field(min_length=1, description="What this voice says.")
     speed: float | None = Field(None, ge=0.25, le=4.0, description="Default: the job's speed.")
     params: dict[str, Any] | None = Field(None, description="Default: the job's params.")
+    language: str | None = Field(None, max_length=16, description="Default: the job's language.")
 
 
 class SynthesizeRequest(_Request):
@@ -37,6 +38,10 @@ class SynthesizeRequest(_Request):
                                                          "the backend's native range (info: capabilities.speed_range) "
                                                          "the audio is time-stretched, pitch kept.")
     seed: int | None = Field(None, ge=0, le=2**32 - 1, description="Fixes sampling for backends that sample.")
+    language: str | None = Field(None, max_length=16, description="Language of the text: ISO 639-1 (es, ja, ...), "
+                                 "or en-gb, pt-br. Default: the text's script (kana: ja; Han: zh, or ja with a "
+                                 "Japanese voice; Devanagari: hi), else the voice's language, else English. info "
+                                 "lists capabilities.languages.")
     params: dict[str, Any] = Field(default_factory=dict, description="Backend-specific parameters (see info).")
     output: Literal["auto", "base64", "url"] = Field(
         "auto", description="base64 in the result, a presigned URL, or auto (URL when the result is large).")
@@ -95,7 +100,8 @@ class VoicesCreateRequest(_Request):
     fit: bool = Field(False, description="Backends without a clip encoder (Kokoro): search a stock-voice mix "
                                          "that sounds like the clip. Slow; voice matching, not cloning.")
     fit_budget: int = Field(40, ge=6, le=200, description="Syntheses the fit may spend.")
-    language: str = Field("en", max_length=16)
+    language: str = Field("en", max_length=16, description="What the voice speaks (one of info's "
+                          "capabilities.languages): the language of Latin-script text spoken with it.")
     gender: str | None = Field(None, max_length=20)
     description: str = Field("", max_length=500)
     tags: list[str] = Field(default_factory=list, max_length=20)

@@ -15,7 +15,9 @@ from common.captions import captions
 from common.errors import InvalidInput, TextTooLong
 from common.formats import content_type
 
-from . import audio
+from voice_library import VoiceMeta
+
+from . import audio, languages
 from .alignment import align_words
 from .pipeline import Part, Piece, prepare_sentences, render, timeline, word_timeline
 from .schema import SynthesizeRequest, describe_validation_error
@@ -108,27 +110,33 @@ class Synthesis:
                 voice, embedding = self.voices.one_off(req.reference_audio, req.reference_text)
             else:
                 voice, embedding = self.voices.resolve(req.voice)
-            parts = [self._part(req.text, voice.id, embedding, req.speed, req.seed, req.params, budget)]
+            parts = [self._part(req.text, voice, embedding, req.speed, req.seed, req.params, budget, req.language)]
         else:
             parts = []
             for segment in req.segments:
                 voice, embedding = self.voices.resolve(segment.voice or req.voice)
-                parts.append(self._part(segment.text, voice.id, embedding, segment.speed or req.speed, req.seed,
-                                        req.params if segment.params is None else segment.params, budget))
+                parts.append(self._part(segment.text, voice, embedding, segment.speed or req.speed, req.seed,
+                                        req.params if segment.params is None else segment.params, budget,
+                                        segment.language or req.language))
                 budget -= sum(len(s) for s in parts[-1].sentences)
         return Plan(parts, fmt, rate, req.captions, dialog=req.segments is not None, gap_s=req.gap_s,
                     timestamps=req.timestamps)
 
-    def _part(self, text: str, voice_id: str, embedding, speed: float, seed: int | None, raw_params: dict,
-              spoken_budget: int) -> Part:
+    def _part(self, text: str, voice: VoiceMeta, embedding, speed: float, seed: int | None, raw_params: dict,
+              spoken_budget: int, language: str | None = None) -> Part:
         caps = self.backend.capabilities
         low, high = caps.speed_range if caps.speed else (1.0, 1.0)
         native = min(max(speed, low), high)          # the backend renders this; time-stretching does the rest
         params = self._params(raw_params)
-        language = str(getattr(params, "language", None) or "en")   # multilingual backends take it in params
+        # the job's language, else params.language as sent, else the text's script and the voice's language
+        requested = language or (raw_params.get("language") if isinstance(raw_params.get("language"), str) else None)
+        language = languages.choose(text, caps.languages, self.backend.name, requested=requested,
+                                    voice_language=self.voices.language_of(voice))
+        if "language" in type(params).model_fields:       # multilingual backends take it in their params
+            params = params.model_copy(update={"language": language})
         spoken, written = zip(*prepare_sentences(text, caps.max_chars, language, max_spoken_chars=spoken_budget))
-        return Part(list(spoken), voice_id, embedding, native, seed, params, stretch=speed / native,
-                    written=list(written))
+        return Part(list(spoken), voice.id, embedding, native, seed, params, stretch=speed / native,
+                    written=list(written), language=language)
 
     def _params(self, raw: dict) -> BaseModel:
         """The backend's own params model, validated once here; backends receive it as it is."""

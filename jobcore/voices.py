@@ -14,7 +14,7 @@ from backends.base import StockVoice
 from voice_library import VoiceLibrary, VoiceMeta
 from voice_library.library import check_voice_id, slugify
 
-from . import audio
+from . import audio, languages
 from common.errors import CloningUnsupported, InvalidInput, VoiceExists, VoiceNotFound
 from .reference import REFERENCE_RATE, decode_base64_audio, prepare_reference, to_flac
 from .schema import VoicesCreateRequest
@@ -169,7 +169,7 @@ class Voices:
     def create(self, req: VoicesCreateRequest) -> dict:
         t0 = time.perf_counter()
         voice_id = check_voice_id(req.id) if req.id else slugify(req.name)
-        meta = VoiceMeta(id=voice_id, name=req.name, language=req.language, gender=req.gender,
+        meta = VoiceMeta(id=voice_id, name=req.name, language=self._language(req.language), gender=req.gender,
                          description=req.description, tags=req.tags, transcript=req.transcript)
         for meta_other, _ in self.library.list():
             if meta_other.name.lower() == req.name.lower():
@@ -205,6 +205,25 @@ class Voices:
             result["note"] = (f"voice matching, not cloning: speaker similarity {meta.fit_similarity} "
                               "(the same speaker scores about 0.9)")
         return {"voice": result, "timings_ms": {"total": round((time.perf_counter() - t0) * 1e3, 1)}}
+
+    def _language(self, code: str) -> str:
+        """A new voice's language as this backend spells it (shared libraries may hold languages it lacks)."""
+        if not re.fullmatch(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})?", languages.canonical(code)):
+            raise InvalidInput(f"language {code[:20]!r} is not a language code",
+                               hint=f"ISO 639-1, or en-gb, pt-br; this backend speaks "
+                                    f"{', '.join(self.backend.capabilities.languages)}")
+        return languages.match(code, self.backend.capabilities.languages) or languages.canonical(code)
+
+    @cached_property
+    def _stock_languages(self) -> dict[str, str]:
+        return {v.id: v.language for v in self.backend.stock_voices()}
+
+    def language_of(self, meta: VoiceMeta) -> str | None:
+        """The language a voice speaks by default: the backend's word for its stock voices (libraries seeded by
+        older images may say otherwise), else what the voice's metadata records."""
+        if meta.source == "stock" and meta.id in self._stock_languages:
+            return self._stock_languages[meta.id]
+        return meta.language
 
     def list(self) -> dict:
         return {"voices": [self.describe(meta, keys) for meta, keys in self.library.list()],
