@@ -186,6 +186,10 @@ class Backend(ABC):
     def stock_voices(self) -> list[StockVoice]:
         return []
 
+    def language_voice(self, language: str) -> str | None:
+        """The stock voice that speaks `language` best, for jobs that name no voice; None: the default voice."""
+        return None
+
     def versions(self) -> dict[str, str]:
         return {}
 

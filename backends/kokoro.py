@@ -284,6 +284,16 @@ class KokoroBackend(Backend):
         return {"style": result.style}, {"similarity": result.similarity, "weights": result.weights,
                                          "evaluations": result.evaluations}
 
+    def language_voice(self, language: str) -> str | None:
+        """With the official pack: its first voice of that language (af_heart for American English); with the bundled
+        Japanese tables: the one whisper understood best in that language (kokoro_g2p.BUNDLED_VOICES)."""
+        if self.pack is None:
+            return kokoro_g2p.BUNDLED_VOICES.get(language)
+        if language == "en" and kokoro_voices.PREFERRED_DEFAULT in self.pack:
+            return kokoro_voices.PREFERRED_DEFAULT
+        code = "en-us" if language == "en" else language
+        return next((name for name in sorted(self.pack) if kokoro_voices.language_of(name)[0] == code), None)
+
     def stock_voices(self) -> list[StockVoice]:
         if self.pack is not None:
             return kokoro_voices.stock_voices(self.pack)

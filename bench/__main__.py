@@ -20,6 +20,7 @@ BENCHMARKS = [
     "streaming",
     "server_throughput",
     "word_timestamps",
+    "g2p_languages",
     "document_fanout",
     "output_cache",
     "batch",

@@ -109,18 +109,35 @@ class Synthesis:
             if req.reference_audio is not None:
                 voice, embedding = self.voices.one_off(req.reference_audio, req.reference_text)
             else:
-                voice, embedding = self.voices.resolve(req.voice)
+                voice, embedding = self._voice(req.voice, req.text, req.language or req.params.get("language"))
             parts = [self._part(req.text, voice, embedding, req.speed, req.seed, req.params, budget, req.language)]
         else:
             parts = []
             for segment in req.segments:
-                voice, embedding = self.voices.resolve(segment.voice or req.voice)
+                voice, embedding = self._voice(segment.voice or req.voice, segment.text,
+                                               segment.language or req.language or req.params.get("language"))
                 parts.append(self._part(segment.text, voice, embedding, segment.speed or req.speed, req.seed,
                                         req.params if segment.params is None else segment.params, budget,
                                         segment.language or req.language))
                 budget -= sum(len(s) for s in parts[-1].sentences)
         return Plan(parts, fmt, rate, req.captions, dialog=req.segments is not None, gap_s=req.gap_s,
                     timestamps=req.timestamps)
+
+    def _voice(self, ref: str | None, text: str, requested) -> tuple[VoiceMeta, object]:
+        """The voice asked for; with none asked (and no DEFAULT_VOICE), the backend's voice for the text's language
+        when it has one (Kokoro: see its language_voice), else its default voice."""
+        voice, embedding = self.voices.resolve(ref)
+        if ref or self.settings.default_voice:
+            return voice, embedding
+        caps = self.backend.capabilities
+        try:
+            language = languages.choose(text, caps.languages, self.backend.name,
+                                        requested=requested if isinstance(requested, str) else None,
+                                        voice_language=self.voices.language_of(voice))
+        except InvalidInput:
+            return voice, embedding              # _part reports it
+        better = self.backend.language_voice(language)
+        return self.voices.resolve(better) if better and better != voice.id else (voice, embedding)
 
     def _part(self, text: str, voice: VoiceMeta, embedding, speed: float, seed: int | None, raw_params: dict,
               spoken_budget: int, language: str | None = None) -> Part:
