@@ -89,7 +89,7 @@ def _mandarin(english: Callable[[str], str]):
 
 
 def _espeak(language: str):
-    from misaki.espeak import EspeakG2P       # sets espeak-ng's library and data paths from espeakng-loader
+    from misaki.espeak import EspeakG2P  # sets espeak-ng's library and data paths from espeakng-loader
 
     g2p = EspeakG2P(language=ESPEAK_VOICES[language])
     return lambda text: g2p(text)[0]

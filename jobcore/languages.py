@@ -64,7 +64,7 @@ def script_language(text: str, voice_language: str | None = None) -> str | None:
     japanese = counts.pop("kana")
     han = counts.pop("han")
     counts["ja" if japanese else "han"] = japanese + han
-    best = max(counts, key=counts.get)
+    best = max(counts, key=lambda name: counts[name])
     if not counts[best] or best == "latin" or counts[best] < counts["latin"]:
         return None
     if best == "han":

@@ -232,7 +232,8 @@ def _is_break(text, m):
 
 
 def split_sentences(text: str) -> list[str]:
-    """Split at . ! ? … (and 。！？ and Devanagari's । ॥) and line breaks, not after titles, initials, months or before lowercase."""
+    """Split at . ! ? … (and 。！？, Devanagari's । ॥) and line breaks; not after titles, initials, months or before
+    lowercase."""
     pieces, start = [], 0
     for m in _RE_BREAK.finditer(text):
         if _is_break(text, m):
@@ -262,7 +263,7 @@ def chunk_text(text: str, max_chars: int) -> list[str]:
     """Pack sentences greedily into chunks of at most max_chars; an over-long sentence starts a new chunk."""
     if max_chars < 1:
         raise ValueError(f"max_chars must be >= 1, got {max_chars}")
-    chunks = []
+    chunks: list[str] = []
     for sentence in split_sentences(text):
         pieces = _fit(sentence, max_chars)
         if chunks and len(pieces) == 1 and len(chunks[-1]) + 1 + len(sentence) <= max_chars:
