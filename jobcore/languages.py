@@ -73,15 +73,16 @@ def script_language(text: str, voice_language: str | None = None) -> str | None:
 
 
 def choose(text: str, languages: tuple[str, ...], backend: str, *, requested: str | None = None,
-           voice_language: str | None = None) -> str:
+           voice_language: str | None = None, voice_chosen: bool = True) -> str:
     """The language to speak `text` in, as the backend spells it.
 
     `requested` (the job's `language`) wins and must be one the backend speaks. Otherwise the script decides
     where it can and the backend speaks that language; Latin text goes by the voice's language when it is written
-    in Latin letters (a Spanish voice reads Spanish), else English; a backend without English takes its first."""
+    in Latin letters (a Spanish voice reads Spanish), else English; a backend without English takes its first.
+    `voice_chosen` False: the voice is the backend's default, not the job's pick, and does not make Han Japanese."""
     if requested:
         return check(requested, languages, backend)
-    by_script = script_language(text, voice_language)
+    by_script = script_language(text, voice_language if voice_chosen else None)
     found = match(by_script, languages) if by_script else None
     if found:
         return found

@@ -10,7 +10,7 @@ from functools import cached_property
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
-from backends import Backend
+from backends import Backend, Embedding
 from common.captions import captions
 from common.errors import InvalidInput, TextTooLong
 from common.formats import content_type
@@ -119,36 +119,39 @@ class Synthesis:
         if req.segments is None:
             if req.reference_audio is not None:
                 voice, embedding = self.voices.one_off(req.reference_audio, req.reference_text)
+                language = req.language or asked(req.params)
             else:
-                voice, embedding = self._voice(req.voice, req.text, req.language or req.params.get("language"))
-            parts = [self._part(req.text, voice, embedding, req.speed, req.seed, req.params, budget, req.language)]
+                voice, embedding, language = self._voice(req.voice, req.text, req.language or asked(req.params))
+            parts = [self._part(req.text, voice, embedding, req.speed, req.seed, req.params, budget, language)]
         else:
             parts = []
             for segment in req.segments:
-                voice, embedding = self._voice(segment.voice or req.voice, segment.text,
-                                               segment.language or req.language or req.params.get("language"))
-                parts.append(self._part(segment.text, voice, embedding, segment.speed or req.speed, req.seed,
-                                        req.params if segment.params is None else segment.params, budget,
-                                        segment.language or req.language))
+                raw = req.params if segment.params is None else segment.params
+                voice, embedding, language = self._voice(segment.voice or req.voice, segment.text,
+                                                         segment.language or req.language or asked(raw))
+                parts.append(self._part(segment.text, voice, embedding, segment.speed or req.speed, req.seed, raw,
+                                        budget, language))
                 budget -= sum(len(s) for s in parts[-1].sentences)
         return Plan(parts, fmt, rate, req.captions, dialog=req.segments is not None, gap_s=req.gap_s,
                     timestamps=req.timestamps)
 
-    def _voice(self, ref: str | None, text: str, requested) -> tuple[VoiceMeta, object]:
-        """The voice asked for; with none asked (and no DEFAULT_VOICE), the backend's voice for the text's language
-        when it has one (Kokoro: see its language_voice), else its default voice."""
+    def _voice(self, ref: str | None, text: str, requested: str | None) -> tuple[VoiceMeta, Embedding, str | None]:
+        """The voice asked for, and `requested`. With none asked (and no DEFAULT_VOICE): the language the text says
+        by itself (Han only is Mandarin here: the Japanese reading is for a Japanese voice someone chose), and the
+        backend's voice for it when it has one (Kokoro: language_voice), else its default voice."""
         voice, embedding = self.voices.resolve(ref)
         if ref or self.settings.default_voice:
-            return voice, embedding
+            return voice, embedding, requested
         caps = self.backend.capabilities
         try:
-            language = languages.choose(text, caps.languages, self.backend.name,
-                                        requested=requested if isinstance(requested, str) else None,
-                                        voice_language=self.voices.language_of(voice))
+            language = languages.choose(text, caps.languages, self.backend.name, requested=requested,
+                                        voice_language=self.voices.language_of(voice), voice_chosen=False)
         except InvalidInput:
-            return voice, embedding              # _part reports it
+            return voice, embedding, requested       # _part reports it
         better = self.backend.language_voice(language)
-        return self.voices.resolve(better) if better and better != voice.id else (voice, embedding)
+        if better and better != voice.id:
+            voice, embedding = self.voices.resolve(better)
+        return voice, embedding, language
 
     def _part(self, text: str, voice: VoiceMeta, embedding, speed: float, seed: int | None, raw_params: dict,
               spoken_budget: int, language: str | None = None) -> Part:
@@ -156,9 +159,8 @@ class Synthesis:
         low, high = caps.speed_range if caps.speed else (1.0, 1.0)
         native = min(max(speed, low), high)          # the backend renders this; time-stretching does the rest
         params = self._params(raw_params)
-        # the job's language, else params.language as sent, else the text's script and the voice's language
-        requested = language or (raw_params.get("language") if isinstance(raw_params.get("language"), str) else None)
-        language = languages.choose(text, caps.languages, self.backend.name, requested=requested,
+        # the job's language (or params.language as sent), else the text's script and the voice's language
+        language = languages.choose(text, caps.languages, self.backend.name, requested=language,
                                     voice_language=self.voices.language_of(voice))
         if "language" in type(params).model_fields:       # multilingual backends take it in their params
             params = params.model_copy(update={"language": language})
@@ -231,6 +233,12 @@ class Synthesis:
             yield item
         yield {"done": True, "chunks": len(rendered.pieces), **rendered.describe(),
                "timings_ms": {"first_chunk": first_chunk_ms, "total": ms_since(t0)}}
+
+
+def asked(params: dict) -> str | None:
+    """params.language as the job sent it (multilingual backends' own field), when it is text."""
+    value = params.get("language") if isinstance(params, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def stretched(words: tuple[dict, ...] | None, lead_s: float, factor: float) -> tuple[dict, ...] | None:

@@ -15,9 +15,8 @@ from jobcore.synthesis import Synthesis
 from jobcore.text import chunk_text, split_sentences
 from jobcore.text_languages import normalize_language
 from jobcore.voices import Voices
-from voice_library import VoiceLibrary, VoiceMeta
-from voice_library.cache import ByteLRU
-from voice_library.store import open_store
+from storage import open_store
+from voice_library import ByteLRU, VoiceLibrary, VoiceMeta
 
 KOKORO = backend_class("kokoro").capabilities.languages
 
@@ -55,6 +54,10 @@ def test_a_requested_language_wins_and_must_be_spoken():
 ])
 def test_language_codes_match_the_backends_spelling(code, declared, expected):
     assert languages.match(code, declared) == expected
+
+
+def test_han_is_japanese_only_for_a_japanese_voice_the_job_chose():
+    assert languages.choose("天気", KOKORO, "kokoro", voice_language="ja", voice_chosen=False) == "zh"
 
 
 def test_unsupported_scripts_fall_back_to_what_the_backend_speaks():
