@@ -145,6 +145,7 @@ class Worker:
         """The one error guard: a failure becomes the job error shape and ends the items. Each job is counted
         and logged once, by action, outcome and error code (never its text)."""
         started, seen, first, code, timings = time.perf_counter(), {"action": "invalid"}, None, None, None
+        message = None
         try:
             for item in self._run(job_input, job, seen):
                 if first is None and ("audio_base64" in item or "audio_url" in item):
@@ -155,9 +156,7 @@ class Worker:
             code = "cancelled"
             raise
         except JobError as exc:
-            code = exc.code
-            log.info("job %s failed: %s %s", job.id, exc.code, exc.message,
-                     extra={"job_id": job.id, "action": seen["action"], "error_code": exc.code})
+            code, message = exc.code, exc.message
             yield {"error": exc.to_job_error()}
         except Exception:
             code = "internal_error"
@@ -166,7 +165,7 @@ class Worker:
             yield {"error": InternalError("the worker hit an unexpected error; it is logged",
                                           hint="retry; report it if it persists").to_job_error()}
         finally:
-            self._record(job.id, seen["action"], started, first, code, timings)
+            self._record(job.id, seen["action"], started, first, code, timings, message)
 
     def _measured_bytes(self, chunks: Iterator[bytes], started: float) -> Iterator[bytes]:
         """The speech route's bytes, counted as a synthesize job when the iterator ends or is closed."""
@@ -189,14 +188,16 @@ class Worker:
             self._record("speech", "synthesize", started, first, code)
 
     def _record(self, job_id: str, action: str, started: float, first_s: float | None, code: str | None,
-                timings: dict | None = None) -> None:
+                timings: dict | None = None, message: str | None = None) -> None:
+        """Count the job and log its one line: job id, action, backend, status, error code and timings."""
         total_s = time.perf_counter() - started
         status = "completed" if code is None else "cancelled" if code == "cancelled" else "failed"
         self.metrics.inc("jobs", action=action, status=status, code="" if code in (None, "cancelled") else code)
         self.metrics.observe("job_seconds", total_s, action=action)
         if first_s is not None:
             self.metrics.observe("first_chunk_seconds", first_s, action=action)
-        log.info("job %s %s %s in %.0f ms", job_id, action, status, total_s * 1e3,
+        log.info("job %s %s %s in %.0f ms%s", job_id, action, status, total_s * 1e3,
+                 f": {code} {message}" if message else "",
                  extra={"job_id": job_id, "action": action, "backend": self.backend.name, "status": status,
                         "error_code": code if status == "failed" else None,
                         "timings_ms": timings or {"total": round(total_s * 1e3, 1)}})
