@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-slow serve bench clean
+.PHONY: run test test-slow serve bench clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,8 +16,14 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(PY) -m scripts.run_job test_input.json --out out
 
-## make test: the whole fast suite (real Kokoro, real whisper, real SeaweedFS)
-test: $(STAMP)
+## make browser: Debian's Chromium for the web page's tests (Playwright drives it; never `playwright install`)
+CHROMIUM := /usr/bin/chromium
+browser: $(CHROMIUM)
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver
+
+## make test: the whole fast suite (real Kokoro, real whisper, real SeaweedFS, the web page in Chromium)
+test: $(STAMP) $(CHROMIUM)
 	$(PY) -m pytest -q -m "not slow"
 
 CB_VENV  := .venv-chatterbox
