@@ -66,6 +66,7 @@ RUN case "$BACKEND" in \
 
 COPY pyproject.toml README.md handler.py ./
 COPY common ./common
+COPY storage ./storage
 COPY jobcore ./jobcore
 COPY backends ./backends
 COPY voice_library ./voice_library

@@ -15,7 +15,7 @@ from jobcore.settings import Settings
 from jobcore.worker import Worker
 from tests.support.seaweed import seaweed_server
 from voice_library import ByteLRU, VoiceLibrary
-from voice_library.s3_store import S3Store
+from storage.s3_store import S3Store
 
 log = logging.getLogger(__name__)
 ROUNDS = 30

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel
 
-from backends.base import Backend, Embedding
+from backends.base import AudioChunk, Backend, Embedding
 from common.errors import InvalidInput, TextTooLong
 
 from .audio import loud_span
@@ -92,12 +92,18 @@ class Piece:
     spoken: str = ""                        # what the backend was given (`text` is the sentence as written)
 
 
-def render(backend: Backend, parts: list[Part], pause_s: float, gap_s: float) -> Iterator[Piece]:
-    """Synthesize sentence by sentence; pauses join sentences, longer gaps join parts (dialog turns)."""
+# per part, per sentence: the chunks a backend made for it (a batch synthesizes its items' sentences together)
+Spoken = list[list[list[AudioChunk]]]
+
+
+def render(backend: Backend, parts: list[Part], pause_s: float, gap_s: float,
+           made: Spoken | None = None) -> Iterator[Piece]:
+    """Synthesize sentence by sentence; pauses join sentences, longer gaps join parts (dialog turns).
+    `made`: the parts' sentences synthesized beforehand, used instead of calling the backend."""
     first = True
     for index, part in enumerate(parts):
-        spoken = backend.synthesize_many(part.sentences, part.embedding, speed=part.speed, seed=part.seed,
-                                         params=part.params)
+        spoken = made[index] if made is not None else backend.synthesize_many(
+            part.sentences, part.embedding, speed=part.speed, seed=part.seed, params=part.params)
         for number, (sentence, chunks) in enumerate(zip(part.sentences, spoken)):
             audio, spans = [], []
             rate = backend.capabilities.sample_rate

@@ -18,7 +18,7 @@ from safetensors.numpy import save as save_safetensors
 from common.errors import InvalidInput, StorageUnavailable, VoiceExists, VoiceNotFound
 
 from .cache import ByteLRU
-from .store import AlreadyExists, Changed, NotFound, Store
+from storage import AlreadyExists, Changed, NotFound, Store
 
 log = logging.getLogger(__name__)
 

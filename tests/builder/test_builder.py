@@ -14,7 +14,7 @@ from common.manifest import verify_manifest
 from jobcore import audio
 from jobcore.settings import Settings
 from tests.support.speech import transcribe, wer
-from voice_library import open_store
+from storage import open_store
 
 
 def test_bake_copies_the_wanted_files_from_a_directory(weights, tmp_path):

@@ -41,7 +41,7 @@ def test_json_lines_carry_job_fields_and_exceptions():
 
 def test_query_strings_never_reach_a_line_in_either_format():
     def emit():
-        logging.getLogger("uvicorn.access").info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5", "GET",
+        logging.getLogger("tests.access").info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5", "GET",  # uvicorn's shape
                                                   "/status/abc?ttl=600000", "1.1", 200)
         logging.getLogger("x").warning("fetch https://bucket.example/k.mp3?X-Amz-Signature=deadbeef failed")
 

@@ -16,7 +16,8 @@ import soundfile as sf
 from jobcore.fetch import fetch_audio
 from jobcore.worker import Worker
 from tests.support.jobs import error_of
-from voice_library import ByteLRU, VoiceLibrary, open_store
+from storage import open_store
+from voice_library import ByteLRU, VoiceLibrary
 
 
 @pytest.fixture
@@ -115,7 +116,7 @@ def test_sentinel_secrets_never_reach_logs_errors_or_results(kokoro_worker, seaw
         outputs += [str(exc), repr(exc), json.dumps(getattr(exc, "to_dict", dict)())]
     good = replace(bad, s3_access_key_id=seaweed.access_key, s3_secret_access_key=seaweed.secret_key,
                    voice_library_uri=f"s3://secrets-ok/lib")
-    from voice_library.s3_store import S3Store
+    from storage.s3_store import S3Store
     S3Store.from_uri("s3://secrets-ok", endpoint_url=seaweed.endpoint_url, access_key_id=seaweed.access_key,
                      secret_access_key=seaweed.secret_key).ensure_bucket()
     worker = Worker.from_settings(good, backend=kokoro_worker.backend)

@@ -10,7 +10,7 @@ import pytest
 from jobcore.worker import Worker
 from tests.support.faults import FaultyProxy
 from tests.support.jobs import error_of
-from voice_library.s3_store import S3Store
+from storage.s3_store import S3Store
 
 
 @pytest.fixture
