@@ -68,7 +68,7 @@ def test_metrics_need_the_key_when_one_is_set(keyed_url):
 def test_load_balancing_server_metrics_and_json_log(seaweed, tmp_path):
     """`python -m server` on an S3 library (output cache on) with LOG_FORMAT=json: the output cache's hits, misses
     and bytes in /metrics; every log line one JSON object; nothing of the text, audio, query strings or secrets."""
-    from voice_library.s3_store import S3Store
+    from storage.s3_store import S3Store
 
     bucket = f"ops-{uuid.uuid4().hex[:12]}"
     S3Store.from_uri(f"s3://{bucket}", endpoint_url=seaweed.endpoint_url, access_key_id=seaweed.access_key,
