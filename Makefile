@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-slow serve bench clean browser
+.PHONY: run test lint test-slow serve bench clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,14 +16,19 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(PY) -m scripts.run_job test_input.json --out out
 
+## make lint: ruff (lint + import order) over the tree, mypy over common/, storage/, voice_library/, jobcore/
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+
 ## make browser: Debian's Chromium for the web page's tests (Playwright drives it; never `playwright install`)
 CHROMIUM := /usr/bin/chromium
 browser: $(CHROMIUM)
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver
 
-## make test: the whole fast suite (real Kokoro, real whisper, real SeaweedFS, the web page in Chromium)
-test: $(STAMP) $(CHROMIUM)
+## make test: lint, then the whole fast suite (real Kokoro, real whisper, real SeaweedFS, the web page in Chromium)
+test: lint $(CHROMIUM)
 	$(PY) -m pytest -q -m "not slow"
 
 CB_VENV  := .venv-chatterbox
@@ -60,7 +65,7 @@ serve: $(STAMP)
 	$(PY) -m server
 
 clean:
-	rm -rf $(VENV) $(CB_VENV) $(XTTS_VENV) $(F5_VENV) $(HIGGS_VENV) out .voices .pytest_cache
+	rm -rf $(VENV) $(CB_VENV) $(XTTS_VENV) $(F5_VENV) $(HIGGS_VENV) out .voices .pytest_cache .mypy_cache .ruff_cache
 
 BENCH_STAMP := $(VENV)/.installed-bench
 $(BENCH_STAMP): $(STAMP)

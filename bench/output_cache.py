@@ -11,8 +11,8 @@ from pathlib import Path
 from bench.common import interleaved, save, summary
 from jobcore.settings import Settings
 from jobcore.worker import Worker
-from tests.support.seaweed import seaweed_server
 from storage.s3_store import S3Store
+from tests.support.seaweed import seaweed_server
 
 log = logging.getLogger(__name__)
 ROUNDS = 5

@@ -5,8 +5,8 @@ import logging
 import time
 import typing
 from collections.abc import Callable, Iterator
-from typing import Any
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -24,8 +24,16 @@ from .metrics import Metrics
 from .openai_compat import unwrap_openai
 from .output_cache import StoreOutputCache
 from .outputs import Outputs
-from .schema import (BatchRequest, InfoRequest, SynthesizeRequest, VoicesCreateRequest, VoicesDeleteRequest,
-                     VoicesGetRequest, VoicesListRequest, validate_request)
+from .schema import (
+    BatchRequest,
+    InfoRequest,
+    SynthesizeRequest,
+    VoicesCreateRequest,
+    VoicesDeleteRequest,
+    VoicesGetRequest,
+    VoicesListRequest,
+    validate_request,
+)
 from .settings import Settings, load_settings
 from .synthesis import Speech, Synthesis, ms_since
 from .voices import Voices

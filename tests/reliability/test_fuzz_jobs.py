@@ -3,8 +3,7 @@ import json
 import socket
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from jobcore.worker import Worker
 from storage import open_store
