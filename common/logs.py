@@ -42,13 +42,14 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line: time (UTC, ISO 8601), level, logger, message, the job fields given, exception."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
-                 "level": record.levelname, "logger": record.name, "message": record.getMessage()}
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z"
+        entry: dict[str, object] = {"time": stamp, "level": record.levelname, "logger": record.name,
+                                    "message": record.getMessage()}
         for name in JOB_FIELDS:
             value = getattr(record, name, None)
             if value is not None:
                 entry[name] = value
-        if record.processName != "MainProcess":
+        if record.processName not in (None, "MainProcess"):
             entry["process"] = record.processName
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
