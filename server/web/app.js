@@ -237,7 +237,9 @@ function speakInput(stream) {
   const input = { text: $("#speak-text").value, voice: $("#speak-blend").value.trim() || $("#speak-voice").value,
                   speed: Number($("#speak-speed").value) || 1 };
   if ($("#speak-seed").value !== "") input.seed = Number($("#speak-seed").value);
-  if ($("#speak-language").value) input.language = $("#speak-language").value;
+  const language = $("#speak-language").value;   // a backend parameter where the backend takes it so, else a field
+  if (language && info.params_schema.properties && info.params_schema.properties.language) input.params = { language };
+  else if (language) input.language = language;
   if (stream) Object.assign(input, { stream: true, timestamps: "word" });
   return input;
 }
@@ -520,7 +522,9 @@ async function start() {
       $(id).replaceChildren(...info.formats.map((f) => new Option(f, f)));
       $(id).value = "mp3";
     }
-    $("#speak-language").append(...(info.capabilities.languages || []).map((l) => new Option(l, l)));
+    const languages = info.capabilities.languages || [];
+    $("#speak-language").append(...languages.map((l) => new Option(l, l)));
+    $("#speak-language").parentElement.classList.toggle("hidden", languages.length < 2);   // one language: no choice
     await loadVoices();
     const [a, b] = voices.filter((v) => v.usable);
     addLine("Hi! Did you hear the news?", a && a.id);

@@ -19,7 +19,8 @@ from tests.support.speech import transcribe, wer
 playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]   # a fake microphone (a beep)
 SHOTS = Path(__file__).resolve().parents[2] / "out" / "browser"     # screenshots kept as artifacts (gitignored)
 
 pytestmark = pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="needs Debian's chromium (make browser)")
@@ -120,6 +121,23 @@ def test_upload_a_clip_list_it_and_delete_it(page, kokoro_worker, tmp_path):
     row.locator("button.delete").click()
     page.wait_for_selector("#voice-table tr[data-voice=browser-narrator]", state="detached", timeout=30_000)
     assert kokoro_worker.handle({"action": "voices.get", "voice": "browser-narrator"})["error"]
+
+
+def test_record_from_the_microphone_and_create_a_voice(page, kokoro_worker):
+    page.click("#record")
+    page.wait_for_selector("#record-state:text('recording')")
+    page.wait_for_timeout(2500)
+    page.click("#record")
+    page.wait_for_selector("#record-state:text('recorded')", timeout=30_000)
+    seconds = float(page.text_content("#record-state").split()[1])
+    assert 2.0 <= seconds < 6.0
+    page.fill("#create-form input[name=name]", "Mic Voice")
+    page.fill("#create-form input[name=transcript]", "A beep.")
+    page.click("#create-form button[type=submit]")
+    page.wait_for_selector("#create-msg.ok", timeout=60_000)
+    voice = kokoro_worker.handle({"action": "voices.get", "voice": "mic-voice"})["voice"]
+    assert voice["source"] == "clip" and abs(voice["reference_duration_s"] - seconds) < 1.0
+    kokoro_worker.handle({"action": "voices.delete", "voice": "mic-voice"})
 
 
 def test_blend_from_sliders_and_preview(page, kokoro_worker):
