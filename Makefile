@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint test-slow serve bench clean image test-image
+.PHONY: run test lint test-slow serve bench clean browser image test-image
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,15 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 
-## make test: lint, then the whole fast suite (real Kokoro, real whisper, real SeaweedFS); tests/image: make test-image
-test: lint
+## make browser: Debian's Chromium for the web page's tests (Playwright drives it; never `playwright install`)
+CHROMIUM := /usr/bin/chromium
+browser: $(CHROMIUM)
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver
+
+## make test: lint, then the whole fast suite (real Kokoro, real whisper, real SeaweedFS, the web page in
+## Chromium); tests/image: make test-image
+test: lint $(CHROMIUM)
 	$(PY) -m pytest -q -m "not slow and not image"
 
 CB_VENV  := .venv-chatterbox

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import platform
 import sys
 from types import ModuleType
 
-from common.logs import quiet_url_loggers
+from common.logs import setup_logging
 from jobcore.settings import load_settings
 from jobcore.startup import load_in_background
 from jobcore.worker import BrokenWorker, start_worker
@@ -107,9 +106,7 @@ def serving_handler(argv: list[str]):
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    quiet_url_loggers()
+    setup_logging()
     default_sdk_log_level()
     runpod = start()   # load and warm the model before the first job arrives
 
