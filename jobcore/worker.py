@@ -18,6 +18,7 @@ from voice_library import ByteLRU, VoiceLibrary
 from . import info
 from .batch import Batch
 from .context import Cancellation, JobContext, Progress
+from .interface import JobWorker
 from .delivery import Delivery, InlineSink
 from .delivery.bucket import job_sink, url_sink
 from .openai_compat import unwrap_openai
@@ -98,7 +99,7 @@ class Worker:
     # -- entry points ---------------------------------------------------------------------------
     def handle(self, job_input, job_id: str | None = None, progress: Progress | None = None,
                s3_config: dict | None = None, cancellation: Cancellation | None = None) -> dict:
-        """Run one job input to its one result. Never raises: failures come back as {"error": "<JSON string>"}."""
+        """Run one job input to its one result. Never raises: a failure comes back as {"error": JobError}."""
         items = self._run(job_input, job_id, progress, False, s3_config, cancellation)
         return next(self._guarded(job_id, items))
 
@@ -127,18 +128,29 @@ class Worker:
         job = self.context(job_id, progress, stream, s3_config, cancellation)
         yield from self.actions[request.action].run(request, job)
 
+    @property
+    def backend_name(self) -> str:
+        return self.backend.name
+
+    @property
+    def streaming(self) -> bool:
+        return self.settings.streaming
+
+    def close(self) -> None:
+        """Nothing to let go of: the model lives as long as the process."""
+
     @staticmethod
     def _guarded(job_id: str | None, items: Iterator[dict]) -> Iterator[dict]:
-        """The one error guard: a failure becomes the job error shape and ends the items."""
+        """The one error guard: a failure becomes an {"error": JobError} item and ends the items."""
         try:
             yield from items
         except JobError as exc:
             log.info("job %s failed: %s %s", job_id, exc.code, exc.message)
-            yield {"error": exc.to_job_error()}
+            yield {"error": exc}
         except Exception:
             log.exception("job %s crashed", job_id)
             yield {"error": InternalError("the worker hit an unexpected error; it is logged",
-                                          hint="retry; report it if it persists").to_job_error()}
+                                          hint="retry; report it if it persists")}
 
     # -- synthesize -----------------------------------------------------------------------------
     def synthesize(self, req: SynthesizeRequest, job: JobContext) -> Iterator[dict]:
@@ -161,11 +173,19 @@ class Worker:
 class BrokenWorker:
     """Stands in when start-up failed: every job gets the start-up error instead of a crash loop."""
 
-    def __init__(self, error: JobError):
-        self.error = error
+    def __init__(self, error: JobError, settings: Settings | None = None):
+        self.error, self.settings = error, settings
+
+    @property
+    def backend_name(self) -> str:
+        return self.settings.backend if self.settings is not None else "unavailable"
+
+    @property
+    def streaming(self) -> bool:
+        return self.settings.streaming if self.settings is not None else True
 
     def handle(self, job_input, job_id=None, progress=None, s3_config=None, cancellation=None) -> dict:
-        return {"error": self.error.to_job_error()}
+        return {"error": self.error}
 
     def stream(self, job_input, job_id=None, progress=None, s3_config=None, cancellation=None) -> Iterator[dict]:
         yield self.handle(job_input, job_id)
@@ -173,15 +193,25 @@ class BrokenWorker:
     def speech(self, job_input, cancellation=None) -> Speech:
         raise self.error
 
+    def close(self) -> None:
+        pass
 
-def start_worker(settings: Settings | None = None) -> Worker | BrokenWorker:
-    """The worker from the environment, or a BrokenWorker holding the reason it could not start."""
+
+def start_worker(settings: Settings | None = None,
+                 build: Callable[[Settings], JobWorker] = Worker.from_settings) -> JobWorker:
+    """The one start-up path of every entry point: the worker `build` makes from the settings (read from the
+    environment unless given), or a BrokenWorker holding the reason it could not start."""
     try:
-        return Worker.from_settings(settings or load_settings())
+        settings = settings or load_settings()
     except JobError as exc:
         log.error("worker start-up failed: %s", exc.message)
         return BrokenWorker(exc)
+    try:
+        return build(settings)
+    except JobError as exc:
+        log.error("worker start-up failed: %s", exc.message)
+        return BrokenWorker(exc, settings)
     except Exception as exc:  # a model that cannot load must not crash-loop the container
         log.exception("worker start-up failed")
         return BrokenWorker(BackendUnavailable(f"the worker could not start: {type(exc).__name__}",
-                                               hint="see the worker log"))
+                                               hint="see the worker log"), settings)

@@ -28,6 +28,7 @@ from tests.support.offline import offline as network_guard  # noqa: E402
 from tests.support.torch_models import (  # noqa: E402
     RATE, char_tokenizer_json, create_voice, decode_wav, differing_arrays, library_worker, manifest_revision,
     random_bake, stored_and_loaded, timed_load, tone)
+from tests.support.jobs import error_of  # noqa: E402
 
 pytestmark = pytest.mark.slow
 CAP = 10                               # max_new_tokens for every generation here
@@ -364,7 +365,7 @@ class TestMultilingual:
         assert "error" not in created, created
         assert created["voice"]["embeddings"] == [mtl.embedding_key]
         bad = worker.handle({"text": "Hallo.", "voice": "tone", "params": {"language": "xx"}})
-        assert json.loads(bad["error"])["code"] == "invalid_input"
+        assert error_of(bad)["code"] == "invalid_input"
         result = worker.handle({"text": "Hallo, wie geht's?", "voice": "tone", "format": "wav", "seed": 1,
                                 "params": {"language": "de", "cfg_weight": 0.3}})
         assert "error" not in result, result

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import json
 
 import numpy as np
 import pytest
@@ -12,6 +11,7 @@ from common.errors import InvalidInput, VoiceNotFound
 from jobcore import audio
 from jobcore.settings import load_settings, parse_aliases
 from jobcore.voices import OPENAI_VOICES, Voices
+from tests.support.jobs import error_of
 
 
 def test_openai_voice_names_map_onto_stock_voices_by_gender(kokoro_worker):
@@ -61,7 +61,7 @@ def test_inline_blend_speaks(kokoro_worker):
                                        ("jf_alpha+nobody", "voice_not_found"), ("+".join(["jf_alpha"] * 9), "invalid_input")])
 def test_bad_inline_blends_are_refused_by_name(kokoro_worker, bad, code):
     result = kokoro_worker.handle({"text": "Hi.", "voice": bad})
-    assert json.loads(result["error"])["code"] == code
+    assert error_of(result)["code"] == code
 
 
 def test_single_voice_backend_takes_every_openai_name(hibari_worker):

@@ -109,7 +109,7 @@ def test_two_workers_racing_to_create_one_name_leave_one_voice(kokoro_worker, se
         t.start()
     for t in threads:
         t.join(60)
-    outcomes = sorted("voice" if "voice" in r else json.loads(r["error"])["code"] for r in results)
+    outcomes = sorted("voice" if "voice" in r else error_of(r)["code"] for r in results)
     assert outcomes == ["voice", "voice_exists"]
     assert keys_of(workers[0], "same-name") == ["voices/same-name/reference.flac", "voices/same-name/voice.json"]
 
