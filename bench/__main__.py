@@ -7,8 +7,8 @@ import importlib.util
 import json
 import logging
 import sys
-from pathlib import Path
 
+from common.logs import setup_logging
 from bench.common import RESULTS_DIR, machine
 
 BENCHMARKS = [
@@ -77,7 +77,7 @@ def render() -> str:
 
 
 def main(argv: list[str]) -> int:
-    logging.basicConfig(level=logging.WARNING)
+    setup_logging("WARNING")
     for name in [] if argv == ["--render"] else argv or BENCHMARKS:
         module = importlib.import_module(f"bench.{name}")
         needs = getattr(module, "NEEDS", None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import tempfile
 
+from common.logs import setup_logging
 from bench.common import interleaved, save, summary
 from jobcore.settings import Settings
 from jobcore.worker import Worker
@@ -43,5 +44,5 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING)
+    setup_logging("WARNING")
     print(run())

@@ -13,6 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from common.logs import setup_logging
 from bench.common import save
 from jobcore.settings import Settings
 from jobcore.worker import Worker
@@ -132,5 +133,5 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING)
+    setup_logging("WARNING")
     print(run())

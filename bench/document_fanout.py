@@ -9,6 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from common.logs import setup_logging
 from bench.common import save
 from client import TTSClient, render_document
 from jobcore.settings import Settings
@@ -78,5 +79,5 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING)
+    setup_logging("WARNING")
     print(run())

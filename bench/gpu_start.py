@@ -4,7 +4,6 @@ imports (handler.py's start-up) versus one after the other (check, then import, 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import statistics
 import subprocess
@@ -13,6 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from common.logs import setup_logging
 from bench.common import save
 
 ROUNDS = 3
@@ -78,5 +78,5 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING)
+    setup_logging("WARNING")
     print(run())

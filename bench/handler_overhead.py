@@ -9,6 +9,7 @@ import tempfile
 
 import numpy as np
 
+from common.logs import setup_logging
 from bench.common import interleaved, save, summary
 from jobcore.pipeline import prepare_text
 from jobcore.settings import Settings
@@ -68,5 +69,5 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING)
+    setup_logging("WARNING")
     print(run())

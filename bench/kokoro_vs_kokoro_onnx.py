@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from common.logs import setup_logging
 from backends.kokoro import MODEL_FILE, SAMPLE_RATE, KokoroBackend, read_bundled_model
 from bench.common import interleaved, save, summary
 from jobcore.pipeline import prepare_text
@@ -125,5 +126,5 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING)
+    setup_logging("WARNING")
     print(run())

@@ -8,6 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from common.logs import setup_logging
 from bench.common import interleaved, save, summary
 from jobcore.settings import Settings
 from jobcore.worker import Worker
@@ -73,5 +74,5 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING)
+    setup_logging("WARNING")
     print(run())

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psutil
 
+from common.logs import setup_logging
 from bench.common import save
 from client import TTSClient
 from jobcore.settings import Settings
@@ -74,5 +75,5 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING)
+    setup_logging("WARNING")
     print(run())

@@ -7,6 +7,7 @@ import statistics
 import tempfile
 import time
 
+from common.logs import setup_logging
 from backends.kokoro import KokoroBackend
 from bench.common import interleaved, save, summary
 from jobcore.settings import Settings
@@ -91,5 +92,5 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING)
+    setup_logging("WARNING")
     print(run())

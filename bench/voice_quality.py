@@ -6,6 +6,7 @@ import logging
 import tempfile
 import time
 
+from common.logs import setup_logging
 from bench.common import save
 from jobcore import audio
 from jobcore.settings import Settings
@@ -50,5 +51,5 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING)
+    setup_logging("WARNING")
     print(run())

@@ -1,14 +1,13 @@
 """Voice resolution: cold from S3, warm from the cache, versus the temp-WAV-file path of earlier workers."""
 from __future__ import annotations
 
-import io
 import logging
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import soundfile as sf
 
+from common.logs import setup_logging
 from bench.common import interleaved, save, summary
 from jobcore import audio
 from jobcore.settings import Settings
@@ -67,5 +66,5 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING)
+    setup_logging("WARNING")
     print(run())

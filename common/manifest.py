@@ -7,6 +7,7 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from .errors import BackendUnavailable
 
@@ -47,7 +48,7 @@ def write_manifest(model_dir: str | Path, backend: str, source: str | None = Non
     """Hash every file under `model_dir` and write manifest.json there; `extra` adds top-level entries
     (e.g. the baked whisper model's source)."""
     model_dir = Path(model_dir)
-    files = [{"path": name, "size": (model_dir / name).stat().st_size, "sha256": file_sha256(model_dir / name)}
+    files: list[dict[str, Any]] = [{"path": name, "size": (model_dir / name).stat().st_size, "sha256": file_sha256(model_dir / name)}
              for name in model_files(model_dir)]
     manifest = {
         "backend": backend,

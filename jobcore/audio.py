@@ -115,7 +115,7 @@ class StreamEncoder:
     def __init__(self, fmt: str, sample_rate: int):
         check_format(fmt, sample_rate)
         self.fmt, self.sample_rate = fmt, sample_rate
-        self._started, self._held = False, []
+        self._started, self._held = False, list[np.ndarray]()
         self._aac = AacEncoder(sample_rate) if fmt == "aac" else None
 
     def feed(self, audio: np.ndarray) -> bytes:

@@ -7,6 +7,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from functools import cached_property
 
 from backends import Backend, Embedding
@@ -16,6 +17,7 @@ from voice_library.library import check_voice_id, slugify
 
 from . import audio
 from common.errors import CloningUnsupported, InvalidInput, VoiceExists, VoiceNotFound
+from .context import JobContext
 from .reference import REFERENCE_RATE, decode_base64_audio, prepare_reference, to_flac
 from .schema import VoicesCreateRequest
 from .settings import Settings
@@ -78,14 +80,12 @@ class Voices:
         return meta, self._embedding(meta)
 
     def find(self, ref: str) -> VoiceMeta:
-        """A stored voice by id or name; failing that, by alias."""
-        try:
-            return self.library.resolve(ref)
-        except VoiceNotFound:
-            target = self.aliases.get(ref.strip().lower())
-            if target is None or target.lower() == ref.strip().lower():
-                raise
+        """A voice by alias first (OpenAI's names, VOICE_ALIASES: no listing of the library), else a stored voice
+        by id or name (a miss lists the library once)."""
+        target = self.aliases.get(ref.strip().lower())
+        if target is not None and target.lower() != ref.strip().lower():
             return self.library.resolve(target)
+        return self.library.resolve(ref)
 
     @cached_property
     def aliases(self) -> dict[str, str]:
@@ -166,7 +166,8 @@ class Voices:
 
         return transcribe(samples, rate, self.settings.model_dir)
 
-    def create(self, req: VoicesCreateRequest) -> dict:
+    def create(self, req: VoicesCreateRequest, job: JobContext | None = None) -> dict:
+        """A new voice from a clip (embedded or fitted here) or a blend; `job`: the voices.create job it runs in."""
         t0 = time.perf_counter()
         voice_id = check_voice_id(req.id) if req.id else slugify(req.name)
         meta = VoiceMeta(id=voice_id, name=req.name, language=req.language, gender=req.gender,
@@ -183,7 +184,7 @@ class Voices:
             from .fetch import fetch_audio   # httpcore: imported by the first URL clip, not at every start-up
 
             raw = (decode_base64_audio(req.audio_base64, self.settings.max_audio_bytes) if req.audio_base64 is not None
-                   else fetch_audio(req.audio_url, self.settings.max_audio_bytes, self.settings.url_timeout_s,
+                   else fetch_audio(req.audio_url or "", self.settings.max_audio_bytes, self.settings.url_timeout_s,
                                     self.settings.allow_private_urls))
             samples = prepare_reference(raw, self.settings.max_reference_s)
             reference = to_flac(samples)
@@ -215,7 +216,7 @@ class Voices:
         keys = [k for m, k in self.library.list() if m.id == meta.id]
         return {"voice": self.describe(meta, keys[0] if keys else [])}
 
-    def describe(self, meta: VoiceMeta, keys: list[str]) -> dict:
+    def describe(self, meta: VoiceMeta, keys: Sequence[str]) -> dict:
         usable = self.backend.embedding_key in keys or (self.backend.capabilities.cloning and bool(meta.reference_sha256))
         return {**meta.model_dump(), "embeddings": keys, "usable": usable}
 

@@ -44,6 +44,11 @@ class Action:
     def name(self) -> str:
         return typing.get_args(self.model.model_fields["action"].annotation)[0]
 
+    @staticmethod
+    def of(request: BaseModel) -> str:
+        """The action a validated request is for."""
+        return typing.get_args(type(request).model_fields["action"].annotation)[0]
+
 
 def one(fn: Callable[[Any, JobContext], dict]) -> Callable[[Any, JobContext], Iterator[dict]]:
     """An action with a single result."""
@@ -68,7 +73,7 @@ class Worker:
             Action(BatchRequest, one(self.batch.run)),
             Action(VoicesListRequest, one(lambda req, job: self.voices.list())),
             Action(VoicesGetRequest, one(lambda req, job: self.voices.get(req.voice))),
-            Action(VoicesCreateRequest, one(lambda req, job: self.voices.create(req))),
+            Action(VoicesCreateRequest, one(self.voices.create)),
             Action(VoicesDeleteRequest, one(lambda req, job: self.voices.delete(req.voice))),
             Action(InfoRequest, one(lambda req, job: info.describe(self.settings, self.backend, self.library,
                                                                   cache))),
@@ -126,7 +131,7 @@ class Worker:
              cancellation: Cancellation | None) -> Iterator[dict]:
         request = validate_request(unwrap_openai(job_input), {name: a.model for name, a in self.actions.items()})
         job = self.context(job_id, progress, stream, s3_config, cancellation)
-        yield from self.actions[request.action].run(request, job)
+        yield from self.actions[Action.of(request)].run(request, job)
 
     @property
     def backend_name(self) -> str:
