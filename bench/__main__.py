@@ -16,6 +16,7 @@ BENCHMARKS = [
     "voice_resolution",
     "handler_overhead",
     "kokoro_vs_kokoro_onnx",
+    "kokoro_peers",  # needs fastkokoro in .venv-fastkokoro (`make bench` installs it)
     "cold_start",
     "streaming",
     "server_throughput",
@@ -29,7 +30,8 @@ BENCHMARKS = [
 EXTRA_TABLES = {"rtf": ("variant", "real-time factor"), "breakdown_median_ms": ("step", "median ms"),
                 "worker_stage_share": ("stage", "share of the job's time"), "hot_spots_ms": ("function", "own ms"),
                 "levels": ("variant", None)}
-SCALARS = ("load_average", "word_cost_synthesis", "word_cost_job", "paired_ratio_median", "non_synth_share", "first_chunk_over_stream_total", "audio_s", "chars", "kokoro_onnx", "weights_gb", "torch")
+SCALARS = ("load_average", "word_cost_synthesis", "word_cost_job", "paired_ratio_median", "non_synth_share", "first_chunk_over_stream_total", "audio_s", "chars", "kokoro_onnx", "weights_gb", "torch",
+           "long_text_time_ratio", "fastkokoro")
 REPORT = RESULTS_DIR.parent / "BENCHMARKS.md"
 
 
