@@ -29,20 +29,33 @@ def groups(spoken: list[Spoken], vocab: dict[str, int], limit: int, parts: int =
     the sentences allow, so that `parts` workers finish together. A sentence over the limit is a call alone
     (the caller splits it); so is any sentence after one that does not end like a sentence."""
     sizes = [token_count(s.phonemes, vocab) for s in spoken]
+    if not sizes:
+        return []
+    ends = [s.phonemes.rstrip().endswith(_ENDS) for s in spoken]
+    fullest = _greedy(sizes, ends, limit, float(limit))
+    if parts <= 1:
+        return fullest
     total = sum(sizes) + len(sizes)
-    calls = max(parts, -(-total // limit)) if sizes else 0
-    if parts > 1 and calls % parts:
-        calls += parts - calls % parts
-    target = total / max(1, calls)
+    calls = max(parts, len(fullest))
+    calls += -calls % parts
+    for _ in range(3):   # more calls when the sentences' sizes and endings do not divide evenly into these
+        out = _greedy(sizes, ends, limit, total / calls)
+        if len(out) <= calls:
+            return out
+        calls += parts
+    return fullest
+
+
+def _greedy(sizes: list[int], ends: list[bool], limit: int, target: float) -> list[list[int]]:
+    """Sentences in order into calls of about `target` tokens (never over `limit`)."""
     out: list[list[int]] = []
     current: list[int] = []
     used = 0
     for index, size in enumerate(sizes):
-        joinable = bool(current) and spoken[current[-1]].phonemes.rstrip().endswith(_ENDS)
         fits = used + 1 + size <= limit
-        # close the call when it is full, or when adding this sentence takes it further from the target than it is
+        # close the call when adding this sentence would take it further past the target than it stays below
         balanced = used + (size + 1) / 2 <= target
-        if current and joinable and fits and balanced:
+        if current and ends[current[-1]] and fits and balanced:
             current.append(index)
             used += 1 + size
         else:

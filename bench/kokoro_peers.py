@@ -61,7 +61,7 @@ def openai_speech(client: httpx.Client, url: str, text: str, voice: str, stream:
 def worker_stream(worker: Worker, text: str, packing: bool = True) -> Run:
     """A streamed job in process: the first item is the first audio; the last says how long the audio is."""
     backend = worker.backend
-    backend.packing = packing
+    before, backend.packing = backend.packing, packing
     try:
         started, first, audio_s = time.perf_counter(), None, 0.0
         for item in worker.stream({"text": text, "voice": VOICE, "format": "pcm", "stream": True}):
@@ -71,7 +71,7 @@ def worker_stream(worker: Worker, text: str, packing: bool = True) -> Run:
             audio_s = item.get("duration_s", audio_s)
         return time.perf_counter() - started, first, audio_s
     finally:
-        backend.packing = True
+        backend.packing = before
 
 
 def start_fastkokoro(model: Path, voices: Path) -> tuple[subprocess.Popen, str]:
@@ -175,8 +175,9 @@ def fastkokoro_version() -> str:
 
 NOTES = ("One run = one text, start to last audio, for each variant in turn (interleaved, after a warm-up on the "
          "short text); medians over the rounds. ours = Worker.stream in process (the worker's own path: normalization, G2P, "
-         "sentence split, synthesis, trim and pauses, PCM), its first item = first audio; "
-         "ours_one_call_per_sentence = the same with packing off (one ONNX call per sentence, as before issue 27); "
+         "sentence split, synthesis, trim and pauses, PCM) with packing on (several sentences to a call after the "
+         "first), its first item = first audio; ours_one_call_per_sentence = the same with packing off (one ONNX call "
+         "per sentence: the default, kept because packing measured slower here); "
          "kokoro_onnx = Kokoro.create (its espeak G2P, its own batching up to 510 phonemes, its default session); "
          "fastkokoro_openai_server = POST /v1/audio/speech (tts-1, pcm, stream=true) over loopback, first audio = "
          "first body byte (time from the request; loopback HTTP costs milliseconds against seconds of synthesis). "

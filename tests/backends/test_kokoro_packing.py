@@ -52,6 +52,13 @@ def test_groups_are_even_for_several_workers():
     assert groups([], VOCAB, MAX_TOKENS, parts=2) == []
 
 
+def test_a_text_just_over_two_contexts_is_cut_evenly_not_with_a_small_tail():
+    sentences = spoken(*(["a" * 99 + "."] * 11))        # 1,111 tokens with the spaces: three calls' worth
+    calls = groups(sentences, VOCAB, MAX_TOKENS, parts=2)
+    assert len(calls) == 4
+    assert max(len(c) for c in calls) - min(len(c) for c in calls) <= 1
+
+
 @pytest.fixture(scope="module")
 def packed(kokoro_worker):
     backend = kokoro_worker.backend
@@ -92,7 +99,11 @@ def test_a_long_text_comes_back_one_entry_per_sentence_in_order(kokoro_worker):
     backend = kokoro_worker.backend
     voice = kokoro_worker.library.embedding("jf_tebukuro", backend.embedding_key)
     texts = prepare_text(" ".join(SENTENCES * 3) + " Heading without a stop", backend.capabilities.max_chars)
-    out = list(backend.synthesize_many(texts, voice))
+    packing, backend.packing = backend.packing, True
+    try:
+        out = list(backend.synthesize_many(texts, voice))
+    finally:
+        backend.packing = packing
     assert len(out) == len(texts)
     audio = np.concatenate([c.audio for chunks in out for c in chunks])
     assert wer(" ".join(texts), transcribe(audio, SAMPLE_RATE)) <= 0.15
