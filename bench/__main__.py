@@ -23,6 +23,7 @@ BENCHMARKS = [
     "document_fanout",
     "output_cache",
     "batch",
+    "container_start",   # needs Docker and the image (make test-image builds tts-worker:kokoro-test); skipped without
     "gpu_start",     # needs chatterbox-tts: `.venv-chatterbox/bin/python -m bench gpu_start` (make test-slow builds it)
 ]
 # extra tables: result key -> (first column, value column); `levels` rows are dicts, one column per field
