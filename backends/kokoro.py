@@ -210,8 +210,8 @@ class KokoroBackend(Backend):
 
     def synthesize_many(self, texts: list[str], voice: Embedding, *, speed: float = 1.0, seed: int | None = None,
                         params=None) -> Iterator[list[AudioChunk]]:
-        """The first sentence alone on all cores (a fast first chunk); the rest packed several to a call
-        (kokoro_packing) and, on several cores, one call per core, in order."""
+        """The first sentence alone on all cores (a fast first chunk); the rest one call per sentence (or, with
+        `packing`, several to a call: kokoro_packing) and, on several cores, one call per core, in order."""
         if len(texts) < 2 or (not self.timed and self._pool is None):
             yield from super().synthesize_many(texts, voice, speed=speed, seed=seed, params=params)
             return
