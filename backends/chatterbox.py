@@ -16,8 +16,13 @@ from common.env import env_int
 from common.errors import InvalidInput
 
 from .base import AudioChunk, Capabilities, Embedding, StockVoice, Weights, check_reference
-from .torch_support import TorchBackend, hashed_revision, library_required, use_torch
-from .torch_support import resolve_device  # noqa: F401  (re-exported from its first home)
+from .torch_support import (
+    TorchBackend,
+    hashed_revision,
+    library_required,
+    resolve_device,  # noqa: F401  (re-exported from its first home)
+    use_torch,
+)
 
 log = logging.getLogger(__name__)
 
@@ -146,8 +151,8 @@ class ChatterboxBackend(TorchBackend):
         max_new_tokens = max_new_tokens or env_int(os.environ, "CHATTERBOX_MAX_NEW_TOKENS", DEFAULT_MAX_NEW_TOKENS,
                                                    minimum=1)
         with library_required("chatterbox-tts", hint="install the chatterbox extra (see the Dockerfile)"):
-            import torch  # noqa: F401  (imported here so that a missing torch is named)
             import chatterbox.tts  # noqa: F401
+            import torch  # noqa: F401  (imported here so that a missing torch is named)
         device = use_torch(threads, device)
         backend = cls(cls.variant.load_model(path, device), device=device, revision=revision,
                       max_new_tokens=max_new_tokens)

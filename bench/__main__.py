@@ -8,14 +8,15 @@ import json
 import logging
 import sys
 
-from common.logs import setup_logging
 from bench.common import RESULTS_DIR, machine
+from common.logs import setup_logging
 
 BENCHMARKS = [
     "voice_quality",
     "voice_resolution",
     "handler_overhead",
     "kokoro_vs_kokoro_onnx",
+    "kokoro_peers",  # needs fastkokoro in .venv-fastkokoro (`make bench` installs it)
     "cold_start",
     "streaming",
     "server_throughput",
@@ -23,13 +24,16 @@ BENCHMARKS = [
     "document_fanout",
     "output_cache",
     "batch",
+    "container_start",   # needs Docker and the image (make test-image builds tts-worker:kokoro-test); skipped without
     "gpu_start",     # needs chatterbox-tts: `.venv-chatterbox/bin/python -m bench gpu_start` (make test-slow builds it)
 ]
 # extra tables: result key -> (first column, value column); `levels` rows are dicts, one column per field
 EXTRA_TABLES = {"rtf": ("variant", "real-time factor"), "breakdown_median_ms": ("step", "median ms"),
                 "worker_stage_share": ("stage", "share of the job's time"), "hot_spots_ms": ("function", "own ms"),
                 "levels": ("variant", None)}
-SCALARS = ("load_average", "word_cost_synthesis", "word_cost_job", "paired_ratio_median", "non_synth_share", "first_chunk_over_stream_total", "audio_s", "chars", "kokoro_onnx", "weights_gb", "torch")
+SCALARS = ("load_average", "word_cost_synthesis", "word_cost_job", "paired_ratio_median", "non_synth_share",
+           "first_chunk_over_stream_total", "audio_s", "chars", "kokoro_onnx", "weights_gb", "torch",
+           "long_text_time_ratio", "fastkokoro")
 REPORT = RESULTS_DIR.parent / "BENCHMARKS.md"
 
 
@@ -77,7 +81,7 @@ def render() -> str:
 
 
 def main(argv: list[str]) -> int:
-    setup_logging("WARNING")
+    setup_logging(level="WARNING")
     for name in [] if argv == ["--render"] else argv or BENCHMARKS:
         module = importlib.import_module(f"bench.{name}")
         needs = getattr(module, "NEEDS", None)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import logging
 import tempfile
 
-from common.logs import setup_logging
 from bench.common import interleaved, save, summary
+from common.logs import setup_logging
 from jobcore.settings import Settings
 from jobcore.worker import Worker
 
@@ -44,5 +44,5 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    setup_logging("WARNING")
+    setup_logging(level="WARNING")
     print(run())

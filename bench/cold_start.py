@@ -13,8 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from common.logs import setup_logging
 from bench.common import save
+from common.logs import setup_logging
 from jobcore.settings import Settings
 from jobcore.worker import Worker
 
@@ -133,5 +133,5 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    setup_logging("WARNING")
+    setup_logging(level="WARNING")
     print(run())

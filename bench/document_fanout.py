@@ -9,9 +9,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from common.logs import setup_logging
 from bench.common import save
 from client import TTSClient, render_document
+from common.logs import setup_logging
 from jobcore.settings import Settings
 from jobcore.worker import Worker
 from server import ServerSettings, create_app
@@ -79,5 +79,5 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    setup_logging("WARNING")
+    setup_logging(level="WARNING")
     print(run())

@@ -12,8 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from common.logs import setup_logging
 from bench.common import save
+from common.logs import setup_logging
 
 ROUNDS = 3
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,5 +78,5 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    setup_logging("WARNING")
+    setup_logging(level="WARNING")
     print(run())

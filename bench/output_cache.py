@@ -8,12 +8,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from common.logs import setup_logging
 from bench.common import interleaved, save, summary
+from common.logs import setup_logging
 from jobcore.settings import Settings
 from jobcore.worker import Worker
-from tests.support.seaweed import seaweed_server
 from storage.s3_store import S3Store
+from tests.support.seaweed import seaweed_server
 
 log = logging.getLogger(__name__)
 ROUNDS = 5
@@ -74,5 +74,5 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    setup_logging("WARNING")
+    setup_logging(level="WARNING")
     print(run())

@@ -11,9 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psutil
 
-from common.logs import setup_logging
 from bench.common import save
 from client import TTSClient
+from common.logs import setup_logging
 from jobcore.settings import Settings
 from jobcore.worker import Worker
 from server import ServerSettings, create_app
@@ -75,5 +75,5 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    setup_logging("WARNING")
+    setup_logging(level="WARNING")
     print(run())

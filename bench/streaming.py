@@ -7,9 +7,9 @@ import statistics
 import tempfile
 import time
 
-from common.logs import setup_logging
 from backends.kokoro import KokoroBackend
 from bench.common import interleaved, save, summary
+from common.logs import setup_logging
 from jobcore.settings import Settings
 from jobcore.worker import Worker
 
@@ -92,5 +92,5 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    setup_logging("WARNING")
+    setup_logging(level="WARNING")
     print(run())

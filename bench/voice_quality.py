@@ -6,8 +6,8 @@ import logging
 import tempfile
 import time
 
-from common.logs import setup_logging
 from bench.common import save
+from common.logs import setup_logging
 from jobcore import audio
 from jobcore.settings import Settings
 from jobcore.worker import Worker
@@ -51,5 +51,5 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    setup_logging("WARNING")
+    setup_logging(level="WARNING")
     print(run())

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import soundfile as sf
 
-from common.logs import setup_logging
 from bench.common import interleaved, save, summary
+from common.logs import setup_logging
 from jobcore import audio
 from jobcore.settings import Settings
 from jobcore.worker import Worker
+from storage.s3_store import S3Store
 from tests.support.seaweed import seaweed_server
 from voice_library import ByteLRU, VoiceLibrary
-from storage.s3_store import S3Store
 
 log = logging.getLogger(__name__)
 ROUNDS = 30
@@ -66,5 +66,5 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    setup_logging("WARNING")
+    setup_logging(level="WARNING")
     print(run())

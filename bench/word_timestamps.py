@@ -1,4 +1,5 @@
-"""Kokoro word timestamps: synthesis on the original graph versus the graph with its durations output plus word mapping, and whole jobs with and without `timestamps: "word"`."""
+"""Kokoro word timestamps: synthesis on the original graph versus the graph with its durations output plus word
+mapping, and whole jobs with and without `timestamps: "word"`."""
 from __future__ import annotations
 
 import copy

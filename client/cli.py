@@ -9,10 +9,9 @@ import os
 import sys
 from pathlib import Path
 
-from common.formats import DEFAULT_FORMAT, FORMATS, format_for_path
-
 from .api import TTSClient, TTSError
 from .document import render_document
+from .formats import DEFAULT_FORMAT, FORMATS, format_for_path
 from .stitch import Pauses
 
 STREAMABLE = [f.name for f in FORMATS.values() if f.concatenates]   # per-sentence pieces play as one file
@@ -28,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="API key (default: $TTS_API_KEY or $RUNPOD_API_KEY)")
     common.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for a job")
 
-    parser = argparse.ArgumentParser(prog="python -m client", description="Text to speech on a RunPod-style endpoint.")
+    parser = argparse.ArgumentParser(prog=f"python -m {__package__}", description="Text to speech on a RunPod-style endpoint.")
     commands = parser.add_subparsers(dest="command", required=True)
     say = commands.add_parser("say", parents=[common], help="synthesize text into a file")
     say.add_argument("text")

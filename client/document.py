@@ -8,9 +8,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from common.formats import DEFAULT_FORMAT, FORMATS, format_for_path
-
 from .api import TTSClient, TTSError, TTSHTTPError, TTSJobError, TTSTimeout, single_output
+from .formats import DEFAULT_FORMAT, FORMATS, format_for_path
 from .progress import ProgressBar
 from .resume import DONE, FAILED, SUBMITTED, RunManifest, settings_key, write_atomically
 from .split import DocPart, split_document

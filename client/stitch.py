@@ -7,11 +7,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import soundfile as sf
-
-from common.captions import captions
-from common.formats import SOUNDFILE
-
+from .api import TTSError
+from .captions import captions
+from .formats import FORMATS
 from .split import DocPart
 
 
@@ -67,7 +65,12 @@ def write_audio(path: Path, fmt: str, rate: int, data: Iterator[bytes]) -> None:
             for block in data:
                 f.write(block)
     else:
-        sf_format, subtype = SOUNDFILE[fmt]
+        import soundfile as sf  # the documents extra: `pip install "./client[documents]"`
+
+        mode = FORMATS[fmt].soundfile
+        if mode is None:
+            raise TTSError(f"a document cannot be stitched into {fmt}")
+        sf_format, subtype = mode
         with sf.SoundFile(tmp, "w", samplerate=rate, channels=1, format=sf_format, subtype=subtype) as f:
             for block in data:
                 f.buffer_write(block, dtype="int16")

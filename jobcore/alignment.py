@@ -39,9 +39,9 @@ def align_words(audio: np.ndarray, sample_rate: int, text: str, offset_s: float 
         for k in range(block.size):
             starts[block.a + k], ends[block.a + k] = heard[block.b + k].start, heard[block.b + k].end
     total = len(audio) / sample_rate
-    _fill(starts, ends, total)
+    _fill(starts, ends, total)                      # every start and end is a float from here on
     return tuple({"word": w, "start_s": round(offset_s + (s or 0.0), 3), "end_s": round(offset_s + (e or 0.0), 3)}
-                 for w, s, e in zip(words, starts, ends))    # every time is set by _fill
+                 for w, s, e in zip(words, starts, ends))
 
 
 def _fill(starts: list, ends: list, total: float) -> None:

@@ -37,6 +37,10 @@ class JobWorker(Protocol):
         """A synthesize job as raw output bytes, made as its chunks are read (the OpenAI speech route)."""
         ...
 
+    def metrics_snapshot(self) -> dict:
+        """The job counters and histograms, and the caches' counts, for /metrics (jobcore.metrics)."""
+        ...
+
     def close(self) -> None:
         """Let go of what the worker holds (processes, threads); jobs after this are not served."""
         ...

@@ -11,8 +11,8 @@ from concurrent.futures import Future
 from backends import backend_class
 from common.errors import JobError
 
-from .settings import Settings, load_settings
 from .interface import JobWorker
+from .settings import Settings, load_settings
 from .worker import start_worker
 
 log = logging.getLogger(__name__)

@@ -12,11 +12,11 @@ from functools import cached_property
 
 from backends import Backend, Embedding
 from backends.base import StockVoice
+from common.errors import CloningUnsupported, InvalidInput, VoiceExists, VoiceNotFound
 from voice_library import VoiceLibrary, VoiceMeta
 from voice_library.library import check_voice_id, slugify
 
 from . import audio
-from common.errors import CloningUnsupported, InvalidInput, VoiceExists, VoiceNotFound
 from .context import JobContext
 from .reference import REFERENCE_RATE, decode_base64_audio, prepare_reference, to_flac
 from .schema import VoicesCreateRequest
@@ -181,10 +181,10 @@ class Voices:
             embeddings[self.backend.embedding_key] = self.backend.blend([e for _, e in parts], list(req.blend.values()))
             meta.source, meta.blend = "blend", {m.id: w for (m, _), w in zip(parts, req.blend.values())}
         else:
-            from .fetch import fetch_audio   # httpcore: imported by the first URL clip, not at every start-up
+            from .fetch import fetch_audio  # httpcore: imported by the first URL clip, not at every start-up
 
             raw = (decode_base64_audio(req.audio_base64, self.settings.max_audio_bytes) if req.audio_base64 is not None
-                   else fetch_audio(req.audio_url or "", self.settings.max_audio_bytes, self.settings.url_timeout_s,
+                   else fetch_audio(str(req.audio_url), self.settings.max_audio_bytes, self.settings.url_timeout_s,
                                     self.settings.allow_private_urls))
             samples = prepare_reference(raw, self.settings.max_reference_s)
             reference = to_flac(samples)

@@ -45,7 +45,8 @@ def main() -> int:
     log.info("serving %s on http://%s:%s (%d worker %s%s)", worker.backend_name, server_settings.host,
              "/".join(map(str, ports)), server_settings.concurrency, kind,
              ", API key required" if server_settings.api_key else "")
-    server = uvicorn.Server(uvicorn.Config(create_app(worker, server_settings), log_level=level.lower()))
+    server = uvicorn.Server(uvicorn.Config(create_app(worker, server_settings), log_config=None,   # our handler, format
+                                           log_level=level.lower()))
     try:
         server.run(sockets=sockets)
     finally:

@@ -13,6 +13,7 @@ from typing import Any
 
 from common.errors import InternalError, JobError
 from jobcore.interface import JobWorker
+from jobcore.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ class JobQueue:
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="job")
         self.counts = {COMPLETED: 0, FAILED: 0, CANCELLED: 0, TIMED_OUT: 0}
         self.retried = 0
+        self.metrics = Metrics()   # queue_wait_seconds: from submission to a thread taking the job
         self.busy = 0   # threads synthesizing now (a cancelled job's thread stays busy until its chunk is made)
 
     # -- submission and lookup -------------------------------------------------------------------
@@ -200,6 +202,7 @@ class JobQueue:
                 job.status, job.finished = CANCELLED, time.monotonic()
                 return
             job.status, job.started = IN_PROGRESS, time.monotonic()
+            self.metrics.observe("queue_wait_seconds", job.started - job.submitted)
             job_input = job.input
             self.busy += 1
         try:

@@ -4,7 +4,8 @@ Each process (spawned, not forked) starts its worker through jobcore's start_wor
 jobs, results and speech chunks cross as picklable values over a pipe (errors as JobError objects). A streamed
 job or a speech holds its process until its items end or are closed (a cancel closes them between items, as with
 threads). A process that dies is replaced and its job answers internal_error. Progress callbacks do not cross;
-a job's cancellation is checked here, between items.
+a job's cancellation is checked here, between items. Each result and item end carries the process's metrics
+snapshot, and `metrics_snapshot()` sums the last one of every process.
 """
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from common.errors import BackendUnavailable, InternalError, JobError
+from common.logs import setup_logging
 from jobcore.context import Cancellation, Progress
+from jobcore.metrics import merge
 from jobcore.settings import Settings
 from jobcore.synthesis import Speech
 
@@ -28,11 +31,11 @@ log = logging.getLogger(__name__)
 def _serve(conn, settings: Settings) -> None:
     """The process's loop: ("handle", input, id, s3) -> ("result", dict); ("stream", input, id, s3) or
     ("speech", input) -> ("speech", format, rate) | ("error", JobError), then ("next",) -> ("item", value) |
-    ("end",) | ("error", JobError), and ("close",) -> ("end",); ("stop",) ends the process."""
-    from common.logs import setup_logging
+    ("end", metrics) | ("error", JobError), and ("close",) -> ("end", metrics); ("stop",) ends the process.
+    A result carries the process's metrics snapshot too: ("result", dict, metrics)."""
     from jobcore.worker import BrokenWorker, start_worker
 
-    setup_logging(process=f"worker-{os.getpid()}")
+    setup_logging(prefix=f"worker-{os.getpid()} ")
     worker = start_worker(settings)
     if isinstance(worker, BrokenWorker):
         conn.send(("failed", worker.error))
@@ -46,7 +49,8 @@ def _serve(conn, settings: Settings) -> None:
             return
         kind = message[0]
         if kind == "handle":
-            conn.send(("result", worker.handle(message[1], message[2], s3_config=message[3])))
+            result = worker.handle(message[1], message[2], s3_config=message[3])
+            conn.send(("result", result, worker.metrics_snapshot()))
         elif kind == "stream":
             items = worker.stream(message[1], message[2], s3_config=message[3])
         elif kind == "speech":
@@ -62,7 +66,7 @@ def _serve(conn, settings: Settings) -> None:
                 conn.send(("item", next(items)))            # type: ignore[arg-type]
             except StopIteration:
                 items = None
-                conn.send(("end",))
+                conn.send(("end", worker.metrics_snapshot()))
             except Exception as exc:                        # a speech's chunks raise; a stream's never do
                 items = None
                 conn.send(("error", _job_error(exc)))
@@ -72,7 +76,7 @@ def _serve(conn, settings: Settings) -> None:
                 if close is not None:
                     close()
                 items = None
-            conn.send(("end",))
+            conn.send(("end", worker.metrics_snapshot()))
         elif kind == "stop":
             return
 
@@ -89,6 +93,7 @@ class _Process:
 
     def __init__(self, context, settings: Settings, number: int):
         self.context, self.settings, self.number = context, settings, number
+        self.metrics: dict = {}     # the last snapshot the process sent
         self.start()
 
     def start(self) -> None:
@@ -113,7 +118,10 @@ class _Process:
 
     def ask(self, message: tuple) -> tuple:
         self.conn.send(message)
-        return self.conn.recv()
+        answer = self.conn.recv()
+        if answer[0] in ("result", "end"):
+            self.metrics = answer[-1]
+        return answer
 
     def replace(self, timeout: float) -> None:
         """After a crash: a fresh process (the job in flight is lost)."""
@@ -211,6 +219,18 @@ class WorkerProcesses:
             remote.release()
             raise reply[1]
         return Speech(reply[1], reply[2], remote)
+
+    def metrics_snapshot(self) -> dict:
+        """Every process's counters summed (as of its last job), with the caches' counts summed too."""
+        snapshots = [p.metrics for p in self.processes if p.metrics]
+        caches: dict[str, dict] = {}
+        for snap in snapshots:
+            for name, counts in snap.get("caches", {}).items():
+                total = caches.setdefault(name, {})
+                for key, value in counts.items():
+                    if isinstance(value, (int, float)) and not key.endswith(("max_bytes", "ttl_s")):
+                        total[key] = total.get(key, 0) + value
+        return {**merge(snapshots), "caches": caches}
 
     def _recover(self, process: _Process) -> None:
         if not self._closed.is_set():

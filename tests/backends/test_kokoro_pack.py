@@ -12,8 +12,8 @@ from backends.kokoro_voices import PACK_FILE
 from builder.bake import BakeError, bake
 from jobcore.settings import Settings
 from jobcore.worker import Worker
-from tests.support.speech import decode_result, transcribe, wer
 from tests.support.jobs import error_of
+from tests.support.speech import decode_result, transcribe, wer
 
 # The bundled tables under official-style names (the real pack has 54; these five are enough to prove the layout).
 OFFICIAL_NAMES = {"jf_tebukuro": "af_heart", "jf_alpha": "bf_emma", "jm_kumo": "am_michael",

@@ -3,8 +3,8 @@ import re
 
 import pytest
 
-from tests.support.speech import decode_result, median_f0, transcribe, wer
 from tests.support.jobs import error_of
+from tests.support.speech import decode_result, median_f0, transcribe, wer
 
 PASSAGE = (
     "On March 3rd, 2021, Dr. Alvarez opened a small bakery on Elm St. in the old part of town. "

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from jobcore import audio
-from tests.support.speech import transcribe, wer
 from tests.support.jobs import error_of
+from tests.support.speech import transcribe, wer
 
 TEXT = "Please call me back before noon tomorrow about the garden party."
 

@@ -17,9 +17,9 @@ import soundfile as sf
 from jobcore.settings import load_settings
 from jobcore.worker import Worker
 from server import ServerSettings, create_app
-from tests.support.servers import serve
 from storage.s3_store import S3Store
 from tests.support.jobs import error_of
+from tests.support.servers import serve
 
 
 def make_bucket(server, name: str) -> None:

@@ -8,9 +8,9 @@ import httpx
 import pytest
 
 from common.errors import StorageUnavailable
-from tests.support.seaweed import seaweed_server
 from storage.s3_store import S3Store
 from storage.store import AlreadyExists, Blob, NotFound
+from tests.support.seaweed import seaweed_server
 
 
 def test_write_read_round_trip_with_etag(store):

@@ -29,5 +29,8 @@ class FakeWorker:
     def speech(self, job_input, cancellation=None) -> Speech:
         raise InvalidInput("the fake worker makes no speech")
 
+    def metrics_snapshot(self) -> dict:
+        return {"counters": [], "histograms": [], "caches": {}}
+
     def close(self) -> None:
         pass
