@@ -9,12 +9,14 @@ import logging
 import sys
 
 from bench.common import RESULTS_DIR, machine
+from common.logs import setup_logging
 
 BENCHMARKS = [
     "voice_quality",
     "voice_resolution",
     "handler_overhead",
     "kokoro_vs_kokoro_onnx",
+    "kokoro_peers",  # needs fastkokoro in .venv-fastkokoro (`make bench` installs it)
     "cold_start",
     "streaming",
     "server_throughput",
@@ -30,7 +32,8 @@ EXTRA_TABLES = {"rtf": ("variant", "real-time factor"), "breakdown_median_ms": (
                 "worker_stage_share": ("stage", "share of the job's time"), "hot_spots_ms": ("function", "own ms"),
                 "levels": ("variant", None)}
 SCALARS = ("load_average", "overhead_ms", "image_mb", "word_cost_synthesis", "word_cost_job", "paired_ratio_median",
-           "non_synth_share", "first_chunk_over_stream_total", "audio_s", "chars", "kokoro_onnx", "weights_gb", "torch")
+           "non_synth_share", "first_chunk_over_stream_total", "audio_s", "chars", "kokoro_onnx", "weights_gb", "torch",
+           "long_text_time_ratio", "fastkokoro")
 REPORT = RESULTS_DIR.parent / "BENCHMARKS.md"
 
 
@@ -78,7 +81,7 @@ def render() -> str:
 
 
 def main(argv: list[str]) -> int:
-    logging.basicConfig(level=logging.WARNING)
+    setup_logging(level="WARNING")
     for name in [] if argv == ["--render"] else argv or BENCHMARKS:
         module = importlib.import_module(f"bench.{name}")
         needs = getattr(module, "NEEDS", None)
