@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import soundfile as sf
 
 from common.captions import captions
@@ -66,6 +67,14 @@ def write_audio(path: Path, fmt: str, rate: int, data: Iterator[bytes]) -> None:
         with open(tmp, "wb") as f:
             for block in data:
                 f.write(block)
+    elif fmt not in SOUNDFILE:          # aac: the worker's own streaming encoder (PyAV)
+        from jobcore.encoders import StreamEncoder
+
+        encoder = StreamEncoder(fmt, rate)
+        with open(tmp, "wb") as f:
+            for block in data:
+                f.write(encoder.feed(np.frombuffer(block, "<i2").astype(np.float32) / 32768.0))
+            f.write(encoder.finish())
     else:
         sf_format, subtype = SOUNDFILE[fmt]
         with sf.SoundFile(tmp, "w", samplerate=rate, channels=1, format=sf_format, subtype=subtype) as f:
