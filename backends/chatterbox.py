@@ -14,8 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from common.errors import InvalidInput
 
 from .base import AudioChunk, Capabilities, Embedding, StockVoice, Weights, check_reference
-from .torch_support import TorchBackend, env_int, hashed_revision, library_required, use_torch
-from .torch_support import resolve_device  # noqa: F401  (re-exported from its first home)
+from .torch_support import (
+    TorchBackend,
+    env_int,
+    hashed_revision,
+    library_required,
+    resolve_device,  # noqa: F401  (re-exported from its first home)
+    use_torch,
+)
 
 log = logging.getLogger(__name__)
 
@@ -143,8 +149,8 @@ class ChatterboxBackend(TorchBackend):
         path, revision = cls.baked_dir(model_dir)
         max_new_tokens = max_new_tokens or env_int("CHATTERBOX_MAX_NEW_TOKENS", DEFAULT_MAX_NEW_TOKENS)
         with library_required("chatterbox-tts", hint="install the chatterbox extra (see the Dockerfile)"):
-            import torch  # noqa: F401  (imported here so that a missing torch is named)
             import chatterbox.tts  # noqa: F401
+            import torch  # noqa: F401  (imported here so that a missing torch is named)
         device = use_torch(threads, device)
         backend = cls(cls.variant.load_model(path, device), device=device, revision=revision,
                       max_new_tokens=max_new_tokens)

@@ -97,11 +97,10 @@ class F5Backend(TorchBackend):
     def load(cls, model_dir: str | None, threads: int = 0, device: str = "auto") -> F5Backend:
         path, revision = cls.baked_dir(model_dir)
         with library_required("f5-tts", hint="install the f5 extra (see scripts/setup_torch_venv.sh f5)"):
-            import torch  # noqa: F401  (imported here so that a missing torch is named)
-            from omegaconf import OmegaConf
-
             import f5_tts.model as f5_models
+            import torch  # noqa: F401  (imported here so that a missing torch is named)
             from f5_tts.infer.utils_infer import load_model, load_vocoder
+            from omegaconf import OmegaConf
         device = use_torch(threads, device)
         cfg = OmegaConf.load(cls._config_path(path))
         mel = cfg.model.mel_spec

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.resources as resources
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,6 +41,11 @@ class HibariBackend(Backend):
             verify_manifest(model_dir, must_list=cls.weights.required)
         tts = Hibari(voice="heart", model=f"{model_dir}/{MODEL_FILE}" if model_dir else None, threads=threads or 1)
         return cls(tts, revision=VOICES["heart"]["sha256"][:12])
+
+    @classmethod
+    def write_packaged_weights(cls, dest: Path) -> None:
+        with resources.as_file(resources.files("hibari") / "assets" / MODEL_FILE) as path:
+            shutil.copyfile(path, dest / MODEL_FILE)
 
     def synthesize(self, text: str, voice: Embedding, *, speed: float = 1.0, seed: int | None = None,
                    params=None) -> Iterator[AudioChunk]:

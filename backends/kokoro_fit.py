@@ -13,6 +13,8 @@ import numpy as np
 
 from common.errors import BackendUnavailable
 
+from .kokoro_voices import STYLE_DIM
+
 log = logging.getLogger(__name__)
 
 PROBE_TEXT = "The quick brown fox jumps over the lazy dog, and then it runs back home."
@@ -42,14 +44,14 @@ def fit_style(backend, reference: np.ndarray, rate: int, stock: dict[str, np.nda
     embed = _speaker_encoder()
     target = embed(reference, rate)
     names = sorted(stock)
-    tables = np.stack([np.asarray(stock[n], np.float32).reshape(-1, 256) for n in names])
+    tables = np.stack([np.asarray(stock[n], np.float32).reshape(-1, STYLE_DIM) for n in names])
     phonemes = backend.phonemize(PROBE_TEXT)
     rng = np.random.default_rng(seed)
 
     def score(weights: np.ndarray) -> float:
         style = np.tensordot(weights, tables, axes=1)
         audio = backend.infer(phonemes, style)
-        vector = embed(audio, 24_000)
+        vector = embed(audio, backend.capabilities.sample_rate)
         return float(np.dot(vector, target) / (np.linalg.norm(vector) * np.linalg.norm(target)))
 
     candidates = [np.eye(len(names))[i] for i in range(len(names))]      # every stock voice first
@@ -65,6 +67,6 @@ def fit_style(backend, reference: np.ndarray, rate: int, stock: dict[str, np.nda
         else:
             sigma = max(0.15, sigma * 0.92)
         log.debug("fit step %d: %.3f (best %.3f)", step, value, best_score)
-    style = np.tensordot(best, tables, axes=1).reshape(-1, 1, 256).astype(np.float32)
+    style = np.tensordot(best, tables, axes=1).reshape(-1, 1, STYLE_DIM).astype(np.float32)
     weights = {n: round(float(w), 4) for n, w in zip(names, best) if w >= 1e-3}
     return FitResult(style, round(best_score, 4), weights, budget)

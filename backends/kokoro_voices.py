@@ -11,7 +11,7 @@ from common.errors import BackendUnavailable, InvalidInput
 from .base import Embedding, StockVoice
 
 PACK_FILE = "voices-v1.0.bin"
-STYLE_DIM = 256
+ROWS, STYLE_DIM = 510, 256          # a voice table: one style vector per input length (tokens)
 # Kokoro's voice names start with a language letter and a gender letter (af_heart: American English, female).
 LANGUAGES = {"a": ("en-us", "American English"), "b": ("en-gb", "British English"), "e": ("es", "Spanish"),
              "f": ("fr", "French"), "h": ("hi", "Hindi"), "i": ("it", "Italian"), "j": ("ja", "Japanese"),

@@ -1,4 +1,5 @@
-"""Shared by the torch-based backends: device choice, baked-weight checks and revision, env caps, versions, warm-up and memory release."""
+"""Shared by the torch-based backends: device choice, baked-weight checks and revision, env caps, versions, warm-up
+and memory release."""
 from __future__ import annotations
 
 import importlib.metadata

@@ -7,7 +7,6 @@ import importlib.util
 import json
 import logging
 import sys
-from pathlib import Path
 
 from bench.common import RESULTS_DIR, machine
 
@@ -29,7 +28,8 @@ BENCHMARKS = [
 EXTRA_TABLES = {"rtf": ("variant", "real-time factor"), "breakdown_median_ms": ("step", "median ms"),
                 "worker_stage_share": ("stage", "share of the job's time"), "hot_spots_ms": ("function", "own ms"),
                 "levels": ("variant", None)}
-SCALARS = ("load_average", "word_cost_synthesis", "word_cost_job", "paired_ratio_median", "non_synth_share", "first_chunk_over_stream_total", "audio_s", "chars", "kokoro_onnx", "weights_gb", "torch")
+SCALARS = ("load_average", "word_cost_synthesis", "word_cost_job", "paired_ratio_median", "non_synth_share",
+           "first_chunk_over_stream_total", "audio_s", "chars", "kokoro_onnx", "weights_gb", "torch")
 REPORT = RESULTS_DIR.parent / "BENCHMARKS.md"
 
 

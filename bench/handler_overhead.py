@@ -56,7 +56,8 @@ def run() -> dict:
               "paired_ratio_median": round(paired, 4), "target_ratio": 1.03,
               "worker_stage_share": share, "non_synth_share": round(1 - share["synth"], 5),
               "hot_spots_ms": hot,
-              "notes": "raw_synthesis = backend.synthesize_many() (the worker's own synthesis path) on the same normalized sentences with the same "
+              "notes": "raw_synthesis = backend.synthesize_many() (the worker's own synthesis path) on the same normalized "
+                       "sentences with the same "
                        "embedding, concatenated. worker_handle = Worker.handle with the voice cached, wav, base64: "
                        "schema parse, voice lookup, the same synthesis, silence trim and pauses, WAV encode, "
                        "base64. paired_ratio_median = median over rounds of handle/raw (each pair run back to "

@@ -11,8 +11,8 @@ from pathlib import Path
 from bench.common import interleaved, save, summary
 from jobcore.settings import Settings
 from jobcore.worker import Worker
+from storage.s3_store import S3Store
 from tests.support.seaweed import seaweed_server
-from voice_library.s3_store import S3Store
 
 log = logging.getLogger(__name__)
 ROUNDS = 5

@@ -1,21 +1,19 @@
 """Voice resolution: cold from S3, warm from the cache, versus the temp-WAV-file path of earlier workers."""
 from __future__ import annotations
 
-import io
 import logging
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import soundfile as sf
 
 from bench.common import interleaved, save, summary
 from jobcore import audio
 from jobcore.settings import Settings
 from jobcore.worker import Worker
+from storage.s3_store import S3Store
 from tests.support.seaweed import seaweed_server
 from voice_library import ByteLRU, VoiceLibrary
-from voice_library.s3_store import S3Store
 
 log = logging.getLogger(__name__)
 ROUNDS = 30

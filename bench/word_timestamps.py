@@ -1,4 +1,5 @@
-"""Kokoro word timestamps: synthesis on the original graph versus the graph with its durations output plus word mapping, and whole jobs with and without `timestamps: "word"`."""
+"""Kokoro word timestamps: synthesis on the original graph versus the graph with its durations output plus word
+mapping, and whole jobs with and without `timestamps: "word"`."""
 from __future__ import annotations
 
 import copy
@@ -6,7 +7,7 @@ import tempfile
 
 import onnxruntime as ort
 
-from backends.kokoro import KokoroBackend, _session, phoneme_pieces, read_bundled_model
+from backends.kokoro import KokoroBackend, onnx_session, phoneme_pieces, read_bundled_model
 from bench.common import interleaved, save, summary
 from jobcore.pipeline import prepare_text
 from jobcore.settings import Settings
@@ -21,7 +22,7 @@ TEXT = ("On March 3rd, 2024, the ferry left the harbor at 7:45 with 312 passenge
 def run() -> dict:
     backend = KokoroBackend.load(None, threads=2)
     plain = copy.copy(backend)                       # the same code on the graph as shipped (no extra output)
-    plain.session, plain.timed = _session(ort, read_bundled_model()[0], 2), False
+    plain.session, plain.timed = onnx_session(ort, read_bundled_model()[0], 2), False
     style = next(v for v in backend.stock_voices() if v.id == VOICE).embedding
     sentences = prepare_text(TEXT, backend.capabilities.max_chars)
     with tempfile.TemporaryDirectory() as lib:

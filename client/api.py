@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from common.formats import DEFAULT_FORMAT, format_for_path
+from .formats import DEFAULT_FORMAT, format_for_path
 
 TERMINAL = frozenset({"COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"})
 PENDING = frozenset({"IN_QUEUE", "IN_PROGRESS"})

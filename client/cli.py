@@ -9,10 +9,9 @@ import os
 import sys
 from pathlib import Path
 
-from common.formats import FORMATS
-
 from .api import TTSClient, TTSError
 from .document import render_document
+from .formats import FORMATS
 from .output import fix_wav_sizes, output_format
 from .retries import Retries
 from .stitch import Pauses
@@ -35,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--deadline", type=float, metavar="SECONDS",
                         help="give up when the whole command has run this long, retries included")
 
-    parser = argparse.ArgumentParser(prog="python -m client", description="Text to speech on a RunPod-style endpoint.")
+    parser = argparse.ArgumentParser(prog=f"python -m {__package__}", description="Text to speech on a RunPod-style endpoint.")
     commands = parser.add_subparsers(dest="command", required=True)
     say = commands.add_parser("say", parents=[common], help="synthesize text into a file")
     say.add_argument("text")
@@ -110,6 +109,9 @@ def say(client: TTSClient, args) -> str:
 def document(client: TTSClient, args) -> str:
     text = Path(args.file).read_text(encoding="utf-8")
     fmt = output_format(Path(args.out), args.format)
+    if FORMATS[fmt].soundfile is None:
+        stitched = ", ".join(f".{f.extension}" for f in FORMATS.values() if f.soundfile is not None)
+        raise TTSError(f"{args.out}: the client stitches documents into {stitched}, not {fmt}")
     result = render_document(
         client, text, args.out, voice=args.voice, format=fmt, parallel=args.parallel,
         part_chars=args.part_chars, speed=args.speed, sample_rate=args.sample_rate, captions=args.captions,

@@ -8,9 +8,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from common.formats import DEFAULT_FORMAT, FORMATS, format_for_path
-
 from .api import TERMINAL, TTSClient, TTSError, TTSHTTPError, TTSJobError, TTSRequestTimeout, TTSTimeout, single_output
+from .formats import DEFAULT_FORMAT, FORMATS, format_for_path
 from .progress import ProgressBar
 from .resume import DONE, FAILED, SUBMITTED, RunManifest, settings_key, write_atomically
 from .retries import DeadlinePassed, Retries, retryable

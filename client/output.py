@@ -4,9 +4,8 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-from common.formats import DEFAULT_FORMAT, FORMATS, format_for_path
-
 from .api import TTSError
+from .formats import DEFAULT_FORMAT, FORMATS, format_for_path
 
 EXTENSIONS = ".mp3 .ogg/.opus .aac .flac .wav .pcm"
 

@@ -59,7 +59,7 @@ def blocks(document: str) -> list[Block]:
     for raw in re.split(r"\n\s*\n", document.replace("\r\n", "\n").replace("\r", "\n")):
         lines, current = raw.split("\n"), []
 
-        def flush():
+        def flush(current: list[str] = current) -> None:   # this paragraph's lines
             text = " ".join(" ".join(current).split())
             if any(ch.isalnum() for ch in text):
                 out.append(Block(text, len(out)))

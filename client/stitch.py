@@ -7,12 +7,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import soundfile as sf
-
-from common.captions import captions
-from common.formats import SOUNDFILE
-
+from .api import TTSError
+from .captions import captions
+from .formats import FORMATS
 from .split import DocPart
 
 
@@ -67,16 +64,13 @@ def write_audio(path: Path, fmt: str, rate: int, data: Iterator[bytes]) -> None:
         with open(tmp, "wb") as f:
             for block in data:
                 f.write(block)
-    elif fmt not in SOUNDFILE:          # aac: the worker's own streaming encoder (PyAV)
-        from jobcore.encoders import StreamEncoder
-
-        encoder = StreamEncoder(fmt, rate)
-        with open(tmp, "wb") as f:
-            for block in data:
-                f.write(encoder.feed(np.frombuffer(block, "<i2").astype(np.float32) / 32768.0))
-            f.write(encoder.finish())
     else:
-        sf_format, subtype = SOUNDFILE[fmt]
+        import soundfile as sf  # the documents extra: `pip install "./client[documents]"`
+
+        mode = FORMATS[fmt].soundfile
+        if mode is None:
+            raise TTSError(f"a document cannot be stitched into {fmt}")
+        sf_format, subtype = mode
         with sf.SoundFile(tmp, "w", samplerate=rate, channels=1, format=sf_format, subtype=subtype) as f:
             for block in data:
                 f.buffer_write(block, dtype="int16")

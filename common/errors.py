@@ -64,3 +64,9 @@ class BackendUnavailable(JobError):
 
 class InternalError(JobError):
     code = "internal_error"
+
+
+class JobCancelled(JobError):
+    """The job was stopped before it finished (a cancel, its time running out, the caller leaving)."""
+
+    code = "cancelled"

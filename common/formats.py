@@ -9,8 +9,8 @@ class OutputFormat:
     name: str
     extension: str                 # file name extension, without the dot
     content_type: str
-    #: the first bytes can leave with the first sentence (flac's header is rewritten at the end: it cannot)
-    streams: bool
+    #: a streamed answer's chunks join into one playable file as they arrive (flac's header is written last)
+    concatenates: bool
     #: sample rates the encoder can write; None = any
     sample_rates: tuple[int, ...] | None = None
 

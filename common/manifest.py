@@ -5,8 +5,9 @@ import hashlib
 import json
 import logging
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from .errors import BackendUnavailable
 
@@ -47,14 +48,15 @@ def write_manifest(model_dir: str | Path, backend: str, source: str | None = Non
     """Hash every file under `model_dir` and write manifest.json there; `extra` adds top-level entries
     (e.g. the baked whisper model's source)."""
     model_dir = Path(model_dir)
-    files = [{"path": name, "size": (model_dir / name).stat().st_size, "sha256": file_sha256(model_dir / name)}
-             for name in model_files(model_dir)]
+    files: list[dict[str, Any]] = [
+        {"path": name, "size": (model_dir / name).stat().st_size, "sha256": file_sha256(model_dir / name)}
+        for name in model_files(model_dir)]
     manifest = {
         "backend": backend,
         "source": source,
         "source_revision": source_revision,
         "revision": revision_of({f["path"]: f["sha256"] for f in files}),
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         **(extra or {}),
         "files": files,
     }

@@ -32,14 +32,15 @@ def align_words(audio: np.ndarray, sample_rate: int, text: str, offset_s: float 
                                              word_timestamps=True, condition_on_previous_text=False)
     heard = [w for s in segments for w in (s.words or [])]
     words = text_words(text)
-    starts, ends = [None] * len(words), [None] * len(words)
+    starts: list[float | None] = [None] * len(words)
+    ends: list[float | None] = [None] * len(words)
     matcher = difflib.SequenceMatcher(a=[_key(w) for w in words], b=[_key(w.word) for w in heard], autojunk=False)
     for block in matcher.get_matching_blocks():
         for k in range(block.size):
             starts[block.a + k], ends[block.a + k] = heard[block.b + k].start, heard[block.b + k].end
     total = len(audio) / sample_rate
-    _fill(starts, ends, total)
-    return tuple({"word": w, "start_s": round(offset_s + s, 3), "end_s": round(offset_s + e, 3)}
+    _fill(starts, ends, total)                      # every start and end is a float from here on
+    return tuple({"word": w, "start_s": round(offset_s + (s or 0.0), 3), "end_s": round(offset_s + (e or 0.0), 3)}
                  for w, s, e in zip(words, starts, ends))
 
 

@@ -106,14 +106,13 @@ def decode(data: bytes, max_seconds: float | None = None, max_channels: int = 16
     return mono.astype(np.float32, copy=False), rate
 
 
-def trim_silence(audio: np.ndarray, threshold: float = 0.005, pad_s: float = 0.02, sample_rate: int = 24_000) -> np.ndarray:
+def trim_silence(audio: np.ndarray, sample_rate: int, threshold: float = 0.005, pad_s: float = 0.02) -> np.ndarray:
     """Cut leading and trailing near-silence, keeping a short pad."""
-    start, end = loud_span(audio, threshold, pad_s, sample_rate)
+    start, end = loud_span(audio, sample_rate, threshold, pad_s)
     return audio[start:end]
 
 
-def loud_span(audio: np.ndarray, threshold: float = 0.005, pad_s: float = 0.02,
-              sample_rate: int = 24_000) -> tuple[int, int]:
+def loud_span(audio: np.ndarray, sample_rate: int, threshold: float = 0.005, pad_s: float = 0.02) -> tuple[int, int]:
     """The [start, end) samples trim_silence keeps (0, 0 for silence)."""
     loud = np.flatnonzero(np.abs(audio) > threshold)
     if loud.size == 0:

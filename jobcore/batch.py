@@ -8,13 +8,12 @@ import time
 import zipfile
 from dataclasses import dataclass
 
-from backends.base import AudioChunk, Backend
 from common.errors import InternalError, InvalidInput, JobError
 from common.formats import FORMATS
 
-from .delivery import Delivery
-from .outputs import Outputs
-from .pipeline import Part
+from .context import JobContext
+from .outputs import Outputs, Planned
+from .pipeline import Part, Spoken
 from .schema import BatchRequest, SynthesizeRequest, validate_request
 from .settings import Settings
 from .synthesis import Plan, Synthesis, ms_since
@@ -25,51 +24,43 @@ log = logging.getLogger(__name__)
 @dataclass
 class _Item:
     index: int
-    request: SynthesizeRequest | None = None
-    plan: Plan | None = None
-    key: str | None = None
+    planned: Planned | None = None
     result: dict | None = None
     data: bytes | None = None
-    spoken: list[list[list[AudioChunk]]] | None = None     # per part, per sentence: chunks made beforehand
+    made: Spoken | None = None     # its sentences, synthesized together with the other items'
 
     @property
     def pending(self) -> bool:
         return self.result is None
 
-
-class _Replay:
-    """Stands in for the backend while one item renders: hands back the sentences the batch made for it."""
-
-    def __init__(self, backend: Backend, spoken: list[list[list[AudioChunk]]]):
-        self.name, self.capabilities = backend.name, backend.capabilities
-        self._parts = iter(spoken)
-
-    def synthesize_many(self, texts, voice, **_) -> list[list[AudioChunk]]:
-        return next(self._parts)
+    @property
+    def plan(self) -> Plan:
+        assert self.planned is not None
+        return self.planned.plan
 
 
 class Batch:
-    def __init__(self, settings: Settings, synthesis: Synthesis, outputs: Outputs, delivery: Delivery):
-        self.settings, self.synthesis, self.outputs, self.delivery = settings, synthesis, outputs, delivery
+    def __init__(self, settings: Settings, synthesis: Synthesis, outputs: Outputs):
+        self.settings, self.synthesis, self.outputs = settings, synthesis, outputs
 
-    def run(self, req: BatchRequest, job_id: str) -> dict:
+    def run(self, req: BatchRequest, job: JobContext) -> dict:
         t0 = time.perf_counter()
         if len(req.batch) > self.settings.max_batch_items:
             raise InvalidInput(f"the batch has {len(req.batch)} items; the limit is {self.settings.max_batch_items}",
                                hint="split it into several batch jobs, or raise MAX_BATCH_ITEMS")
-        items = [self._plan(index, raw, req.zip, job_id) for index, raw in enumerate(req.batch)]
+        items = [self._plan(index, raw, req.zip) for index, raw in enumerate(req.batch)]
         t1 = time.perf_counter()
-        self._synthesize_together([i for i in items if i.pending])
+        self._synthesize_together([i for i in items if i.pending and i.planned.hit is None])
         t2 = time.perf_counter()
         for item in items:
             if item.pending:
-                self._guard(item, lambda item=item: self._finish(item, req.zip, job_id))
+                self._guard(item, lambda item=item: self._serve(item, job))
         t3 = time.perf_counter()
         result = {"results": [{"index": i.index, **i.result} for i in items], "items": len(items),
                   "failed": sum("error" in i.result for i in items)}
         if req.zip:
             packed = self._zip(items)
-            delivered = self.delivery.deliver(packed, "batch.zip", "application/zip", req.output, job_id)
+            delivered = job.delivery.deliver(packed, "batch.zip", "application/zip", req.output, job.id)
             result["zip"] = {"bytes": len(packed), "content_type": "application/zip",
                              **{k.replace("audio_", "zip_"): v for k, v in delivered.items()}}
         result["timings_ms"] = {"plan": round((t1 - t0) * 1e3, 1), "synth": round((t2 - t1) * 1e3, 1),
@@ -77,19 +68,17 @@ class Batch:
         return result
 
     # -- steps ----------------------------------------------------------------------------------
-    def _plan(self, index: int, raw, packed: bool, job_id: str) -> _Item:
-        """Validate and plan one item; a cached item is finished here."""
+    def _plan(self, index: int, raw, packed: bool) -> _Item:
+        """Validate and plan one item, and look it up in the output cache."""
         item = _Item(index)
 
         def plan() -> None:
-            item.request = validate_request(raw, {"synthesize": SynthesizeRequest})
-            if item.request.stream:
+            request = validate_request(raw, {"synthesize": SynthesizeRequest})
+            if request.stream:
                 raise InvalidInput("stream is not available inside a batch", hint="drop stream from the item")
-            item.plan = self.synthesis.plan(item.request)
-            item.key = self.outputs.key(item.plan, item.request.cache)
-            hit = self.outputs.cached(item.key, None if packed else item.request.output, job_id, self._name(item))
-            if hit is not None:
-                item.result, item.data = hit
+            plan = self.synthesis.plan(request)
+            item.planned = self.outputs.planned(plan, None if packed else request.output, request.cache,
+                                                f"item-{index:03d}.{FORMATS[plan.format].extension}")
 
         self._guard(item, plan)
         return item
@@ -99,7 +88,7 @@ class Batch:
         backend that works on several sentences at once (Kokoro) gets them all."""
         groups: dict[tuple, list[tuple[_Item, int, Part]]] = {}
         for item in items:
-            item.spoken = [[] for _ in item.plan.parts]
+            item.made = [[] for _ in item.plan.parts]
             for number, part in enumerate(item.plan.parts):
                 params = part.params.model_dump_json() if part.params is not None else None
                 groups.setdefault((id(part.embedding), part.speed, part.seed, params), []).append((item, number, part))
@@ -115,12 +104,15 @@ class Batch:
                     self._fail(item, exc)
                 continue
             for item, number, part in members:
-                item.spoken[number] = [next(spoken) for _ in part.sentences]
+                assert item.made is not None
+                item.made[number] = [next(spoken) for _ in part.sentences]
 
-    def _finish(self, item: _Item, packed: bool, job_id: str) -> None:
-        rendered = self.synthesis.render(item.plan, backend=_Replay(self.synthesis.backend, item.spoken))
-        item.result, item.data = self.outputs.finish(rendered, item.key, None if packed else item.request.output,
-                                                     job_id, self._name(item))
+    def _serve(self, item: _Item, job: JobContext) -> None:
+        """The item through the one output path; its sentences made together with the others' (or, for a cache
+        hit gone since the lookup, now)."""
+        assert item.planned is not None
+        served = self.outputs.serve(item.planned, job, lambda: self.synthesis.render(item.plan, made=item.made))
+        item.result, item.data = served.result, served.data
 
     def _zip(self, items: list[_Item]) -> bytes:
         """Each item's file as NNN.<ext> (and NNN.srt/.vtt captions), plus index.json: the results in order."""
@@ -138,10 +130,6 @@ class Batch:
             index = [{"index": i.index, **{k: v for k, v in i.result.items() if k != "captions"}} for i in items]
             archive.writestr("index.json", json.dumps(index, indent=1), compress_type=zipfile.ZIP_DEFLATED)
         return buffer.getvalue()
-
-    @staticmethod
-    def _name(item: _Item) -> str:
-        return f"item-{item.index:03d}.{FORMATS[item.plan.format].extension}"
 
     def _guard(self, item: _Item, step) -> None:
         """One item's failure becomes its own structured error; the batch goes on."""

@@ -1,80 +1,115 @@
-"""Finishing a synthesis: serve a repeat from the output cache, or encode, cache (best effort) and deliver."""
+"""Serving a planned synthesis: a repeat from the output cache, or render, encode, cache (best effort) and deliver."""
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from backends import Backend
 from common.errors import JobError
 from common.formats import FORMATS, content_type
 
 from . import audio
-from .delivery import Delivery
-from .output_cache import EmbeddingDigests, OutputCache, cacheable, output_key
+from .context import JobContext
+from .delivery import StoredFile
+from .output_cache import CachedOutput, EmbeddingDigests, OutputCache, cacheable, output_key
 from .synthesis import Plan, Rendered, ms_since
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Planned:
+    """A planned synthesis and where its file goes, with what the output cache holds for it."""
+
+    plan: Plan
+    name: str                      # the file's name in the job's outputs, e.g. speech.mp3
+    output: str | None             # the job's `output`; None: not delivered, the caller packs the bytes (a ZIP)
+    key: str | None = None         # its cache key; None when it is not cached
+    hit: CachedOutput | None = None   # the live cache entry found when it was planned
+    lookup_ms: float | None = None     # how long the cache lookup took (None: no lookup)
+
+
+@dataclass
+class Output:
+    """A served synthesis: the result fields, its bytes when they were made or read, stage times (ms)."""
+
+    result: dict
+    data: bytes | None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
 class Outputs:
     """`cache` is None when the output cache is off (OUTPUT_CACHE=0, or a directory library by default)."""
 
-    def __init__(self, backend: Backend, delivery: Delivery, cache: OutputCache | None, pause_s: float):
-        self.backend, self.delivery, self.cache, self.pause_s = backend, delivery, cache, pause_s
+    def __init__(self, backend: Backend, cache: OutputCache | None, pause_s: float):
+        self.backend, self.cache, self.pause_s = backend, cache, pause_s
         self.digests = EmbeddingDigests()
 
-    def key(self, plan: Plan, use_cache: bool) -> str | None:
-        """The plan's cache key, or None when the cache is off, refused by the job, or the audio could vary."""
+    def planned(self, plan: Plan, output: str | None, use_cache: bool, name: str | None = None) -> Planned:
+        """The plan with its cache key (unless the cache is off, refused by the job, or the audio could vary)
+        and the live cache entry for it."""
+        name = name or f"speech.{FORMATS[plan.format].extension}"
         if self.cache is None or not use_cache or not cacheable(plan, self.backend):
-            return None
-        return output_key(plan, self.backend, self.pause_s, self.digests)
+            return Planned(plan, name, output)
+        started = time.perf_counter()
+        key = output_key(plan, self.backend, self.pause_s, self.digests)
+        return Planned(plan, name, output, key, self.cache.lookup(key), ms_since(started))
 
-    def cached(self, key: str | None, output: str | None, job_id: str, name: str,
-               delivery: Delivery | None = None) -> tuple[dict, bytes | None] | None:
-        """A hit's result (`cached: true`), and its bytes when they were read (with `output` None: only read).
-        `delivery`: the job's own, when it differs from the worker's (a job's s3Config)."""
-        entry = self.cache.lookup(key) if key is not None else None
-        if entry is None:
-            return None
-        if output is None:
-            data = self.cache.read(entry)
-            return None if data is None else ({**entry.description, "cached": True}, data)
-        data = None
+    def serve(self, planned: Planned, job: JobContext, render: Callable[[], Rendered]) -> Output:
+        """The planned synthesis as a result: its cache hit delivered (`cached: true`), or else `render()`
+        encoded, put in the cache when keyed (a storage fault is logged, never fails the job) and delivered
+        through the job's delivery (unless `planned.output` is None)."""
+        if planned.hit is not None:
+            served = self._from_cache(planned, planned.hit, job)
+            if served is not None:
+                return served
+        started = time.perf_counter()
+        rendered = render()
+        output = self._finish(planned, rendered, job)
+        output.timings = {"synth": ms_since(started), **output.timings}
+        return output
 
-        def read() -> bytes | None:
-            nonlocal data
-            data = self.cache.read(entry)
-            return data
+    def _from_cache(self, planned: Planned, entry: CachedOutput, job: JobContext) -> Output | None:
+        """A hit's result and its bytes when they were read; None when the entry is gone since it was found."""
+        assert self.cache is not None
+        cache = self.cache
+        if planned.output is None:
+            data = cache.read(entry)
+            return None if data is None else Output({**entry.description, "cached": True}, data)
+        read: list[bytes | None] = []
 
-        delivered = (delivery or self.delivery).deliver_stored(entry.size, read, self.cache.store, entry.object_key, name,
-                                                 entry.content_type, output, job_id)
+        def read_once() -> bytes | None:
+            read.append(cache.read(entry))
+            return read[-1]
+
+        stored = StoredFile(cache.store, entry.object_key, entry.size, planned.name, entry.content_type, read_once)
+        delivered = job.delivery.deliver_stored(stored, planned.output, job.id)
         if delivered is None:
             return None
-        return {**entry.description, **delivered, "cached": True}, data
+        return Output({**entry.description, **delivered, "cached": True}, read[-1] if read else None)
 
-    def finish(self, rendered: Rendered, key: str | None, output: str | None, job_id: str, name: str,
-               timings: dict | None = None, delivery: Delivery | None = None) -> tuple[dict, bytes]:
-        """Encode, put in the cache when keyed (a storage fault is logged, never fails the job), deliver
-        (unless `output` is None: the caller packs the bytes itself). Stage times (ms) go into `timings`."""
-        timings = {} if timings is None else timings
+    def _finish(self, planned: Planned, rendered: Rendered, job: JobContext) -> Output:
+        timings: dict[str, float] = {}
         started = time.perf_counter()
         plan = rendered.plan
         data = audio.encode(rendered.audio(), plan.sample_rate, plan.format)
         timings["encode"] = ms_since(started)
         result = rendered.describe()
         kind = content_type(plan.format, plan.sample_rate)
-        if key is not None:
+        if planned.key is not None and self.cache is not None:
             started = time.perf_counter()
             try:
-                self.cache.put(key, data, FORMATS[plan.format].extension, kind, result)
+                self.cache.put(planned.key, data, FORMATS[plan.format].extension, kind, result)
             except JobError as exc:
                 log.warning("output cache write failed; the job goes on without it: %s", exc.message)
             except Exception:
                 log.exception("output cache write crashed; the job goes on without it")
             result["cached"] = False
             timings["cache"] = ms_since(started)
-        if output is not None:
+        if planned.output is not None:
             started = time.perf_counter()
-            result.update((delivery or self.delivery).deliver(data, name, kind, output, job_id))
+            result.update(job.delivery.deliver(data, planned.name, kind, planned.output, job.id))
             timings["deliver"] = ms_since(started)
-        return result, data
+        return Output(result, data, timings)

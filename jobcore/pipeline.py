@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel
 
-from backends.base import Backend, Embedding
+from backends.base import AudioChunk, Backend, Embedding
 from common.errors import InvalidInput, TextTooLong
 
 from .audio import loud_span
@@ -29,7 +29,8 @@ def prepare_sentences(text: str, max_chars: int, language: str = "en",
     Normalization can grow a text many times over (20,000 digits become ~195,000 spoken characters), so the
     job's limit (`max_spoken_chars`, MAX_TEXT_CHARS) is checked again on the spoken text: its real size."""
     english = language.lower().startswith("en")
-    pairs, spoken_chars = [], 0
+    pairs: list[tuple[str, str]] = []
+    spoken_chars = 0
     for written in split_sentences(text):
         spoken = normalize(written) if english else written
         spoken_chars += len(spoken)
@@ -57,7 +58,8 @@ def _share_words(written: str, chunks: list[str], english: bool) -> list[str]:
     for chunk in chunks:
         total += len(chunk.split())
         ends.append(total)
-    scale, shown, spoken_so_far = total / max(1, sum(weights)), [[] for _ in chunks], 0.0
+    shown: list[list[str]] = [[] for _ in chunks]
+    scale, spoken_so_far = total / max(1, sum(weights)), 0.0
     for word, weight in zip(words, weights):
         middle = (spoken_so_far + weight / 2) * scale
         spoken_so_far += weight
@@ -92,12 +94,18 @@ class Piece:
     spoken: str = ""                        # what the backend was given (`text` is the sentence as written)
 
 
-def render(backend: Backend, parts: list[Part], pause_s: float, gap_s: float) -> Iterator[Piece]:
-    """Synthesize sentence by sentence; pauses join sentences, longer gaps join parts (dialog turns)."""
+# per part, per sentence: the chunks a backend made for it (a batch synthesizes its items' sentences together)
+Spoken = list[list[list[AudioChunk]]]
+
+
+def render(backend: Backend, parts: list[Part], pause_s: float, gap_s: float,
+           made: Spoken | None = None) -> Iterator[Piece]:
+    """Synthesize sentence by sentence; pauses join sentences, longer gaps join parts (dialog turns).
+    `made`: the parts' sentences synthesized beforehand, used instead of calling the backend."""
     first = True
     for index, part in enumerate(parts):
-        spoken = backend.synthesize_many(part.sentences, part.embedding, speed=part.speed, seed=part.seed,
-                                         params=part.params)
+        spoken = made[index] if made is not None else backend.synthesize_many(
+            part.sentences, part.embedding, speed=part.speed, seed=part.seed, params=part.params)
         for number, (sentence, chunks) in enumerate(zip(part.sentences, spoken)):
             audio, spans = [], []
             rate = backend.capabilities.sample_rate
@@ -139,10 +147,11 @@ def word_timeline(pieces: list[Piece]) -> list[dict] | None:
     """Every word's start and end in seconds on the joined audio; None when a piece has no word timings."""
     if any(piece.words is None for piece in pieces):
         return None
-    out, offset = [], 0.0
+    out: list[dict] = []
+    offset = 0.0
     for piece in pieces:
         out.extend({**w, "start_s": round(offset + w["start_s"], 3), "end_s": round(offset + w["end_s"], 3)}
-                   for w in piece.words)
+                   for w in piece.words or ())
         offset += len(piece.audio) / piece.sample_rate
     return out
 

@@ -8,8 +8,9 @@ import io
 import numpy as np
 import soundfile as sf
 
-from .audio import decode, resample, trim_silence
 from common.errors import AudioInvalid, InvalidInput
+
+from .audio import decode, resample, trim_silence
 
 REFERENCE_RATE = 24_000
 MIN_SECONDS = 1.0

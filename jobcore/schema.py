@@ -61,7 +61,7 @@ class SynthesizeRequest(_Request):
 
     @property
     def total_chars(self) -> int:
-        return len(self.text) if self.text is not None else sum(len(s.text) for s in self.segments)
+        return len(self.text) if self.text is not None else sum(len(s.text) for s in self.segments or ())
 
 
 class BatchRequest(_Request):

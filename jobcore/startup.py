@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 # imported lazily by the loading itself (the library's store, package data readers); imported up front with the
 # backend's own `imports`, so that the loading thread imports nothing while the caller imports (concurrent imports
 # of modules that import each other can see a module half-initialized)
-LOADING_IMPORTS = ("voice_library.local_store", "importlib.readers", "importlib.resources.readers", "encodings.cp437")
+LOADING_IMPORTS = ("storage.local_store", "importlib.readers", "importlib.resources.readers", "encodings.cp437")
 
 
 def overlappable(settings: Settings) -> bool:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -17,13 +17,12 @@ from common.formats import content_type
 
 from . import audio
 from .alignment import align_words
+from .context import JobContext
 from .encoders import StreamEncoder
-from .pipeline import Part, Piece, prepare_sentences, render, timeline, word_timeline
+from .pipeline import Part, Piece, Spoken, prepare_sentences, render, timeline, word_timeline
 from .schema import SynthesizeRequest, describe_validation_error
 from .settings import Settings
 from .voices import Voices
-
-Progress = Callable[[dict], None]
 
 
 @dataclass(frozen=True)
@@ -41,6 +40,19 @@ class Plan:
     @property
     def sentence_count(self) -> int:
         return sum(len(p.sentences) for p in self.parts)
+
+
+@dataclass(frozen=True)
+class Speech:
+    """A synthesis as raw output bytes made as `chunks` is read (the OpenAI speech route)."""
+
+    format: str
+    sample_rate: int
+    chunks: Iterator[bytes]
+
+    @property
+    def content_type(self) -> str:
+        return content_type(self.format, self.sample_rate)
 
 
 @dataclass
@@ -140,10 +152,10 @@ class Synthesis:
                                hint=f"the {self.backend.name} backend takes: "
                                     f"{', '.join(self.backend.Params.model_fields) or 'no params'}") from None
 
-    def pieces(self, plan: Plan, backend: Backend | None = None) -> Iterator[Piece]:
+    def pieces(self, plan: Plan, made: Spoken | None = None) -> Iterator[Piece]:
         """Rendered pieces, time-stretched where the backend cannot reach the speed; with word timestamps asked
-        and none from the backend, aligned with whisper on the spoken text."""
-        for piece in render(backend or self.backend, plan.parts, self.settings.sentence_pause_s, plan.gap_s):
+        and none from the backend, aligned with whisper on the spoken text. `made`: see pipeline.render."""
+        for piece in render(self.backend, plan.parts, self.settings.sentence_pause_s, plan.gap_s, made):
             factor = plan.parts[piece.part].stretch
             if factor != 1.0:                        # speech stretched, the pause before it kept
                 spoken = audio.time_stretch(piece.audio[piece.lead:], piece.sample_rate, factor)
@@ -155,19 +167,18 @@ class Synthesis:
                 piece = replace(piece, words=words)
             yield piece
 
-
-    def render(self, plan: Plan, progress: Progress | None = None, backend: Backend | None = None) -> Rendered:
-        """The whole synthesis; reports sentences done to `progress` on texts of more than 3 sentences.
-        `backend`: a stand-in for this one's synthesize_many (a batch's sentences made beforehand)."""
+    def render(self, plan: Plan, job: JobContext | None = None, made: Spoken | None = None) -> Rendered:
+        """The whole synthesis; reports sentences done to the job's progress on texts of more than 3 sentences.
+        `made`: the sentences synthesized beforehand (a batch's items), see pipeline.render."""
         rendered = Rendered(plan, self.backend.name)
         total = plan.sentence_count
-        for piece in self.pieces(plan, backend):
+        for piece in self.pieces(plan, made):
             rendered.pieces.append(piece)
-            if progress is not None and total > 3:
-                progress({"sentences_done": len(rendered.pieces), "sentences": total})
+            if job is not None and total > 3:
+                job.report({"sentences_done": len(rendered.pieces), "sentences": total})
         return rendered
 
-    def encoded(self, plan: Plan) -> Iterator[bytes]:
+    def encoded(self, plan: Plan, job: JobContext | None = None) -> Iterator[bytes]:
         """The output's bytes as they are made, never through base64: one encoder for the whole answer, fed a
         sentence at a time (flac whole at the end; see encoders.StreamEncoder)."""
         encoder = StreamEncoder(plan.format, plan.sample_rate)
@@ -179,7 +190,7 @@ class Synthesis:
         if tail:
             yield tail
 
-    def stream(self, plan: Plan) -> Iterator[dict]:
+    def stream(self, plan: Plan, job: JobContext | None = None) -> Iterator[dict]:
         """One item per sentence, then the rendered result's summary. The chunks are the successive bytes of one
         encoder: joined in order they are one file (one header). mp3, opus and aac end with one more chunk
         holding the encoder's last bytes (`text` empty, `duration_s` 0); flac comes whole in that last chunk."""

@@ -262,7 +262,7 @@ def chunk_text(text: str, max_chars: int) -> list[str]:
     """Pack sentences greedily into chunks of at most max_chars; an over-long sentence starts a new chunk."""
     if max_chars < 1:
         raise ValueError(f"max_chars must be >= 1, got {max_chars}")
-    chunks = []
+    chunks: list[str] = []
     for sentence in split_sentences(text):
         pieces = _fit(sentence, max_chars)
         if chunks and len(pieces) == 1 and len(chunks[-1]) + 1 + len(sentence) <= max_chars:

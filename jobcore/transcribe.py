@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import resample
 from common.errors import BackendUnavailable
+
+from .audio import resample
 
 log = logging.getLogger(__name__)
 

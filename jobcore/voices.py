@@ -1,6 +1,7 @@
 """Voice actions of the worker: resolve a voice to this backend's embedding, create, list, get, delete."""
 from __future__ import annotations
 
+import builtins
 import hashlib
 import logging
 import re
@@ -11,11 +12,11 @@ from functools import cached_property
 
 from backends import Backend, Embedding
 from backends.base import StockVoice
+from common.errors import CloningUnsupported, InvalidInput, VoiceExists, VoiceNotFound
 from voice_library import VoiceLibrary, VoiceMeta
 from voice_library.library import check_voice_id, slugify
 
 from . import audio
-from common.errors import CloningUnsupported, InvalidInput, VoiceExists, VoiceNotFound
 from .reference import REFERENCE_RATE, decode_base64_audio, prepare_reference, to_flac
 from .schema import VoicesCreateRequest
 from .settings import Settings
@@ -180,10 +181,10 @@ class Voices:
             embeddings[self.backend.embedding_key] = self.backend.blend([e for _, e in parts], list(req.blend.values()))
             meta.source, meta.blend = "blend", {m.id: w for (m, _), w in zip(parts, req.blend.values())}
         else:
-            from .fetch import fetch_audio   # httpcore: imported by the first URL clip, not at every start-up
+            from .fetch import fetch_audio  # httpcore: imported by the first URL clip, not at every start-up
 
             raw = (decode_base64_audio(req.audio_base64, self.settings.max_audio_bytes) if req.audio_base64 is not None
-                   else fetch_audio(req.audio_url, self.settings.max_audio_bytes, self.settings.url_timeout_s,
+                   else fetch_audio(str(req.audio_url), self.settings.max_audio_bytes, self.settings.url_timeout_s,
                                     self.settings.allow_private_urls))
             samples = prepare_reference(raw, self.settings.max_reference_s)
             reference = to_flac(samples)
@@ -215,7 +216,7 @@ class Voices:
         keys = [k for m, k in self.library.list() if m.id == meta.id]
         return {"voice": self.describe(meta, keys[0] if keys else [])}
 
-    def describe(self, meta: VoiceMeta, keys: list[str]) -> dict:
+    def describe(self, meta: VoiceMeta, keys: builtins.list[str]) -> dict:
         usable = self.backend.embedding_key in keys or (self.backend.capabilities.cloning and bool(meta.reference_sha256))
         return {**meta.model_dump(), "embeddings": keys, "usable": usable}
 

@@ -6,38 +6,38 @@ import time
 import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel
 
 from backends import Backend, load_backend
 from common.errors import BackendUnavailable, InternalError, InvalidInput, JobError
-from common.formats import FORMATS
-from voice_library import ByteLRU, VoiceLibrary, open_store
+from storage import open_store
+from voice_library import ByteLRU, VoiceLibrary
 
 from . import info
 from .batch import Batch
+from .context import Cancellation, JobContext, Progress
 from .delivery import Delivery, InlineSink
 from .delivery.bucket import job_sink, url_sink
 from .openai_compat import unwrap_openai
 from .output_cache import StoreOutputCache
 from .outputs import Outputs
-from .schema import (BatchRequest, InfoRequest, SynthesizeRequest, VoicesCreateRequest, VoicesDeleteRequest,
-                     VoicesGetRequest, VoicesListRequest, validate_request)
+from .schema import (
+    BatchRequest,
+    InfoRequest,
+    SynthesizeRequest,
+    VoicesCreateRequest,
+    VoicesDeleteRequest,
+    VoicesGetRequest,
+    VoicesListRequest,
+    validate_request,
+)
 from .settings import Settings, load_settings
-from .synthesis import Plan, Progress, Synthesis, ms_since
+from .synthesis import Speech, Synthesis, ms_since
 from .voices import Voices
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Job:
-    """What an action knows of the job besides its request."""
-
-    id: str
-    progress: Progress | None = None
-    stream: bool = False            # the caller can take several items (RunPod's generator handler)
-    s3_config: dict | None = None   # RunPod's per-job s3Config: where URL outputs go
 
 
 @dataclass(frozen=True)
@@ -45,16 +45,16 @@ class Action:
     """One entry of the dispatch table: the request model and what runs it (yielding one or more items)."""
 
     model: type[BaseModel]
-    run: Callable[[BaseModel, Job], Iterator[dict]]
+    run: Callable[[Any, JobContext], Iterator[dict]]
 
     @property
     def name(self) -> str:
         return typing.get_args(self.model.model_fields["action"].annotation)[0]
 
 
-def one(fn: Callable[[BaseModel, Job], dict]) -> Callable[[BaseModel, Job], Iterator[dict]]:
+def one(fn: Callable[[Any, JobContext], dict]) -> Callable[[Any, JobContext], Iterator[dict]]:
     """An action with a single result."""
-    def run(request: BaseModel, job: Job) -> Iterator[dict]:
+    def run(request: Any, job: JobContext) -> Iterator[dict]:
         yield fn(request, job)
     return run
 
@@ -68,11 +68,11 @@ class Worker:
         self.synthesis = Synthesis(settings, backend, self.voices)
         self.delivery = Delivery(InlineSink(), url_sink(settings, library.store), settings.output_auto_url_bytes)
         cache = StoreOutputCache(library.store, settings.output_cache_ttl_s) if settings.output_cache_on else None
-        self.outputs = Outputs(backend, self.delivery, cache, settings.sentence_pause_s)
-        self.batch = Batch(settings, self.synthesis, self.outputs, self.delivery)
+        self.outputs = Outputs(backend, cache, settings.sentence_pause_s)
+        self.batch = Batch(settings, self.synthesis, self.outputs)
         self.actions: dict[str, Action] = {a.name: a for a in (
             Action(SynthesizeRequest, self.synthesize),
-            Action(BatchRequest, one(lambda req, job: self.batch.run(req, job.id))),
+            Action(BatchRequest, one(self.batch.run)),
             Action(VoicesListRequest, one(lambda req, job: self.voices.list())),
             Action(VoicesGetRequest, one(lambda req, job: self.voices.get(req.voice))),
             Action(VoicesCreateRequest, one(lambda req, job: self.voices.create(req))),
@@ -105,25 +105,34 @@ class Worker:
 
     # -- entry points ---------------------------------------------------------------------------
     def handle(self, job_input, job_id: str | None = None, progress: Progress | None = None,
-               s3_config: dict | None = None) -> dict:
+               s3_config: dict | None = None, cancellation: Cancellation | None = None) -> dict:
         """Run one job input to its one result. Never raises: failures come back as {"error": "<JSON string>"}."""
-        return next(self._guarded(job_id, self._run(job_input, Job(job_id or "local", progress, s3_config=s3_config))))
+        items = self._run(job_input, job_id, progress, False, s3_config, cancellation)
+        return next(self._guarded(job_id, items))
 
     def stream(self, job_input, job_id: str | None = None, progress: Progress | None = None,
-               s3_config: dict | None = None) -> Iterator[dict]:
+               s3_config: dict | None = None, cancellation: Cancellation | None = None) -> Iterator[dict]:
         """Like handle(), but a `stream: true` synthesis yields one item per sentence, then a summary."""
-        job = Job(job_id or "local", progress, stream=True, s3_config=s3_config)
-        yield from self._guarded(job_id, self._run(job_input, job))
+        yield from self._guarded(job_id, self._run(job_input, job_id, progress, True, s3_config, cancellation))
 
-    def speech(self, job_input) -> tuple[Plan, Iterator[bytes]]:
+    def speech(self, job_input, cancellation: Cancellation | None = None) -> Speech:
         """A synthesize job as raw output bytes (the OpenAI speech route): planned now (JobError raised here),
-        rendered as the iterator is read. No base64, no delivery sink, no size cap."""
+        rendered as the chunks are read. No base64, no delivery sink, no size cap."""
         request = validate_request(job_input, {"synthesize": SynthesizeRequest})
+        job = self.context("speech", cancellation=cancellation)
         plan = self.synthesis.plan(request)
-        return plan, self.synthesis.encoded(plan)
+        return Speech(plan.format, plan.sample_rate, self.synthesis.encoded(plan, job))
 
-    def _run(self, job_input, job: Job) -> Iterator[dict]:
+    def context(self, job_id: str | None, progress: Progress | None = None, stream: bool = False,
+                s3_config: dict | None = None, cancellation: Cancellation | None = None) -> JobContext:
+        """The job's context, built once: URL outputs go to the job's own bucket when it names one (s3Config)."""
+        delivery = self.delivery if s3_config is None else self.delivery.to(job_sink(s3_config, self.settings))
+        return JobContext(job_id or "local", delivery, progress, stream, cancellation or Cancellation())
+
+    def _run(self, job_input, job_id: str | None, progress: Progress | None, stream: bool, s3_config: dict | None,
+             cancellation: Cancellation | None) -> Iterator[dict]:
         request = validate_request(unwrap_openai(job_input), {name: a.model for name, a in self.actions.items()})
+        job = self.context(job_id, progress, stream, s3_config, cancellation)
         yield from self.actions[request.action].run(request, job)
 
     @staticmethod
@@ -140,32 +149,21 @@ class Worker:
                                           hint="retry; report it if it persists").to_job_error()}
 
     # -- synthesize -----------------------------------------------------------------------------
-    def synthesize(self, req: SynthesizeRequest, job: Job) -> Iterator[dict]:
+    def synthesize(self, req: SynthesizeRequest, job: JobContext) -> Iterator[dict]:
         t0 = time.perf_counter()
         if req.stream and not job.stream and not self.settings.streaming:   # the plain handler was registered
             raise InvalidInput('"stream": true needs the streaming handler, and this worker runs with STREAMING=0',
                                hint="drop stream, or deploy with STREAMING=1 (the default)")
-        delivery = self.delivery if job.s3_config is None else self.delivery.to(job_sink(job.s3_config, self.settings))
         plan = self.synthesis.plan(req)
         if req.stream and job.stream:
-            yield from self.synthesis.stream(plan)
+            yield from self.synthesis.stream(plan, job)
             return
-        name = f"speech.{FORMATS[plan.format].extension}"
-        key = self.outputs.key(plan, req.cache)
-        t1 = time.perf_counter()
-        hit = self.outputs.cached(key, req.output, job.id, name, delivery)
-        t2 = time.perf_counter()
-        timings = {"voice": round((t1 - t0) * 1e3, 1), **({"cache_lookup": round((t2 - t1) * 1e3, 1)} if key else {})}
-        if hit is not None:
-            result = hit[0]
-            result["timings_ms"] = {**timings, "total": ms_since(t0)}
-            yield result
-            return
-        rendered = self.synthesis.render(plan, job.progress)
-        timings["synth"] = ms_since(t2)
-        result, _ = self.outputs.finish(rendered, key, req.output, job.id, name, timings, delivery)
-        result["timings_ms"] = {**timings, "total": ms_since(t0)}
-        yield result
+        planned = self.outputs.planned(plan, req.output, req.cache)
+        voice_ms = ms_since(t0) - (planned.lookup_ms or 0.0)
+        served = self.outputs.serve(planned, job, lambda: self.synthesis.render(plan, job))
+        lookup = {} if planned.lookup_ms is None else {"cache_lookup": planned.lookup_ms}
+        served.result["timings_ms"] = {"voice": round(voice_ms, 1), **lookup, **served.timings, "total": ms_since(t0)}
+        yield served.result
 
 
 class BrokenWorker:
@@ -174,13 +172,13 @@ class BrokenWorker:
     def __init__(self, error: JobError):
         self.error = error
 
-    def handle(self, job_input, job_id=None, progress=None, s3_config=None) -> dict:
+    def handle(self, job_input, job_id=None, progress=None, s3_config=None, cancellation=None) -> dict:
         return {"error": self.error.to_job_error()}
 
-    def stream(self, job_input, job_id=None, progress=None, s3_config=None) -> Iterator[dict]:
+    def stream(self, job_input, job_id=None, progress=None, s3_config=None, cancellation=None) -> Iterator[dict]:
         yield self.handle(job_input, job_id)
 
-    def speech(self, job_input):
+    def speech(self, job_input, cancellation=None) -> Speech:
         raise self.error
 
 

@@ -10,7 +10,6 @@ from datetime import datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from common.formats import content_type
 from common.errors import JobError
 from jobcore.openai_compat import speech_request
 
@@ -42,7 +41,8 @@ def openai_router(worker, queue: JobQueue) -> APIRouter:
             raise from_job_error(result.get("error", "")) if "error" in result else ApiError(
                 500, "this worker cannot serve speech", "internal_error")
         try:
-            plan, chunks = await call(worker.speech, speech.job)
+            made = await call(worker.speech, speech.job)
+            chunks = made.chunks
             first = await call(next, chunks, None)          # errors before any audio get a real status
         except JobError as exc:
             raise from_job_error(exc.to_job_error()) from None
@@ -52,10 +52,10 @@ def openai_router(worker, queue: JobQueue) -> APIRouter:
             return StreamingResponse(sse_events(first, chunks, len(text)), media_type="text/event-stream",
                                      headers={**headers, "Cache-Control": "no-cache"})
         return StreamingResponse(audio_body(first, chunks), headers=headers,
-                                 media_type=content_type(plan.format, plan.sample_rate))
+                                 media_type=made.content_type)
 
     async def audio_body(first: bytes | None, chunks):
-        """Raw output bytes as the job core makes them (every format streams; see audio.StreamEncoder)."""
+        """Raw output bytes as the job core makes them (every format streams; see encoders.StreamEncoder)."""
         pending, item = None, first
         try:
             while item is not None:

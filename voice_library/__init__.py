@@ -1,6 +1,5 @@
-"""The voice library: voices as data in object storage (S3 or a directory) behind an in-memory cache."""
+"""The voice library: voices as data in object storage (storage/: S3 or a directory) behind an in-memory cache."""
 from .cache import ByteLRU
 from .library import VoiceLibrary, VoiceMeta
-from .store import AlreadyExists, Blob, NotFound, Store, open_store
 
-__all__ = ["AlreadyExists", "Blob", "ByteLRU", "NotFound", "Store", "VoiceLibrary", "VoiceMeta", "open_store"]
+__all__ = ["ByteLRU", "VoiceLibrary", "VoiceMeta"]

@@ -7,18 +7,17 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from safetensors.numpy import load as load_safetensors
-from safetensors.numpy import save as save_safetensors
+from safetensors.numpy import load as load_safetensors, save as save_safetensors
 
 from common.errors import InvalidInput, StorageUnavailable, VoiceExists, VoiceNotFound
+from storage import AlreadyExists, Changed, NotFound, Store
 
 from .cache import ByteLRU
-from .store import AlreadyExists, Changed, NotFound, Store
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +43,7 @@ class VoiceMeta(BaseModel):
     fit_similarity: float | None = None
     reference_sha256: str | None = None
     reference_duration_s: float | None = None
-    created_at: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    created_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
 
 def voice_key(voice_id: str, name: str) -> str:

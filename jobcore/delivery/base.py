@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from common.errors import InvalidInput, OutputTooLarge
+from storage import Store
 
 
 class Sink(Protocol):
@@ -12,6 +14,24 @@ class Sink(Protocol):
 
     def deliver(self, data: bytes, name: str, content_type: str, job_id: str) -> dict:
         """Hand `data` over; the returned fields go into the job result. Raises JobError on failure."""
+        ...
+
+    def link(self, store: Store, key: str) -> dict | None:
+        """The result fields for an object already in `store` without copying it (a presigned URL where this
+        sink's URLs point into that same store), or None: then the object is read and delivered."""
+        ...
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A finished file already in storage (a cached output): where it is, what it is, and how to read it."""
+
+    store: Store
+    key: str
+    size: int
+    name: str                               # its name in the job's outputs, e.g. speech.mp3
+    content_type: str
+    read: Callable[[], bytes | None]        # its bytes, or None if it is gone
 
 
 def base64_length(size: int) -> int:
@@ -34,18 +54,17 @@ class Delivery:
             return self.inline.deliver(data, name, content_type, job_id)
         return self._url_sink(output).deliver(data, name, content_type, job_id)
 
-    def deliver_stored(self, size: int, read: Callable[[], bytes | None], store, key: str, name: str,
-                       content_type: str, output: str, job_id: str) -> dict | None:
-        """Deliver an object already in `store` (`key`, `size` bytes): a URL presigns it where it is when URLs go
-        to that same store, else it is read and delivered. None if it could not be read (gone since found)."""
-        if self._wants_url(size, output):
-            linked = getattr(self._url_sink(output), "link", lambda *_: None)(store, key)
+    def deliver_stored(self, file: StoredFile, output: str, job_id: str) -> dict | None:
+        """Deliver a file already in storage: a URL presigns it where it is when URLs go to that same store,
+        else it is read and delivered. None if it could not be read (gone since found)."""
+        if self._wants_url(file.size, output):
+            linked = self._url_sink(output).link(file.store, file.key)
             if linked is not None:
                 return linked
-        data = read()
+        data = file.read()
         if data is None:
             return None
-        return self.deliver(data, name, content_type, output, job_id)
+        return self.deliver(data, file.name, file.content_type, output, job_id)
 
     def _wants_url(self, size: int, output: str) -> bool:
         return output == "url" or (output == "auto" and base64_length(size) > self.auto_url_bytes)

@@ -6,7 +6,7 @@ import time
 from urllib.parse import urlsplit
 
 from common.errors import InvalidInput
-from voice_library import Store, open_store
+from storage import Store, open_store
 
 from ..settings import Settings
 from .base import Sink
@@ -18,12 +18,16 @@ MONTH_BUCKET = "%m-%y"   # runpod's rp_upload uploads into a bucket named after 
 class BucketSink:
     """StoreSink into `store`'s bucket, or into RunPod's month bucket (e.g. "12-26") when no bucket was named."""
 
-    def __init__(self, store, expiry_s: int, month_bucket: bool = False):
+    def __init__(self, store: Store, expiry_s: int, month_bucket: bool = False):
         self.store, self.expiry_s, self.month_bucket = store, expiry_s, month_bucket
 
     def deliver(self, data: bytes, name: str, content_type: str, job_id: str) -> dict:
         store = self.store.in_bucket(time.strftime(MONTH_BUCKET)) if self.month_bucket else self.store
         return StoreSink(store, self.expiry_s).deliver(data, name, content_type, job_id)
+
+    def link(self, store: Store, key: str) -> dict | None:
+        """A presigned URL when the object is in this very bucket (never in a month bucket: made per upload)."""
+        return None if self.month_bucket else StoreSink(self.store, self.expiry_s).link(store, key)
 
 
 def region_of(endpoint_url: str, default: str) -> str:

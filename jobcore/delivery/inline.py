@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 
 from common.errors import OutputTooLarge
+from storage import Store
 
 from .base import base64_length
 
@@ -20,3 +21,7 @@ class InlineSink:
             raise OutputTooLarge(f"the audio is {size} bytes as base64, over the {self.limit} limit",
                                  hint='use "output": "url" with S3 storage, a shorter text or a smaller format')
         return {"audio_base64": base64.b64encode(data).decode("ascii")}
+
+    def link(self, store: Store, key: str) -> None:
+        """Inline results always carry the bytes."""
+        return None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from voice_library import Store
+from storage import Store
 
 
 class StoreSink:

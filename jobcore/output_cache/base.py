@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from storage import Store
+
 
 @dataclass(frozen=True)
 class CachedOutput:
@@ -19,6 +21,8 @@ class CachedOutput:
 
 class OutputCache(Protocol):
     """Lookups never raise (a fault is a miss); `put` raises common.errors.StorageUnavailable on a fault."""
+
+    store: Store     # where the entries' objects live (a hit's URL is presigned there)
 
     def lookup(self, key: str) -> CachedOutput | None:
         """The live entry for `key`, or None (absent, expired, unreadable)."""

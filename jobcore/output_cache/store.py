@@ -10,7 +10,7 @@ import threading
 import time
 
 from common.errors import StorageUnavailable
-from voice_library import NotFound, Store
+from storage import NotFound, Store
 
 from .base import CachedOutput
 

@@ -17,8 +17,18 @@ from pydantic import ValidationError  # noqa: E402
 from backends.chatterbox import ChatterboxBackend, ChatterboxParams, files_revision, flatten_conditionals  # noqa: E402
 from common.errors import InvalidInput  # noqa: E402
 from tests.support.torch_models import (  # noqa: E402
-    RATE, create_voice, decode_wav, differing_arrays, library_worker, manifest_revision,
-    random_bake, reference_clip, stored_and_loaded, timed_load, write_random_chatterbox)
+    RATE,
+    create_voice,
+    decode_wav,
+    differing_arrays,
+    library_worker,
+    manifest_revision,
+    random_bake,
+    reference_clip,
+    stored_and_loaded,
+    timed_load,
+    write_random_chatterbox,
+)
 
 pytestmark = pytest.mark.slow
 

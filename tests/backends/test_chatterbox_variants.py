@@ -20,14 +20,23 @@ import soundfile as sf  # noqa: E402
 from pydantic import ValidationError  # noqa: E402
 
 from backends import REGISTRY, backend_class  # noqa: E402
-from backends.chatterbox_multilingual import (LANGUAGES, ChatterboxMultilingualBackend,  # noqa: E402
-                                              ChatterboxMultilingualParams)
+from backends.chatterbox_multilingual import LANGUAGES, ChatterboxMultilingualBackend, ChatterboxMultilingualParams  # noqa: E402
 from backends.chatterbox_turbo import ChatterboxTurboBackend, ChatterboxTurboParams  # noqa: E402
 from common.errors import AudioInvalid, InvalidInput  # noqa: E402
 from tests.support.offline import offline as network_guard  # noqa: E402
 from tests.support.torch_models import (  # noqa: E402
-    RATE, char_tokenizer_json, create_voice, decode_wav, differing_arrays, library_worker, manifest_revision,
-    random_bake, stored_and_loaded, timed_load, tone)
+    RATE,
+    char_tokenizer_json,
+    create_voice,
+    decode_wav,
+    differing_arrays,
+    library_worker,
+    manifest_revision,
+    random_bake,
+    stored_and_loaded,
+    timed_load,
+    tone,
+)
 
 pytestmark = pytest.mark.slow
 CAP = 10                               # max_new_tokens for every generation here

@@ -17,8 +17,18 @@ from pydantic import ValidationError  # noqa: E402
 from backends.f5 import CHECKPOINT, VOCAB, F5Backend, F5Params, files_revision, normalize_ref_text  # noqa: E402
 from common.errors import InvalidInput  # noqa: E402
 from tests.support.torch_models import (  # noqa: E402
-    RATE, create_voice, decode_wav, differing_arrays, library_worker, manifest_revision, random_bake,
-    reference_clip, stored_and_loaded, timed_load, tone)
+    RATE,
+    create_voice,
+    decode_wav,
+    differing_arrays,
+    library_worker,
+    manifest_revision,
+    random_bake,
+    reference_clip,
+    stored_and_loaded,
+    timed_load,
+    tone,
+)
 
 pytestmark = pytest.mark.slow
 HOP = 256

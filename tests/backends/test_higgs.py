@@ -17,13 +17,22 @@ pytest.importorskip("boson_multimodal.serve.serve_engine")
 import soundfile as sf  # noqa: E402
 from pydantic import ValidationError  # noqa: E402
 
-from backends.higgs import (  # noqa: E402
-    PROCESSOR_DIR, SEMANTIC_DIR, TOKENIZER_DIR, HiggsBackend, HiggsParams, baked_hub_ids)
+from backends.higgs import PROCESSOR_DIR, SEMANTIC_DIR, TOKENIZER_DIR, HiggsBackend, HiggsParams, baked_hub_ids  # noqa: E402
 from common.errors import BackendUnavailable, InvalidInput  # noqa: E402
 from tests.support.offline import offline as network_guard  # noqa: E402
 from tests.support.torch_models import (  # noqa: E402
-    RATE, char_tokenizer_json, create_voice, decode_wav, differing_arrays, library_worker, manifest_revision,
-    random_bake, reference_clip, stored_and_loaded, timed_load)
+    RATE,
+    char_tokenizer_json,
+    create_voice,
+    decode_wav,
+    differing_arrays,
+    library_worker,
+    manifest_revision,
+    random_bake,
+    reference_clip,
+    stored_and_loaded,
+    timed_load,
+)
 
 pytestmark = pytest.mark.slow
 N_Q = 4                         # codebooks (the released tokenizer and model use 8)

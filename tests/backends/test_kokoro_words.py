@@ -10,9 +10,9 @@ import pytest
 
 from backends.kokoro import read_bundled_model
 from backends.kokoro_timing import DURATION_TENSOR, SAMPLES_PER_FRAME, duration_output, find_duration_tensor
+from jobcore import audio as audio_mod
 from jobcore.text import normalize
 from tests.support.speech import decode_result, whisper
-from jobcore import audio as audio_mod
 
 PASSAGE = ("On March 3rd, 2024, the ferry left the harbor at 7:45 with 312 passengers aboard. "
            "The sea was calm, and the captain expected to arrive in about 90 minutes. "

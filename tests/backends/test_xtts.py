@@ -16,8 +16,18 @@ from pydantic import ValidationError  # noqa: E402
 from backends.xtts import LANGUAGES, XttsBackend, XttsParams, files_revision  # noqa: E402
 from common.errors import AudioInvalid, InvalidInput  # noqa: E402
 from tests.support.torch_models import (  # noqa: E402
-    RATE, char_tokenizer_json, create_voice, decode_wav, differing_arrays, library_worker, manifest_revision,
-    random_bake, reference_clip, stored_and_loaded, timed_load)
+    RATE,
+    char_tokenizer_json,
+    create_voice,
+    decode_wav,
+    differing_arrays,
+    library_worker,
+    manifest_revision,
+    random_bake,
+    reference_clip,
+    stored_and_loaded,
+    timed_load,
+)
 
 pytestmark = pytest.mark.slow
 MAX_NEW_TOKENS = 10

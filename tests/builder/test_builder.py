@@ -13,8 +13,8 @@ from builder.voices import import_voices
 from common.manifest import verify_manifest
 from jobcore import audio
 from jobcore.settings import Settings
+from storage import open_store
 from tests.support.speech import transcribe, wer
-from voice_library import open_store
 
 
 def test_bake_copies_the_wanted_files_from_a_directory(weights, tmp_path):

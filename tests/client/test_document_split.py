@@ -11,7 +11,6 @@ import pytest
 import soundfile as sf
 
 from client import TTSClient, TTSError, document, render_document
-
 from client.split import blocks, split_document
 from client.stitch import Pauses, chunks, ffmetadata, timeline, write_audio
 

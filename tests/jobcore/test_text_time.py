@@ -1,8 +1,7 @@
 """Normalization and sentence splitting stay linear in the input: repeated hostile fragments cannot stall a worker."""
 import time
 
-from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from jobcore.text import normalize, split_sentences
 

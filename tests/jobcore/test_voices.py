@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from jobcore.settings import Settings
 from jobcore.worker import Worker
+from storage import open_store
 from tests.support.jobs import error_of
 from tests.support.speech import decode_result, median_f0
-from voice_library import ByteLRU, VoiceLibrary, open_store
+from voice_library import ByteLRU, VoiceLibrary
 
 
 def wav_b64(samples, rate=24_000, fmt="WAV", subtype=None) -> str:

@@ -3,11 +3,11 @@ import json
 import socket
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from jobcore.worker import Worker
-from voice_library import ByteLRU, VoiceLibrary, open_store
+from storage import open_store
+from voice_library import ByteLRU, VoiceLibrary
 
 STABLE_CODES = {"invalid_input", "text_too_long", "unsupported_format", "voice_not_found", "voice_exists",
                 "cloning_unsupported", "audio_invalid", "storage_unavailable", "output_too_large"}

@@ -9,8 +9,9 @@ from client import TTSClient
 from client.api import single_output
 from jobcore.worker import Worker
 from server import ServerSettings, create_app
+from storage import open_store
 from tests.support.servers import serve
-from voice_library import ByteLRU, VoiceLibrary, open_store
+from voice_library import ByteLRU, VoiceLibrary
 
 
 def rss_mb() -> float:

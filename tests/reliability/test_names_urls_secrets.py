@@ -1,5 +1,4 @@
 """Hostile names and ids, hostile URLs (DNS pinned), and sentinel secrets that must never be shown."""
-import base64
 import io
 import json
 import logging
@@ -7,7 +6,6 @@ import socket
 import threading
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,8 +13,9 @@ import soundfile as sf
 
 from jobcore.fetch import fetch_audio
 from jobcore.worker import Worker
+from storage import open_store
 from tests.support.jobs import error_of
-from voice_library import ByteLRU, VoiceLibrary, open_store
+from voice_library import ByteLRU, VoiceLibrary
 
 
 @pytest.fixture
@@ -114,8 +113,8 @@ def test_sentinel_secrets_never_reach_logs_errors_or_results(kokoro_worker, seaw
     except Exception as exc:                                   # storage refuses the sentinel credentials
         outputs += [str(exc), repr(exc), json.dumps(getattr(exc, "to_dict", dict)())]
     good = replace(bad, s3_access_key_id=seaweed.access_key, s3_secret_access_key=seaweed.secret_key,
-                   voice_library_uri=f"s3://secrets-ok/lib")
-    from voice_library.s3_store import S3Store
+                   voice_library_uri="s3://secrets-ok/lib")
+    from storage.s3_store import S3Store
     S3Store.from_uri("s3://secrets-ok", endpoint_url=seaweed.endpoint_url, access_key_id=seaweed.access_key,
                      secret_access_key=seaweed.secret_key).ensure_bucket()
     worker = Worker.from_settings(good, backend=kokoro_worker.backend)

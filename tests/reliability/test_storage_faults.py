@@ -8,9 +8,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from jobcore.worker import Worker
+from storage.s3_store import S3Store
 from tests.support.faults import FaultyProxy
 from tests.support.jobs import error_of
-from voice_library.s3_store import S3Store
 
 
 @pytest.fixture

@@ -6,14 +6,15 @@ import logging
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
 from server import ServerSettings, create_app
 from server.guard import check_exposure
-from tests.support.servers import Receiver, serve
 from tests.support.fake_worker import FakeWorker
+from tests.support.servers import Receiver, serve
 
 KEY = "hardening-key"
 
@@ -75,7 +76,7 @@ def test_no_listening_beyond_loopback_without_a_key():
     for host in ("127.0.0.1", "localhost", "::1", "127.0.0.2"):
         check_exposure(host, None)
     run = subprocess.run([sys.executable, "-m", "server"], env={"HOST": "0.0.0.0", "PATH": "/usr/bin"},
-                         capture_output=True, text=True, timeout=60)
+                         cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=60)
     assert run.returncode == 1 and "SERVER_API_KEY" in run.stderr
 
 
@@ -151,7 +152,7 @@ def test_finished_jobs_keep_no_input_and_bounded_outputs():
     app = create_app(worker, ServerSettings(max_retained_mb=2.5))
     with serve(app) as url:
         ids = []
-        for i in range(5):
+        for _ in range(5):
             job_id = httpx.post(f"{url}/run", json={"input": {"text": "x" * 1000}}).json()["id"]
             wait_done(url, job_id)
             ids.append(job_id)

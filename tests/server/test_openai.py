@@ -9,9 +9,8 @@ import openai
 import pytest
 
 from client.api import single_output
-
-from jobcore import audio
 from common.errors import InvalidInput
+from jobcore import audio
 from jobcore.openai_compat import unwrap_openai
 from tests.support.jobs import error_of
 from tests.support.servers import API_KEY

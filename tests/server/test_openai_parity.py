@@ -11,7 +11,6 @@ import openai
 import pytest
 
 from client.api import single_output
-
 from jobcore import audio
 
 TEXT = "The first sentence is short. The second one is a little longer than that. A third closes it."
@@ -131,8 +130,9 @@ def test_cloned_voices_through_openai_voices_api(oa, local_url, kokoro_worker):
 
 
 def test_json_voice_create_blend_is_usable_at_once(oa, local_url):
-    import httpx
     import uuid
+
+    import httpx
 
     name = f"Mix {uuid.uuid4().hex[:8]}"
     created = httpx.post(f"{local_url}/v1/audio/voices", timeout=60,

@@ -6,6 +6,7 @@ import io
 import json
 import time
 import uuid
+import zipfile
 from dataclasses import replace
 from urllib.parse import urlsplit
 
@@ -16,8 +17,8 @@ import soundfile as sf
 from jobcore.settings import load_settings
 from jobcore.worker import Worker
 from server import ServerSettings, create_app
+from storage.s3_store import S3Store
 from tests.support.servers import serve
-from voice_library.s3_store import S3Store
 
 
 def make_bucket(server, name: str) -> None:
@@ -109,3 +110,30 @@ def test_job_s3config_with_a_wrong_secret_fails_without_showing_it(dir_server, s
         done = wait_done(http, job_id)
     assert done["status"] == "FAILED" and json.loads(done["error"])["code"] == "storage_unavailable"
     assert wrong not in json.dumps(done) and wrong not in caplog.text
+
+
+def test_batch_with_s3config_delivers_items_and_zip_to_the_jobs_bucket(kokoro_worker, seaweed):
+    """The worker's own bucket (OUTPUT_BUCKET) and the job's (s3Config) differ: every URL of the batch points
+    into the job's bucket, presigned with the job's key, and the operator's bucket gets nothing."""
+    ours, theirs = f"ours-{uuid.uuid4().hex[:12]}", f"theirs-{uuid.uuid4().hex[:12]}"
+    make_bucket(seaweed, ours)
+    make_bucket(seaweed, theirs)
+    worker = worker_with(kokoro_worker, output_bucket=f"s3://{ours}", s3_endpoint_url=seaweed.endpoint_url,
+                         s3_access_key_id=seaweed.access_key, s3_secret_access_key=seaweed.secret_key)
+    s3 = {"accessId": seaweed.access_key, "accessSecret": seaweed.secret_key, "bucketName": theirs,
+          "endpointUrl": seaweed.endpoint_url}
+    items = [{"text": "The first item.", "format": "wav", "output": "url"},
+             {"text": "The second item.", "format": "wav", "output": "url"}]
+    result = worker.handle({"batch": items}, "job-batch", s3_config=s3)
+    assert result["failed"] == 0, result
+    for index, item in enumerate(result["results"]):
+        assert urlsplit(item["audio_url"]).path == f"/{theirs}/outputs/job-batch/item-{index:03d}.wav"
+        assert fetch_audio(item["audio_url"]) > 0.5
+    packed = worker.handle({"batch": items, "zip": True, "output": "url"}, "job-zip", s3_config=s3)
+    url = packed["zip"]["zip_url"]
+    assert urlsplit(url).path == f"/{theirs}/outputs/job-zip/batch.zip"
+    archive = zipfile.ZipFile(io.BytesIO(httpx.get(url, timeout=30).raise_for_status().content))
+    assert sorted(archive.namelist()) == ["000.wav", "001.wav", "index.json"]
+    operator = S3Store.from_uri(f"s3://{ours}", endpoint_url=seaweed.endpoint_url, access_key_id=seaweed.access_key,
+                                secret_access_key=seaweed.secret_key)
+    assert list(operator.list("")) == []

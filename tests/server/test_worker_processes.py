@@ -11,7 +11,6 @@ from client import TTSClient, TTSJobError
 from jobcore.settings import Settings
 from server import ServerSettings, create_app
 from server.processes import WorkerProcesses
-
 from tests.support.servers import serve
 
 LONG = " ".join(f"This is sentence number {i}, spoken slowly." for i in range(40))

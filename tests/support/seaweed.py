@@ -142,7 +142,7 @@ def seaweed_server(tmp_dir: str | os.PathLike, access_key: str, secret_key: str)
 
 def s3_settings(base, server, bucket: str, **changes):
     """`base` settings moved onto an S3 library in `bucket` (made if missing) on the test server."""
-    from voice_library.s3_store import S3Store
+    from storage.s3_store import S3Store
 
     S3Store.from_uri(f"s3://{bucket}", endpoint_url=server.endpoint_url, access_key_id=server.access_key,
                      secret_access_key=server.secret_key).ensure_bucket()

@@ -108,7 +108,8 @@ def library_worker(backend, library: Path):
     """A job worker on `backend` with its voice library in `library` (no warm-up)."""
     from jobcore.settings import Settings
     from jobcore.worker import Worker
-    from voice_library import ByteLRU, VoiceLibrary, open_store
+    from storage import open_store
+    from voice_library import ByteLRU, VoiceLibrary
 
     settings = Settings(backend=backend.name, voice_library_uri=str(library), warmup=False)
     return Worker(settings, backend, VoiceLibrary(open_store(str(library)), ByteLRU(64 << 20)))

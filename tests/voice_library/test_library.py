@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 from common.errors import StorageUnavailable, VoiceNotFound
+from storage.local_store import LocalDirStore
 from voice_library import ByteLRU, VoiceLibrary, VoiceMeta
 from voice_library.library import dump_embedding, load_embedding
-from voice_library.local_store import LocalDirStore
 
 KOKORO_STOCK = {"jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo"}
 

@@ -1,4 +1,4 @@
-"""The small object-store interface the voice library is written against, and the URI that picks one."""
+"""The small object-store interface (voices, job outputs and the output cache are written against it)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -57,13 +57,3 @@ class Store(Protocol):
         """A URL anyone can GET for `expires_s` seconds, or None where the store has no URLs."""
         ...
 
-
-def open_store(uri: str, **options) -> Store:
-    """`s3://bucket/prefix` -> S3Store; a path or `file://path` -> LocalDirStore."""
-    if uri.startswith("s3://"):
-        from .s3_store import S3Store  # boto3 only when S3 is used
-
-        return S3Store.from_uri(uri, **options)
-    from .local_store import LocalDirStore
-
-    return LocalDirStore(uri.removeprefix("file://"))

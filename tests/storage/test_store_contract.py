@@ -8,9 +8,9 @@ import httpx
 import pytest
 
 from common.errors import StorageUnavailable
+from storage.s3_store import S3Store
+from storage.store import AlreadyExists, Blob, NotFound
 from tests.support.seaweed import seaweed_server
-from voice_library.s3_store import S3Store
-from voice_library.store import AlreadyExists, Blob, NotFound
 
 
 def test_write_read_round_trip_with_etag(store):
@@ -183,7 +183,7 @@ def test_server_restart_outage_and_recovery(own_server):
 
 
 def test_write_if_match_replaces_only_the_version_read(store):
-    from voice_library.store import Changed
+    from storage.store import Changed
 
     first = store.write("voices/f/.creating", b"token-a")
     second = store.write("voices/f/.creating", b"token-b", if_match=first)
@@ -195,7 +195,7 @@ def test_write_if_match_replaces_only_the_version_read(store):
 
 
 def test_delete_if_match_removes_only_the_version_read(store):
-    from voice_library.store import Changed
+    from storage.store import Changed
 
     mine = store.write("voices/g/.creating", b"token-a")
     theirs = store.write("voices/g/.creating", b"token-b")

@@ -141,7 +141,7 @@ class S3Store:
 
     def list(self, prefix: str) -> list[str]:
         base = f"{self.prefix}/" if self.prefix else ""
-        keys = []
+        keys: list[str] = []
         with self._guard("list", prefix or "/"):
             pages = self._client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=base + prefix)
             for page in pages:
