@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import io
+from typing import cast
 
 import numpy as np
 
 from .audio import check_format, clipped, encode, pcm16, wav_stream_header
-
 
 
 def decoder_lead(fmt: str, sample_rate: int) -> int:
@@ -32,7 +32,7 @@ class StreamEncoder:
     def __init__(self, fmt: str, sample_rate: int):
         check_format(fmt, sample_rate)
         self.fmt, self.sample_rate = fmt, sample_rate
-        self._started, self._held = False, []
+        self._started, self._held = False, list[np.ndarray]()
         self._codec = CodecStream(fmt, sample_rate) if fmt in CodecStream.CODECS else None
 
     def feed(self, audio: np.ndarray) -> bytes:
@@ -106,7 +106,7 @@ class CodecStream:
         self._av, self.fmt, self.sample_rate = av, fmt, sample_rate
         self._sink = _Sink()
         self._container = av.open(self._sink, "w", format=container, options=options)
-        self._stream = self._container.add_stream(codec, rate=sample_rate)
+        self._stream = cast(av.AudioStream, self._container.add_stream(codec, rate=sample_rate))
         self._stream.layout = "mono"
         self._stream.bit_rate = {"mp3": 128_000 if sample_rate >= 32_000 else 64_000, "aac": 96_000,
                                  "opus": 48_000}[fmt]
