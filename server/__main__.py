@@ -30,7 +30,8 @@ def main() -> int:
         server_settings = load_server_settings()
         check_exposure(server_settings.host, server_settings.api_key)
     except (JobError, ValueError) as exc:
-        log.error("cannot start: %s", getattr(exc, "message", exc))
+        hint = getattr(exc, "hint", None)
+        log.error("cannot start: %s%s", getattr(exc, "message", exc), f" ({hint})" if hint else "")
         return 1
     ports = sorted({server_settings.port, server_settings.health_port or server_settings.port})
     sockets = [listen(server_settings.host, port) for port in ports]
@@ -42,7 +43,7 @@ def main() -> int:
             else:
                 worker = Worker.from_settings(load_settings())
     except JobError as exc:
-        log.error("cannot start: %s", exc.message)
+        log.error("cannot start: %s%s", exc.message, f" ({exc.hint})" if exc.hint else "")
         return 1
     kind = "processes" if server_settings.workers > 1 else "thread(s)"
     log.info("serving %s on http://%s:%s (%d worker %s%s)", worker.backend.name, server_settings.host,
