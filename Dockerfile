@@ -54,7 +54,8 @@ WORKDIR /app
 # Engine libraries that cannot go through the project's extras (their own pins clash with ours; see pyproject.toml).
 # torch and torchaudio as a matching pair from the PyTorch CUDA index, so torchaudio's compiled parts load.
 RUN case "$BACKEND" in \
-      kokoro|hibari) ;; \
+      kokoro) pip install --no-deps resemblyzer==0.1.4 ;; \
+      hibari) ;; \
       *) pip install "torch==${TORCH_VERSION}" "torchaudio==${TORCHAUDIO_VERSION}" --index-url "$TORCH_INDEX_URL" ;; \
     esac \
     && case "$BACKEND" in \

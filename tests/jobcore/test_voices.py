@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from jobcore import audio
 from jobcore.worker import Worker
 from storage import open_store
 from tests.support.jobs import error_of
@@ -42,10 +43,10 @@ def files_of(tmp_path, voice_id):
 
 def test_create_from_clip_stores_reference_and_metadata(worker, speech_clip, tmp_path):
     voice = worker.handle({"action": "voices.create", "name": "Narrator One", "audio_base64": speech_clip,
-                           "transcript": "This is a reference clip."})["voice"]
+                           "transcript": "This is a reference clip.", "fit": False})["voice"]
     assert voice["id"] == "narrator-one" and voice["source"] == "clip"
     assert 2.0 < voice["reference_duration_s"] < 6.0
-    assert voice["usable"] is False and "cannot clone" in voice["note"]        # Kokoro has no clip encoder
+    assert voice["usable"] is False and '"fit": false' in voice["note"]     # stored only: Kokoro would have fitted
     assert files_of(tmp_path, "narrator-one") == ["voices/narrator-one/reference.flac", "voices/narrator-one/voice.json"]
     ref, rate = sf.read(tmp_path / "voices/narrator-one/reference.flac")
     assert rate == 24_000 and ref.ndim == 1 and -24 < 20 * np.log10(np.sqrt(np.mean(ref ** 2))) < -16
@@ -168,14 +169,37 @@ def test_audio_url_when_private_hosts_are_allowed(worker, clip_server):
     assert err["code"] == "audio_invalid" and "404" in err["message"]
 
 
-def test_fit_without_a_speaker_encoder_is_a_clear_error_and_writes_nothing(worker, speech_clip, tmp_path):
+def test_fit_without_a_speaker_encoder_is_a_clear_error_and_writes_nothing(worker, speech_clip, tmp_path,
+                                                                         monkeypatch):
+    from backends.speaker_encoder import SpeakerEncoder
+
+    monkeypatch.setenv("SPEAKER_ENCODER_WEIGHTS", str(tmp_path / "missing.pt"))
+    SpeakerEncoder.load.cache_clear()
     try:
-        import resemblyzer  # noqa: F401
-        pytest.skip("resemblyzer is installed here; the slow tier tests the fit itself")
-    except ImportError:
-        pass
-    err = error_of(worker.handle({"action": "voices.create", "name": "Fit Me", "audio_base64": speech_clip, "fit": True}))
-    assert err["code"] == "backend_unavailable" and "resemblyzer" in err["message"]
+        err = error_of(worker.handle({"action": "voices.create", "name": "Fit Me", "audio_base64": speech_clip}))
+    finally:
+        SpeakerEncoder.load.cache_clear()
+    assert err["code"] == "backend_unavailable" and "resemblyzer" in err["hint"] and "no torch" in err["hint"]
     assert not (tmp_path / "voices/fit-me").exists()
     err = error_of(worker.handle({"action": "voices.create", "name": "X", "blend": {"jf_alpha": 1, "jm_kumo": 1}, "fit": True}))
     assert err["code"] == "invalid_input"
+
+
+def test_a_clip_makes_a_usable_kokoro_voice_out_of_the_box(worker, kokoro_worker):
+    """No option needed: a clip uploaded to Kokoro is fitted (voice matching) and speaks; a clip spoken by
+    jf_nezumi comes out as mostly jf_nezumi."""
+    clip = kokoro_worker.handle({"text": "Every morning I walk along the river and count the boats that pass by.",
+                                 "voice": "jf_nezumi", "format": "wav"})["audio_base64"]
+    voice = worker.handle({"action": "voices.create", "name": "Fitted", "audio_base64": clip, "fit_budget": 6})["voice"]
+    assert voice["source"] == "fit" and voice["usable"] and "not cloning" in voice["note"]
+    assert voice["fit_similarity"] > 0.8 and max(voice["blend"], key=voice["blend"].get) == "jf_nezumi"
+    result = worker.handle({"text": "The fitted voice speaks.", "voice": "fitted", "format": "wav"})
+    samples, rate = audio.decode(base64.b64decode(result["audio_base64"]))
+    assert rate == 24_000 and np.sqrt(np.mean(samples ** 2)) > 0.01
+
+
+def test_voices_list_says_why_a_voice_is_not_usable(worker, speech_clip):
+    worker.handle({"action": "voices.create", "name": "Stored Only", "audio_base64": speech_clip, "fit": False})
+    listed = {v["id"]: v for v in worker.handle({"action": "voices.list"})["voices"]}
+    assert listed["stored-only"]["usable"] is False and "fit" in listed["stored-only"]["reason"]
+    assert listed["jm_kumo"]["usable"] and "reason" not in listed["jm_kumo"]
