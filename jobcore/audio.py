@@ -57,10 +57,10 @@ def encode(audio: np.ndarray, sample_rate: int, fmt: str) -> bytes:
     if fmt == "pcm":
         return pcm16(audio)
     if fmt == "aac":                        # PyAV, imported on first use
-        from .encoders import CodecStream
+        from .pyav_codec import CodecStream
 
         encoder = CodecStream(fmt, sample_rate)
-        return encoder.feed(audio) + encoder.finish()
+        return encoder.feed(clipped(audio)) + encoder.finish()
     sf_format, subtype = _ENCODERS[fmt]
     buf = io.BytesIO()
     sf.write(buf, clipped(audio), sample_rate, format=sf_format, subtype=subtype)
