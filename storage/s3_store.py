@@ -67,8 +67,8 @@ class S3Store:
         return str(self._client.meta.endpoint_url)
 
     def _missing_bucket(self, op: str, key: str) -> StorageUnavailable:
-        return StorageUnavailable(f"S3 {op} of {key} failed: the bucket {self.bucket!r} does not exist at {self.endpoint}",
-                                  hint=_HINT_BUCKET.format(bucket=self.bucket, endpoint=self.endpoint))
+        return StorageUnavailable(f"S3 {op} of {key} failed: NoSuchBucket: the bucket {self.bucket!r} does not exist "
+                                  f"at {self.endpoint}", hint=_HINT_BUCKET.format(bucket=self.bucket, endpoint=self.endpoint))
 
     def in_bucket(self, bucket: str, prefix: str = "") -> S3Store:
         """The same client and credentials on another bucket (no I/O)."""
