@@ -52,7 +52,8 @@ def test_create_from_clip_stores_reference_and_metadata(worker, speech_clip, tmp
     assert rate == 24_000 and ref.ndim == 1 and -24 < 20 * np.log10(np.sqrt(np.mean(ref ** 2))) < -16
     names = {v["name"] for v in worker.handle({"action": "voices.list"})["voices"]}
     assert "Narrator One" in names
-    assert error_of(worker.handle({"action": "voices.create", "name": "narrator one", "audio_base64": speech_clip}))[
+    assert error_of(worker.handle({"action": "voices.create", "name": "narrator one", "audio_base64": speech_clip,
+                                   "fit": False}))[
         "code"] == "voice_exists"
 
 
@@ -60,7 +61,7 @@ def test_stereo_44k_mp3_clip_is_downmixed_and_resampled(worker, tmp_path):
     t = np.arange(int(44_100 * 3)) / 44_100
     tone = 0.3 * np.sin(2 * np.pi * 180 * t) * (1 + np.sin(2 * np.pi * 3 * t))
     clip = wav_b64(np.stack([tone, tone * 0.5], axis=1).astype(np.float32), 44_100, "MP3")
-    voice = worker.handle({"action": "voices.create", "name": "Stereo", "audio_base64": clip})["voice"]
+    voice = worker.handle({"action": "voices.create", "name": "Stereo", "audio_base64": clip, "fit": False})["voice"]
     info = sf.info(tmp_path / "voices/stereo/reference.flac")
     assert info.channels == 1 and info.samplerate == 24_000 and voice["reference_duration_s"] > 2.5
 
@@ -69,7 +70,8 @@ def test_long_clip_is_cut_to_the_best_window(worker, speech_clip):
     silence = np.zeros(24_000 * 40, np.float32)
     speech = decode_result({"audio_base64": speech_clip, "format": "wav", "sample_rate": 24_000})[0]
     long_clip = np.concatenate([silence[:24_000 * 5], speech, silence, speech, speech])
-    voice = worker.handle({"action": "voices.create", "name": "Long", "audio_base64": wav_b64(long_clip)})["voice"]
+    voice = worker.handle({"action": "voices.create", "name": "Long", "audio_base64": wav_b64(long_clip),
+                           "fit": False})["voice"]
     assert voice["reference_duration_s"] <= 30.0
 
 
@@ -109,7 +111,7 @@ def test_oversized_clip_is_refused(worker, tmp_path):
 
 
 def test_delete_removes_every_object(worker, speech_clip, tmp_path):
-    worker.handle({"action": "voices.create", "name": "Temp", "audio_base64": speech_clip})
+    worker.handle({"action": "voices.create", "name": "Temp", "audio_base64": speech_clip, "fit": False})
     assert worker.handle({"action": "voices.delete", "voice": "TEMP"}) == {"deleted": "temp"}
     assert not (tmp_path / "voices/temp").exists()
     assert error_of(worker.handle({"action": "voices.delete", "voice": "temp"}))["code"] == "voice_not_found"
@@ -161,7 +163,8 @@ def test_audio_url_to_loopback_is_refused_by_default(worker, clip_server, tmp_pa
 def test_audio_url_when_private_hosts_are_allowed(worker, clip_server):
     trusting = Worker(replace(worker.settings, allow_private_urls=True, max_audio_bytes=2_000_000),
                       worker.backend, worker.library)
-    voice = trusting.handle({"action": "voices.create", "name": "From Url", "audio_url": clip_server + "/redirect"})
+    voice = trusting.handle({"action": "voices.create", "name": "From Url", "audio_url": clip_server + "/redirect",
+                             "fit": False})
     assert voice["voice"]["reference_duration_s"] > 2.0
     err = error_of(trusting.handle({"action": "voices.create", "name": "Huge", "audio_url": clip_server + "/huge.wav"}))
     assert err["code"] == "audio_invalid" and "limit" in err["message"]
