@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import platform
 import sys
 from types import ModuleType
 
-from common.logs import quiet_url_loggers
+from common.logs import setup_logging
 from jobcore.settings import load_settings
 from jobcore.startup import load_in_background
 from jobcore.worker import BrokenWorker, start_worker
@@ -64,6 +63,13 @@ def import_runpod() -> ModuleType:
     return runpod
 
 
+def default_sdk_log_level(env=os.environ) -> None:
+    """The SDK logs at DEBUG unless told otherwise, every job's output included (base64 audio, presigned URLs):
+    INFO unless the operator set RUNPOD_LOG_LEVEL or RUNPOD_DEBUG_LEVEL. Read once, when the SDK is imported."""
+    if not (env.get("RUNPOD_LOG_LEVEL") or env.get("RUNPOD_DEBUG_LEVEL")):
+        env["RUNPOD_LOG_LEVEL"] = "INFO"
+
+
 def start():
     """Load the worker on a thread while this one imports the RunPod SDK (without its CPU-info subprocess),
     then wait for both; returns the SDK module."""
@@ -101,9 +107,8 @@ def serving_handler(argv: list[str]):
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    quiet_url_loggers()
+    setup_logging()
+    default_sdk_log_level()
     runpod = start()   # load and warm the model before the first job arrives
 
     runpod.serverless.register_fitness_check(worker_fit)

@@ -24,6 +24,7 @@ BENCHMARKS = [
     "output_cache",
     "batch",
     "voice_fit",     # RESEMBLYZER_PYTHON=<a python with torch + resemblyzer> adds resemblyzer's own scores
+    "container_start",   # needs Docker and the image (make test-image builds tts-worker:kokoro-test); skipped without
     "gpu_start",     # needs chatterbox-tts: `.venv-chatterbox/bin/python -m bench gpu_start` (make test-slow builds it)
 ]
 # extra tables: result key -> (first column, value column); `levels` rows are dicts, one column per field

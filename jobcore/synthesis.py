@@ -19,6 +19,7 @@ from . import audio
 from .alignment import align_words
 from .context import JobContext
 from .encoders import StreamEncoder
+from .metrics import Metrics
 from .pipeline import Part, Piece, Spoken, prepare_sentences, render, timeline, word_timeline
 from .schema import SynthesizeRequest, describe_validation_error
 from .settings import Settings
@@ -104,8 +105,9 @@ class Rendered:
 class Synthesis:
     """Turns synthesize requests into plans and plans into audio, on one backend."""
 
-    def __init__(self, settings: Settings, backend: Backend, voices: Voices):
+    def __init__(self, settings: Settings, backend: Backend, voices: Voices, metrics: Metrics | None = None):
         self.settings, self.backend, self.voices = settings, backend, voices
+        self.metrics = metrics or Metrics()
 
     def plan(self, req: SynthesizeRequest) -> Plan:
         """Check limits, format, speed and params, and resolve every voice, before any audio is made."""
@@ -154,18 +156,31 @@ class Synthesis:
 
     def pieces(self, plan: Plan, made: Spoken | None = None) -> Iterator[Piece]:
         """Rendered pieces, time-stretched where the backend cannot reach the speed; with word timestamps asked
-        and none from the backend, aligned with whisper on the spoken text. `made`: see pipeline.render."""
-        for piece in render(self.backend, plan.parts, self.settings.sentence_pause_s, plan.gap_s, made):
-            factor = plan.parts[piece.part].stretch
-            if factor != 1.0:                        # speech stretched, the pause before it kept
-                spoken = audio.time_stretch(piece.audio[piece.lead:], piece.sample_rate, factor)
-                piece = replace(piece, audio=np.concatenate([piece.audio[:piece.lead], spoken]),
-                                words=stretched(piece.words, piece.lead / piece.sample_rate, factor))
-            if plan.timestamps == "word" and piece.words is None:
-                words = align_words(piece.audio[piece.lead:], piece.sample_rate, piece.spoken or piece.text,
-                                    piece.lead / piece.sample_rate)
-                piece = replace(piece, words=words)
+        and none from the backend, aligned with whisper on the spoken text. `made`: see pipeline.render. Counts the
+        audio seconds made and the seconds spent making them (the real-time factor is their ratio)."""
+        pieces = render(self.backend, plan.parts, self.settings.sentence_pause_s, plan.gap_s, made)
+        while True:
+            started = time.perf_counter()
+            piece = next(pieces, None)
+            if piece is None:
+                return
+            piece = self._finished(plan, piece)
+            self.metrics.inc("synthesis_seconds", time.perf_counter() - started)
+            self.metrics.inc("audio_seconds", len(piece.audio) / piece.sample_rate)
             yield piece
+
+    def _finished(self, plan: Plan, piece: Piece) -> Piece:
+        """A rendered piece time-stretched to the plan's speed and given word times, as asked."""
+        factor = plan.parts[piece.part].stretch
+        if factor != 1.0:                        # speech stretched, the pause before it kept
+            spoken = audio.time_stretch(piece.audio[piece.lead:], piece.sample_rate, factor)
+            piece = replace(piece, audio=np.concatenate([piece.audio[:piece.lead], spoken]),
+                            words=stretched(piece.words, piece.lead / piece.sample_rate, factor))
+        if plan.timestamps == "word" and piece.words is None:
+            words = align_words(piece.audio[piece.lead:], piece.sample_rate, piece.spoken or piece.text,
+                                piece.lead / piece.sample_rate)
+            piece = replace(piece, words=words)
+        return piece
 
     def render(self, plan: Plan, job: JobContext | None = None, made: Spoken | None = None) -> Rendered:
         """The whole synthesis; reports sentences done to the job's progress on texts of more than 3 sentences.

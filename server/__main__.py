@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import uvicorn
 
 from common.errors import JobError
+from common.logs import setup_logging
 from jobcore.settings import load_settings
 from jobcore.worker import Worker
 
@@ -24,8 +25,7 @@ log = logging.getLogger("server")
 
 
 def main() -> int:
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging()
     try:
         server_settings = load_server_settings()
         check_exposure(server_settings.host, server_settings.api_key)
@@ -49,7 +49,7 @@ def main() -> int:
     log.info("serving %s on http://%s:%s (%d worker %s%s)", worker.backend.name, server_settings.host,
              "/".join(map(str, ports)), server_settings.concurrency, kind,
              ", API key required" if server_settings.api_key else "")
-    server = uvicorn.Server(uvicorn.Config(create_app(worker, server_settings),
+    server = uvicorn.Server(uvicorn.Config(create_app(worker, server_settings), log_config=None,   # our handler, format
                                            log_level=os.environ.get("LOG_LEVEL", "info").lower()))
     try:
         server.run(sockets=sockets)

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 
 from common.logs import quiet_url_loggers
 
@@ -12,10 +14,14 @@ from .docs import add_docs
 from .errors import ApiError, openai_body
 from .guard import BrowserGuard, key_matches
 from .jobs import JobQueue
+from .metrics import metrics_text
 from .openai_routes import openai_router
 from .runpod_routes import runpod_router
 from .settings import ServerSettings
 from .webhooks import WebhookSender
+
+WEB = Path(__file__).parent / "web"     # the page at / (plain HTML, CSS and JavaScript; no build step)
+OPEN_PATHS = ("/ping", "/")            # answered without the key: the page asks for it, then sends it
 
 
 def serves_streaming(worker) -> bool:
@@ -41,7 +47,7 @@ def create_app(worker, settings: ServerSettings | None = None) -> FastAPI:
 
     def authorize(request: Request) -> None:
         """RunPod takes `Authorization: Bearer <key>` or the bare key; its load balancer probes /ping bare."""
-        if settings.api_key is None or request.url.path == "/ping":
+        if settings.api_key is None or request.url.path in OPEN_PATHS:
             return
         if not key_matches(request.headers.get("authorization", ""), settings.api_key):
             raise ApiError(401, "missing or wrong API key", "invalid_api_key")
@@ -55,6 +61,18 @@ def create_app(worker, settings: ServerSettings | None = None) -> FastAPI:
     app.include_router(runpod_api)
     app.include_router(runpod_api, prefix="/v2/{endpoint_id}", include_in_schema=False)   # where RunPod's SDK (Endpoint) calls
     app.include_router(openai_router(worker, queue))
+    app.mount("/web", StaticFiles(directory=WEB), name="web")   # static files: outside the key check, no secrets
+
+    @app.get("/", include_in_schema=False)
+    async def page():
+        """The web page: voices, speak, dialog and document, over the routes below."""
+        return FileResponse(WEB / "index.html", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics():
+        """Prometheus' text format: jobs, latencies, audio seconds, caches, queue (with SERVER_API_KEY: the key)."""
+        body, kind = metrics_text(worker, queue)
+        return Response(body, media_type=kind)
 
     @app.get("/ping")
     async def ping():

@@ -11,6 +11,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from jobcore.metrics import Metrics
+
 log = logging.getLogger(__name__)
 
 IN_QUEUE, IN_PROGRESS = "IN_QUEUE", "IN_PROGRESS"
@@ -85,6 +87,7 @@ class JobQueue:
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="job")
         self.counts = {COMPLETED: 0, FAILED: 0, CANCELLED: 0, TIMED_OUT: 0}
         self.retried = 0
+        self.metrics = Metrics()   # queue_wait_seconds: from submission to a thread taking the job
         self.busy = 0   # threads synthesizing now (a cancelled job's thread stays busy until its chunk is made)
 
     # -- submission and lookup -------------------------------------------------------------------
@@ -197,6 +200,7 @@ class JobQueue:
                 job.status, job.finished = CANCELLED, time.monotonic()
                 return
             job.status, job.started = IN_PROGRESS, time.monotonic()
+            self.metrics.observe("queue_wait_seconds", job.started - job.submitted)
             job_input = job.input
             self.busy += 1
         try:

@@ -3,7 +3,8 @@
 Each process (spawned, not forked) builds a Worker from the settings and runs one job at a time; jobs and
 results cross as JSON-able dicts over a pipe. A streamed job holds its process until the stream ends or is
 closed (a cancel closes it between sentences, as with threads). A process that dies is replaced and its job
-answers internal_error. Progress callbacks do not cross. The OpenAI speech route needs an in-process worker
+answers internal_error. Progress callbacks do not cross; each result and stream end carries the process's
+metrics snapshot, and `metrics_snapshot()` sums the last one of every process. The OpenAI speech route needs an in-process worker
 (`Worker.speech`): with WORKERS > 1 it answers 500 (use the job API, or WORKERS=1).
 """
 from __future__ import annotations
@@ -18,16 +19,17 @@ from collections.abc import Iterator
 from types import SimpleNamespace
 
 from common.errors import BackendUnavailable, InternalError
+from common.logs import setup_logging
+from jobcore.metrics import merge
 from jobcore.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 def _serve(conn, settings: Settings) -> None:
-    """The process's loop: ("handle", input, id) -> ("result", dict); ("stream", input, id), then ("next",)
-    -> ("item", dict) | ("end",) and ("close",) -> ("end",); ("stop",) ends the process."""
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
-                        format=f"%(asctime)s %(levelname)s worker-{os.getpid()} %(name)s: %(message)s")
+    """The process's loop: ("handle", input, id) -> ("result", dict, metrics); ("stream", input, id), then
+    ("next",) -> ("item", dict) | ("end", metrics) and ("close",) -> ("end", metrics); ("stop",) ends it."""
+    setup_logging(prefix=f"worker-{os.getpid()} ")
     from common.errors import JobError
     from jobcore.worker import Worker
     try:
@@ -44,7 +46,8 @@ def _serve(conn, settings: Settings) -> None:
             return
         kind = message[0]
         if kind == "handle":
-            conn.send(("result", worker.handle(message[1], message[2], s3_config=message[3])))
+            result = worker.handle(message[1], message[2], s3_config=message[3])
+            conn.send(("result", result, worker.metrics_snapshot()))
         elif kind == "stream":
             items = worker.stream(message[1], message[2], s3_config=message[3])
         elif kind == "next":
@@ -52,12 +55,12 @@ def _serve(conn, settings: Settings) -> None:
                 conn.send(("item", next(items)))
             except StopIteration:
                 items = None
-                conn.send(("end",))
+                conn.send(("end", worker.metrics_snapshot()))
         elif kind == "close":
             if items is not None:
                 items.close()
                 items = None
-            conn.send(("end",))
+            conn.send(("end", worker.metrics_snapshot()))
         elif kind == "stop":
             return
 
@@ -67,6 +70,7 @@ class _Process:
 
     def __init__(self, context, settings: Settings, number: int):
         self.context, self.settings, self.number = context, settings, number
+        self.metrics: dict = {}     # the last snapshot the process sent
         self.start()
 
     def start(self) -> None:
@@ -90,7 +94,10 @@ class _Process:
 
     def ask(self, message: tuple) -> tuple:
         self.conn.send(message)
-        return self.conn.recv()
+        answer = self.conn.recv()
+        if answer[0] in ("result", "end"):
+            self.metrics = answer[-1]
+        return answer
 
     def replace(self, timeout: float) -> None:
         """After a crash: a fresh process (the job in flight is lost)."""
@@ -168,6 +175,18 @@ class WorkerProcesses:
                 except (EOFError, OSError):
                     self._recover(process)
             self._free.put(process)
+
+    def metrics_snapshot(self) -> dict:
+        """Every process's counters summed (as of its last job), with the caches' counts summed too."""
+        snapshots = [p.metrics for p in self.processes if p.metrics]
+        caches: dict[str, dict] = {}
+        for snap in snapshots:
+            for name, counts in snap.get("caches", {}).items():
+                total = caches.setdefault(name, {})
+                for key, value in counts.items():
+                    if isinstance(value, (int, float)) and not key.endswith(("max_bytes", "ttl_s")):
+                        total[key] = total.get(key, 0) + value
+        return {**merge(snapshots), "caches": caches}
 
     def _recover(self, process: _Process) -> None:
         if not self._closed.is_set():

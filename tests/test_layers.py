@@ -29,6 +29,8 @@ def modules() -> dict[str, Path]:
             found[top] = single
         for path in sorted((ROOT / top).rglob("*.py")) if (ROOT / top).is_dir() else ():
             parts = path.relative_to(ROOT).with_suffix("").parts
+            if "build" in parts:            # a package build's copies (pip install ./client), not the source
+                continue
             found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
     return found
 

@@ -2,6 +2,7 @@
 step; the worker's own install puts no module into site-packages."""
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -32,7 +33,9 @@ def test_the_client_installs_alone_with_httpx_only(tmp_path):
     of the worker (numpy, onnxruntime, the project's other packages) comes along."""
     run(sys.executable, "-m", "venv", tmp_path / "venv", cwd=tmp_path)
     py = tmp_path / "venv" / "bin" / "python"
-    run(py, "-m", "pip", "install", "-q", "--disable-pip-version-check", ROOT / "client", cwd=tmp_path)
+    source = shutil.copytree(ROOT / "client", tmp_path / "client",       # pip builds in the tree: not in ours
+                             ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    run(py, "-m", "pip", "install", "-q", "--disable-pip-version-check", source, cwd=tmp_path)
     installed = {line.split("==")[0].lower() for line in run(py, "-m", "pip", "freeze", cwd=tmp_path).split()}
     assert "httpx" in installed and "tts-worker-client" in installed
     assert not installed & {"numpy", "onnxruntime", "soundfile", "pydantic", "boto3", "runpod"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import time
 
+import httpx
 import numpy as np
 import pytest
 
@@ -40,6 +41,20 @@ def test_plain_and_streamed_jobs_run_in_the_processes(processes, url):
         assert [i["chunk_index"] for i in items[:-1]] == [0, 1, 2] and items[-1]["done"] is True
         assert all(len(base64.b64decode(i["audio_base64"])) > 1000 for i in items[:-1])
     assert {p.process.pid for p in processes.processes} == pids and processes.backend.name == "hibari"
+
+
+def test_metrics_sum_every_process(processes, url):
+    """/metrics adds up the counters each process sent with its last result."""
+    with TTSClient(url) as client:
+        for n in range(4):
+            client.result({"text": f"Counted in some process, {n}.", "format": "wav"})
+    snapshot = processes.metrics_snapshot()
+    done = [c["value"] for c in snapshot["counters"]
+            if c["name"] == "jobs" and c["labels"] == {"action": "synthesize", "status": "completed", "code": ""}]
+    assert done and done[0] >= 4 and sum(1 for p in processes.processes if p.metrics) == 2
+    text = httpx.get(f"{url}/metrics").text
+    assert f'tts_jobs_total{{action="synthesize",code="",status="completed"}} {done[0]}' in text
+    assert "tts_voice_cache_hits_total" in text and "tts_workers 2.0" in text
 
 
 def test_a_cancelled_stream_frees_its_process(processes, url):
