@@ -229,8 +229,8 @@ class Voices:
 def unusable_reason(meta: VoiceMeta, keys: list[str], backend: Backend) -> str:
     """Why a stored voice cannot speak on this backend, and what would make it."""
     if meta.reference_sha256 and backend.capabilities.fits:
-        return (f"stored as a clip without a {backend.name} voice: create it again from the clip (the {backend.name} "
-                'backend fits one unless "fit": false), or blend stock voices')
+        return (f"not usable here: stored as a clip without a {backend.name} voice; create it again from the clip "
+                f'(the {backend.name} backend fits one unless "fit": false), or blend stock voices')
     if meta.reference_sha256:
         return (f"stored for cloning backends; the {backend.name} backend cannot clone, so this voice is not usable "
                 "here (blend stock voices)")
