@@ -68,15 +68,23 @@ serve: $(STAMP)
 	$(PY) -m server
 
 clean:
-	rm -rf $(VENV) $(CB_VENV) $(XTTS_VENV) $(F5_VENV) $(HIGGS_VENV) out .voices .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CB_VENV) $(XTTS_VENV) $(F5_VENV) $(HIGGS_VENV) $(FK_VENV) out .voices .pytest_cache .mypy_cache .ruff_cache
 
 BENCH_STAMP := $(VENV)/.installed-bench
 $(BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install -q -e '.[test,bench]'
 	touch $(BENCH_STAMP)
 
+# fastkokoro, the OpenAI-compatible Kokoro server bench/kokoro_peers.py compares against, in a venv of its own
+FK_VENV  := .venv-fastkokoro
+FK_STAMP := $(FK_VENV)/.installed
+$(FK_STAMP):
+	test -x $(FK_VENV)/bin/python || $(PYTHON) -m venv $(FK_VENV)
+	$(FK_VENV)/bin/python -m pip install -q 'fastkokoro[cpu]==0.7.0'
+	touch $(FK_STAMP)
+
 ## make bench: run bench/ and rewrite BENCHMARKS.md (numbers from this machine, side by side; ~15 min)
-bench: $(BENCH_STAMP)
+bench: $(BENCH_STAMP) $(FK_STAMP)
 	$(PY) -m bench
 
 ## make image BACKEND=kokoro: build one backend's image (tts-worker:BACKEND); SLIM_IMAGE, CUDA_IMAGE, TORCH_INDEX_URL,
@@ -106,4 +114,5 @@ test-image: $(STAMP)
 	base=$$(bash "$(DOCKER_HERE)" | tail -n 1) && \
 	    $(MAKE) --no-print-directory image BACKEND=kokoro KOKORO_SOURCE= SLIM_IMAGE=$$base DOCKER=/usr/bin/docker \
 	        DOCKERFILE=out/image/Dockerfile IMAGE=$(TEST_IMAGE)
+	/usr/bin/docker image prune -f --filter label=tts-worker.backend >/dev/null   # earlier builds of this tag
 	TTS_IMAGE=$(TEST_IMAGE) DOCKER=/usr/bin/docker $(PY) -m pytest -q -m image tests/image

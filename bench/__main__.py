@@ -9,12 +9,14 @@ import logging
 import sys
 
 from bench.common import RESULTS_DIR, machine
+from common.logs import setup_logging
 
 BENCHMARKS = [
     "voice_quality",
     "voice_resolution",
     "handler_overhead",
     "kokoro_vs_kokoro_onnx",
+    "kokoro_peers",  # needs fastkokoro in .venv-fastkokoro (`make bench` installs it)
     "cold_start",
     "streaming",
     "stream_encoding",
@@ -31,10 +33,10 @@ BENCHMARKS = [
 EXTRA_TABLES = {"rtf": ("variant", "real-time factor"), "breakdown_median_ms": ("step", "median ms"),
                 "worker_stage_share": ("stage", "share of the job's time"), "hot_spots_ms": ("function", "own ms"),
                 "levels": ("variant", None), "judged_by_resemblyzer_torch": ("voice", "similarity, resemblyzer's torch encoder")}
-SCALARS = ("load_average", "word_cost_synthesis", "word_cost_job", "paired_ratio_median", "non_synth_share",
-           "first_chunk_over_stream_total", "audio_s", "chars", "kokoro_onnx", "weights_gb", "torch",
-           "fitted_similarity", "nearest_stock_voice", "nearest_stock_similarity", "fit_report_similarity", "fit_s",
-           "fit_weights")
+SCALARS = ("load_average", "overhead_ms", "image_mb", "word_cost_synthesis", "word_cost_job", "paired_ratio_median",
+           "non_synth_share", "first_chunk_over_stream_total", "audio_s", "chars", "kokoro_onnx", "weights_gb", "torch",
+           "long_text_time_ratio", "fastkokoro", "fitted_similarity", "nearest_stock_voice", "nearest_stock_similarity",
+           "fit_report_similarity", "fit_s", "fit_weights")
 REPORT = RESULTS_DIR.parent / "BENCHMARKS.md"
 
 
@@ -82,7 +84,7 @@ def render() -> str:
 
 
 def main(argv: list[str]) -> int:
-    logging.basicConfig(level=logging.WARNING)
+    setup_logging(level="WARNING")
     for name in [] if argv == ["--render"] else argv or BENCHMARKS:
         module = importlib.import_module(f"bench.{name}")
         needs = getattr(module, "NEEDS", None)

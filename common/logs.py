@@ -56,9 +56,10 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def setup_logging(env: Mapping[str, str] | None = None, prefix: str = "") -> None:
-    """The root logger for an entry point: LOG_LEVEL (INFO), LOG_FORMAT `text` (default) or `json`; HTTP client
-    libraries quieted; query strings stripped from every line. `prefix` goes before the logger name in text."""
+def setup_logging(env: Mapping[str, str] | None = None, prefix: str = "", level: str | None = None) -> str:
+    """The root logger for an entry point: `level`, else LOG_LEVEL (INFO; an unknown level warns and uses INFO),
+    LOG_FORMAT `text` (default) or `json`; HTTP client libraries quieted; query strings stripped from every line.
+    `prefix` goes before the logger name in text. Returns the level's name (uvicorn takes it too)."""
     env = os.environ if env is None else env
     handler = logging.StreamHandler()
     if env.get("LOG_FORMAT", "text").strip().lower() == "json":
@@ -68,5 +69,10 @@ def setup_logging(env: Mapping[str, str] | None = None, prefix: str = "") -> Non
     handler.addFilter(QueryFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(env.get("LOG_LEVEL", "INFO").upper())
+    chosen = (level or env.get("LOG_LEVEL") or "INFO").strip().upper()
+    known = isinstance(logging.getLevelName(chosen), int)
+    root.setLevel(chosen if known else "INFO")
     quiet_url_loggers()
+    if not known:            # an unknown LOG_LEVEL must not stop the worker from starting
+        logging.getLogger(__name__).warning("LOG_LEVEL=%r is not a logging level; using INFO", chosen)
+    return chosen if known else "INFO"

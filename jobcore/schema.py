@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from common.errors import InvalidInput, UnsupportedFormat
 from common.formats import FORMATS
+
+RequestT = TypeVar("RequestT", bound=BaseModel)
 
 
 class _Request(BaseModel):
@@ -139,7 +141,7 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "; ".join(lines)
 
 
-def validate_request(job_input: Any, models: Mapping[str, type[BaseModel]]) -> BaseModel:
+def validate_request(job_input: Any, models: Mapping[str, type[RequestT]]) -> RequestT:
     """Validate a job's `input` into the request model of its action (`models`: action name -> model)."""
     if not isinstance(job_input, dict):
         raise InvalidInput("the job input must be a JSON object", hint='e.g. {"input": {"text": "Hello"}}')

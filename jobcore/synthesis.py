@@ -123,7 +123,7 @@ class Synthesis:
                 voice, embedding = self.voices.one_off(req.reference_audio, req.reference_text)
             else:
                 voice, embedding = self.voices.resolve(req.voice)
-            parts = [self._part(req.text, voice.id, embedding, req.speed, req.seed, req.params, budget)]
+            parts = [self._part(req.text or "", voice.id, embedding, req.speed, req.seed, req.params, budget)]
         else:
             parts = []
             for segment in req.segments:

@@ -20,6 +20,7 @@ from .batch import Batch
 from .context import Cancellation, JobContext, Progress
 from .delivery import Delivery, InlineSink
 from .delivery.bucket import job_sink, url_sink
+from .interface import JobWorker
 from .metrics import Metrics
 from .openai_compat import unwrap_openai
 from .output_cache import StoreOutputCache
@@ -52,6 +53,11 @@ class Action:
     def name(self) -> str:
         return typing.get_args(self.model.model_fields["action"].annotation)[0]
 
+    @staticmethod
+    def of(request: BaseModel) -> str:
+        """The action a validated request is for."""
+        return typing.get_args(type(request).model_fields["action"].annotation)[0]
+
 
 def one(fn: Callable[[Any, JobContext], dict]) -> Callable[[Any, JobContext], Iterator[dict]]:
     """An action with a single result."""
@@ -78,7 +84,7 @@ class Worker:
             Action(BatchRequest, one(self.batch.run)),
             Action(VoicesListRequest, one(lambda req, job: self.voices.list())),
             Action(VoicesGetRequest, one(lambda req, job: self.voices.get(req.voice))),
-            Action(VoicesCreateRequest, one(lambda req, job: self.voices.create(req))),
+            Action(VoicesCreateRequest, one(self.voices.create)),
             Action(VoicesDeleteRequest, one(lambda req, job: self.voices.delete(req.voice))),
             Action(InfoRequest, one(lambda req, job: {**info.describe(self.settings, self.backend, self.library,
                                                                      cache), "metrics": self.metrics_snapshot()})),
@@ -110,7 +116,7 @@ class Worker:
     # -- entry points ---------------------------------------------------------------------------
     def handle(self, job_input, job_id: str | None = None, progress: Progress | None = None,
                s3_config: dict | None = None, cancellation: Cancellation | None = None) -> dict:
-        """Run one job input to its one result. Never raises: failures come back as {"error": "<JSON string>"}."""
+        """Run one job input to its one result. Never raises: a failure comes back as {"error": JobError}."""
         return list(self._guarded(job_input, job_id, progress, False, s3_config, cancellation))[0]
 
     def stream(self, job_input, job_id: str | None = None, progress: Progress | None = None,
@@ -147,13 +153,24 @@ class Worker:
     def _run(self, job_input, job_id: str | None, progress: Progress | None, stream: bool, s3_config: dict | None,
              cancellation: Cancellation | None, seen: dict) -> Iterator[dict]:
         request = validate_request(unwrap_openai(job_input), {name: a.model for name, a in self.actions.items()})
-        seen["action"] = request.action
+        seen["action"] = Action.of(request)
         job = self.context(job_id, progress, stream, s3_config, cancellation)
-        yield from self.actions[request.action].run(request, job)
+        yield from self.actions[Action.of(request)].run(request, job)
+
+    @property
+    def backend_name(self) -> str:
+        return self.backend.name
+
+    @property
+    def streaming(self) -> bool:
+        return self.settings.streaming
+
+    def close(self) -> None:
+        """Nothing to let go of: the model lives as long as the process."""
 
     def _guarded(self, job_input, job_id: str | None, progress: Progress | None, stream: bool,
                  s3_config: dict | None, cancellation: Cancellation | None) -> Iterator[dict]:
-        """The one error guard: a failure becomes the job error shape and ends the items. Each job is counted
+        """The one error guard: a failure becomes an {"error": JobError} item and ends the items. Each job is counted
         and logged once, by action, outcome and error code (never its text)."""
         started, seen, first, code, timings = time.perf_counter(), {"action": "invalid"}, None, None, None
         message, name = None, job_id or "local"
@@ -168,12 +185,12 @@ class Worker:
             raise
         except JobError as exc:
             code, message = exc.code, exc.message
-            yield {"error": exc.to_job_error()}
+            yield {"error": exc}
         except Exception:
             code = "internal_error"
             log.exception("job %s crashed", name, extra={"job_id": name, "action": seen["action"], "error_code": code})
             yield {"error": InternalError("the worker hit an unexpected error; it is logged",
-                                          hint="retry; report it if it persists").to_job_error()}
+                                          hint="retry; report it if it persists")}
         finally:
             self._record(name, seen["action"], started, first, code, timings, message)
 
@@ -233,11 +250,19 @@ class Worker:
 class BrokenWorker:
     """Stands in when start-up failed: every job gets the start-up error instead of a crash loop."""
 
-    def __init__(self, error: JobError):
-        self.error = error
+    def __init__(self, error: JobError, settings: Settings | None = None):
+        self.error, self.settings = error, settings
+
+    @property
+    def backend_name(self) -> str:
+        return self.settings.backend if self.settings is not None else "unavailable"
+
+    @property
+    def streaming(self) -> bool:
+        return self.settings.streaming if self.settings is not None else True
 
     def handle(self, job_input, job_id=None, progress=None, s3_config=None, cancellation=None) -> dict:
-        return {"error": self.error.to_job_error()}
+        return {"error": self.error}
 
     def stream(self, job_input, job_id=None, progress=None, s3_config=None, cancellation=None) -> Iterator[dict]:
         yield self.handle(job_input, job_id)
@@ -245,15 +270,28 @@ class BrokenWorker:
     def speech(self, job_input, cancellation=None) -> Speech:
         raise self.error
 
+    def metrics_snapshot(self) -> dict:
+        return {"counters": [], "histograms": [], "caches": {}}
 
-def start_worker(settings: Settings | None = None) -> Worker | BrokenWorker:
-    """The worker from the environment, or a BrokenWorker holding the reason it could not start."""
+    def close(self) -> None:
+        pass
+
+
+def start_worker(settings: Settings | None = None,
+                 build: Callable[[Settings], JobWorker] = Worker.from_settings) -> JobWorker:
+    """The one start-up path of every entry point: the worker `build` makes from the settings (read from the
+    environment unless given), or a BrokenWorker holding the reason it could not start."""
     try:
-        return Worker.from_settings(settings or load_settings())
+        settings = settings or load_settings()
     except JobError as exc:
         log.error("worker start-up failed: %s%s", exc.message, f" ({exc.hint})" if exc.hint else "")
         return BrokenWorker(exc)
+    try:
+        return build(settings)
+    except JobError as exc:
+        log.error("worker start-up failed: %s%s", exc.message, f" ({exc.hint})" if exc.hint else "")
+        return BrokenWorker(exc, settings)
     except Exception as exc:  # a model that cannot load must not crash-loop the container
         log.exception("worker start-up failed")
         return BrokenWorker(BackendUnavailable(f"the worker could not start: {type(exc).__name__}",
-                                               hint="see the worker log"))
+                                               hint="see the worker log"), settings)

@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from common.logs import quiet_url_loggers
+from jobcore.interface import JobWorker
 
 from .docs import add_docs
 from .errors import ApiError, openai_body
@@ -24,19 +25,15 @@ WEB = Path(__file__).parent / "web"     # the page at / (plain HTML, CSS and Jav
 OPEN_PATHS = ("/ping", "/")            # answered without the key: the page asks for it, then sends it
 
 
-def serves_streaming(worker) -> bool:
-    """The worker's STREAMING setting, as handler.py reads it: True = RunPod's generator handler."""
-    return getattr(getattr(worker, "settings", None), "streaming", True)
-
-
-def create_app(worker, settings: ServerSettings | None = None) -> FastAPI:
-    """An app serving `worker` (a jobcore Worker, or anything with its handle/stream methods)."""
+def create_app(worker: JobWorker, settings: ServerSettings | None = None) -> FastAPI:
+    """An app serving `worker` (anything implementing jobcore's worker interface). Its STREAMING setting picks
+    the handler as handler.py does: on = RunPod's generator handler."""
     settings = settings or ServerSettings()
     quiet_url_loggers()
     sender = WebhookSender(settings.webhook_attempts, settings.webhook_retry_delay_s, settings.webhook_timeout_s,
                            settings.allow_private_webhooks)
     queue = JobQueue(worker, settings.concurrency, settings.result_ttl_s,
-                     on_end=lambda job: sender.send(job.webhook, job.payload()), streaming=serves_streaming(worker),
+                     on_end=lambda job: sender.send(job.webhook, job.payload()), streaming=worker.streaming,
                      max_queued=settings.max_queued_jobs, max_retained_bytes=int(settings.max_retained_mb * 1024 ** 2))
 
     @asynccontextmanager

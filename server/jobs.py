@@ -11,6 +11,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from common.errors import InternalError, JobError
+from jobcore.interface import JobWorker
 from jobcore.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -75,7 +77,7 @@ class JobQueue:
     """Jobs by id; `concurrency` threads run them in order; at most `max_queued` wait; finished jobs are kept
     `ttl_s` seconds while their outputs together hold under `max_retained_bytes` (the oldest go first)."""
 
-    def __init__(self, worker, concurrency: int, ttl_s: float, on_end: Callable[[Job], None] | None = None,
+    def __init__(self, worker: JobWorker, concurrency: int, ttl_s: float, on_end: Callable[[Job], None] | None = None,
                  streaming: bool = True, max_queued: int = 256, max_retained_bytes: int = 256 * 1024 * 1024):
         """`streaming`: run every job as RunPod runs the generator handler (outputs are lists of items)."""
         self.worker, self.ttl_s, self.concurrency, self.on_end = worker, ttl_s, concurrency, on_end
@@ -211,7 +213,7 @@ class JobQueue:
                                                        s3_config=job.s3_config))
         except Exception:   # the worker never raises; this guards the server's own bookkeeping
             log.exception("job %s crashed in the server", job.id)
-            self._finish(job, {"error": '{"code": "internal_error", "message": "the server hit an unexpected error"}'})
+            self._finish(job, {"error": InternalError("the server hit an unexpected error")})
         finally:
             with self._lock:
                 self.busy -= 1
@@ -242,7 +244,7 @@ class JobQueue:
                 return
             if isinstance(result, dict) and "error" in result:
                 error = result["error"]
-                job.error = error if isinstance(error, str) else str(error)
+                job.error = error.to_job_error() if isinstance(error, JobError) else str(error)   # RunPod's string
                 self._end(job, FAILED)
             else:
                 job.output = result

@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 
+from jobcore.interface import JobWorker
+
 from .jobs import JobQueue
 
 # jobcore histogram name -> (Prometheus name, help)
@@ -18,22 +20,21 @@ HISTOGRAMS = {
 CACHE_GAUGES = ("entries", "bytes", "max_bytes")   # levels, not counts
 
 
-def worker_snapshot(worker) -> dict:
-    """The worker's metrics snapshot (a jobcore Worker, or the processes standing in for one); empty for others."""
-    snapshot = getattr(worker, "metrics_snapshot", None)
-    return snapshot() if snapshot is not None else {"counters": [], "histograms": [], "caches": {}}
+def worker_snapshot(worker: JobWorker) -> dict:
+    """The worker's metrics snapshot (a jobcore Worker, or the processes standing in for one)."""
+    return worker.metrics_snapshot()
 
 
 class Collector:
     """Builds the metric families on each scrape from plain snapshots (nothing is kept between scrapes)."""
 
-    def __init__(self, worker, queue: JobQueue):
+    def __init__(self, worker: JobWorker, queue: JobQueue):
         self.worker, self.queue = worker, queue
 
     def collect(self) -> Iterator[Metric]:
         snap = worker_snapshot(self.worker)
         server = self.queue.metrics.snapshot()
-        backend = getattr(getattr(self.worker, "backend", None), "name", "unknown")
+        backend = self.worker.backend_name
         info = GaugeMetricFamily("tts_worker_info", "The backend this worker runs.", labels=["backend"])
         info.add_metric([backend], 1)
         yield info

@@ -12,6 +12,7 @@ from backends.kokoro_voices import PACK_FILE
 from builder.bake import BakeError, bake
 from jobcore.settings import Settings
 from jobcore.worker import Worker
+from tests.support.jobs import error_of
 from tests.support.speech import decode_result, transcribe, wer
 
 # The bundled tables under official-style names (the real pack has 54; these five are enough to prove the layout).
@@ -98,5 +99,5 @@ def test_american_and_british_voices_speak_english(pack_worker, voice):
 @pytest.mark.parametrize("voice, language", [("jf_alpha", "Japanese"), ("xf_nobody", "an unknown language")])
 def test_a_voice_without_a_g2p_is_a_clear_error(pack_worker, voice, language):
     result = pack_worker.handle({"text": "Hello there.", "voice": voice})
-    error = json.loads(result["error"])
+    error = error_of(result)
     assert error["code"] == "invalid_input" and language in error["message"] and "English" in error["hint"]

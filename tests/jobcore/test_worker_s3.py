@@ -70,7 +70,7 @@ def test_wrong_credentials_give_storage_unavailable_without_secrets(kokoro_worke
     wrong_secret = "sentinel-secret-" + uuid.uuid4().hex
     settings = s3_settings(kokoro_worker.settings, seaweed, f"c-{uuid.uuid4().hex[:16]}")
     monkeypatch.setattr(handler, "_worker", None)
-    monkeypatch.setattr(handler, "load_settings", lambda: replace(settings, s3_secret_access_key=wrong_secret))
+    monkeypatch.setattr("jobcore.worker.load_settings", lambda: replace(settings, s3_secret_access_key=wrong_secret))
     monkeypatch.setattr("jobcore.worker.load_backend", lambda *a, **k: kokoro_worker.backend)
     result = handler.handler({"id": "j1", "input": {"text": "hello"}})
     err = error_of(result)
@@ -110,7 +110,7 @@ def test_two_workers_racing_to_create_one_name_leave_one_voice(kokoro_worker, se
         t.start()
     for t in threads:
         t.join(60)
-    outcomes = sorted("voice" if "voice" in r else json.loads(r["error"])["code"] for r in results)
+    outcomes = sorted("voice" if "voice" in r else error_of(r)["code"] for r in results)
     assert outcomes == ["voice", "voice_exists"]
     assert keys_of(workers[0], "same-name") == ["voices/same-name/reference.flac", "voices/same-name/voice.json"]
 
