@@ -15,6 +15,7 @@ from common.errors import StorageUnavailable
 from jobcore.settings import load_settings
 from jobcore.worker import BrokenWorker, Worker, start_worker
 from storage.s3_store import S3Store
+from tests.support.jobs import error_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -64,7 +65,7 @@ def test_a_refused_webhook_names_its_setting(keyed_url):
 
 def test_a_refused_audio_url_names_its_setting(kokoro_worker):
     result = kokoro_worker.handle({"action": "voices.create", "name": "Local", "audio_url": "http://127.0.0.1:9/a.wav"})
-    assert "ALLOW_PRIVATE_URLS=1" in result["error"]
+    assert "ALLOW_PRIVATE_URLS=1" in error_of(result)["hint"]
 
 
 def settings_read() -> set[str]:
