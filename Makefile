@@ -6,10 +6,12 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run test lint test-slow serve bench clean browser image test-image
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
+	# the speaker encoder's weights (Kokoro voices from a clip, run in numpy): the wheel's files only, no torch
+	$(PY) -m pip install -q --no-deps resemblyzer==0.1.4
 	touch $(STAMP)
 
 ## make run: synthesize test_input.json through the RunPod handler on the CPU default, audio into out/

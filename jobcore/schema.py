@@ -94,8 +94,9 @@ class VoicesCreateRequest(_Request):
     transcript: str | None = Field(None, max_length=2000, description="What the clip says; transcribed if needed.")
     blend: dict[str, float] | None = Field(None, min_length=2, max_length=8,
                                            description="Weighted mix of existing voices (backends that blend).")
-    fit: bool = Field(False, description="Backends without a clip encoder (Kokoro): search a stock-voice mix "
-                                         "that sounds like the clip. Slow; voice matching, not cloning.")
+    fit: bool | None = Field(None, description="Backends that cannot clone but can match (Kokoro): search a mix of "
+                                               "stock voices that sounds like the clip (voice matching, not cloning; "
+                                               "tens of seconds). Default: on there; false stores the clip only.")
     fit_budget: int = Field(40, ge=6, le=200, description="Syntheses the fit may spend.")
     language: str = Field("en", max_length=16)
     gender: str | None = Field(None, max_length=20)

@@ -18,6 +18,7 @@ from common.formats import content_type
 from . import audio
 from .alignment import align_words
 from .context import JobContext
+from .encoders import StreamEncoder
 from .metrics import Metrics
 from .pipeline import Part, Piece, Spoken, prepare_sentences, render, timeline, word_timeline
 from .schema import SynthesizeRequest, describe_validation_error
@@ -193,9 +194,9 @@ class Synthesis:
         return rendered
 
     def encoded(self, plan: Plan, job: JobContext | None = None) -> Iterator[bytes]:
-        """The output's bytes as they are made, never through base64: a piece per sentence (wav behind a
-        streaming header, aac from one encoder), flac whole at the end (see audio.StreamEncoder)."""
-        encoder = audio.StreamEncoder(plan.format, plan.sample_rate)
+        """The output's bytes as they are made, never through base64: one encoder for the whole answer, fed a
+        sentence at a time (flac whole at the end; see encoders.StreamEncoder)."""
+        encoder = StreamEncoder(plan.format, plan.sample_rate)
         for piece in self.pieces(plan):
             data = encoder.feed(audio.resample(piece.audio, piece.sample_rate, plan.sample_rate))
             if data:
@@ -205,12 +206,16 @@ class Synthesis:
             yield tail
 
     def stream(self, plan: Plan, job: JobContext | None = None) -> Iterator[dict]:
-        """One item per sentence (each chunk decodable alone), then the rendered result's summary."""
+        """One item per sentence, then the rendered result's summary. The chunks are the successive bytes of one
+        encoder: joined in order they are one file (one header). mp3, opus and aac end with one more chunk
+        holding the encoder's last bytes (`text` empty, `duration_s` 0); flac comes whole in that last chunk."""
         t0 = time.perf_counter()
         rendered, first_chunk_ms = Rendered(plan, self.backend.name), None
+        encoder = StreamEncoder(plan.format, plan.sample_rate)
+        index = -1
         for index, piece in enumerate(self.pieces(plan)):
             samples = audio.resample(piece.audio, piece.sample_rate, plan.sample_rate)
-            data = audio.encode(samples, plan.sample_rate, plan.format)
+            data = encoder.feed(samples)
             rendered.pieces.append(piece)
             if first_chunk_ms is None:
                 first_chunk_ms = ms_since(t0)
@@ -220,7 +225,12 @@ class Synthesis:
             if plan.timestamps == "word" and piece.words is not None:
                 item["words"] = list(piece.words)        # from this chunk's start
             yield item
-        yield {"done": True, "chunks": len(rendered.pieces), **rendered.describe(),
+        tail = encoder.finish()
+        if tail:
+            yield {"chunk_index": index + 1, "audio_base64": base64.b64encode(tail).decode("ascii"),
+                   "format": plan.format, "sample_rate": plan.sample_rate, "duration_s": 0.0, "text": ""}
+            index += 1
+        yield {"done": True, "chunks": index + 1, **rendered.describe(),
                "timings_ms": {"first_chunk": first_chunk_ms, "total": ms_since(t0)}}
 
 

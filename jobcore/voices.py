@@ -193,15 +193,14 @@ class Voices:
             meta.transcript = self._transcript(samples, REFERENCE_RATE, req.transcript)
             if self.backend.capabilities.cloning:
                 embeddings[self.backend.embedding_key] = self.backend.embed(samples, REFERENCE_RATE, meta.transcript)
-            elif req.fit:
+            elif req.fit or (req.fit is None and self.backend.capabilities.fits):
                 embedding, report = self.backend.fit(samples, REFERENCE_RATE, req.fit_budget)
                 embeddings[self.backend.embedding_key] = embedding
                 meta.source, meta.fit_similarity, meta.blend = "fit", report["similarity"], report["weights"]
         self.library.create(meta, reference, embeddings)
         result = self.describe(meta, sorted(embeddings))
         if not result["usable"]:
-            result["note"] = (f"stored for cloning backends; the {self.backend.name} backend cannot clone, "
-                              'so this voice is not usable here (blend stock voices, or "fit": true)')
+            result["note"] = unusable_reason(meta, sorted(embeddings), self.backend)
         elif meta.source == "fit":
             result["note"] = (f"voice matching, not cloning: speaker similarity {meta.fit_similarity} "
                               "(the same speaker scores about 0.9)")
@@ -218,7 +217,23 @@ class Voices:
 
     def describe(self, meta: VoiceMeta, keys: Sequence[str]) -> dict:
         usable = self.backend.embedding_key in keys or (self.backend.capabilities.cloning and bool(meta.reference_sha256))
-        return {**meta.model_dump(), "embeddings": keys, "usable": usable}
+        described = {**meta.model_dump(), "embeddings": keys, "usable": usable}
+        if not usable:
+            described["reason"] = unusable_reason(meta, keys, self.backend)
+        return described
 
     def delete(self, ref: str) -> dict:
         return {"deleted": self.library.delete(self.library.resolve(ref).id).id}
+
+
+def unusable_reason(meta: VoiceMeta, keys: Sequence[str], backend: Backend) -> str:
+    """Why a stored voice cannot speak on this backend, and what would make it."""
+    if meta.reference_sha256 and backend.capabilities.fits:
+        return (f"not usable here: stored as a clip without a {backend.name} voice; create it again from the clip "
+                f'(the {backend.name} backend fits one unless "fit": false), or blend stock voices')
+    if meta.reference_sha256:
+        return (f"stored for cloning backends; the {backend.name} backend cannot clone, so this voice is not usable "
+                "here (blend stock voices)")
+    others = sorted({key.split("@")[0] for key in keys})
+    return (f"made for {', '.join(others)}, with no {backend.name} embedding" if others
+            else f"no {backend.name} embedding and no clip to make one from")

@@ -95,7 +95,8 @@ class Worker:
         """Load the backend (unless given), open the library, seed the backend's stock voices, warm up."""
         started = time.perf_counter()
         backend = backend or load_backend(settings.backend, settings.model_dir, settings.threads, settings.device)
-        store = open_store(settings.voice_library_uri, endpoint_url=settings.s3_endpoint_url,
+        store = open_store(settings.voice_library_uri, check_bucket=True, create_bucket=settings.create_bucket,
+                           endpoint_url=settings.s3_endpoint_url,
                            access_key_id=settings.s3_access_key_id,
                            secret_access_key=settings.s3_secret_access_key, region=settings.s3_region,
                            connect_timeout=settings.s3_connect_timeout_s, read_timeout=settings.s3_read_timeout_s,
@@ -283,12 +284,12 @@ def start_worker(settings: Settings | None = None,
     try:
         settings = settings or load_settings()
     except JobError as exc:
-        log.error("worker start-up failed: %s", exc.message)
+        log.error("worker start-up failed: %s%s", exc.message, f" ({exc.hint})" if exc.hint else "")
         return BrokenWorker(exc)
     try:
         return build(settings)
     except JobError as exc:
-        log.error("worker start-up failed: %s", exc.message)
+        log.error("worker start-up failed: %s%s", exc.message, f" ({exc.hint})" if exc.hint else "")
         return BrokenWorker(exc, settings)
     except Exception as exc:  # a model that cannot load must not crash-loop the container
         log.exception("worker start-up failed")

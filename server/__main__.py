@@ -28,7 +28,8 @@ def main() -> int:
         server_settings = load_server_settings()
         check_exposure(server_settings.host, server_settings.api_key)
     except (JobError, ValueError) as exc:
-        log.error("cannot start: %s", getattr(exc, "message", exc))
+        hint = getattr(exc, "hint", None)
+        log.error("cannot start: %s%s", getattr(exc, "message", exc), f" ({hint})" if hint else "")
         return 1
     ports = sorted({server_settings.port, server_settings.health_port or server_settings.port})
     sockets = [listen(server_settings.host, port) for port in ports]
@@ -40,7 +41,8 @@ def main() -> int:
         else:
             worker = start_worker()
     if isinstance(worker, BrokenWorker):   # keeps serving: every job answers with the reason
-        log.error("serving the start-up error to every job: %s %s", worker.error.code, worker.error.message)
+        hint = f" ({worker.error.hint})" if worker.error.hint else ""
+        log.error("serving the start-up error to every job: %s %s%s", worker.error.code, worker.error.message, hint)
     kind = "processes" if workers > 1 else "thread(s)"
     log.info("serving %s on http://%s:%s (%d worker %s%s)", worker.backend_name, server_settings.host,
              "/".join(map(str, ports)), server_settings.concurrency, kind,

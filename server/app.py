@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from common.logs import quiet_url_loggers
 from jobcore.interface import JobWorker
 
+from .docs import add_docs
 from .errors import ApiError, openai_body
 from .guard import BrowserGuard, key_matches
 from .jobs import JobQueue
@@ -48,7 +49,9 @@ def create_app(worker: JobWorker, settings: ServerSettings | None = None) -> Fas
         if not key_matches(request.headers.get("authorization", ""), settings.api_key):
             raise ApiError(401, "missing or wrong API key", "invalid_api_key")
 
-    app = FastAPI(title="tts-worker", lifespan=lifespan, dependencies=[Depends(authorize)])
+    app = FastAPI(title="tts-worker", lifespan=lifespan, dependencies=[Depends(authorize)], docs_url=None,
+                  redoc_url=None)
+    add_docs(app)
     app.state.queue, app.state.settings = queue, settings
     app.add_middleware(BrowserGuard, host=settings.host, api_key=settings.api_key, allowed_hosts=settings.allowed_hosts)
     runpod_api = runpod_router(queue, settings)

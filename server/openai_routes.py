@@ -52,7 +52,7 @@ def openai_router(worker: JobWorker, queue: JobQueue) -> APIRouter:
                                  media_type=made.content_type)
 
     async def audio_body(first: bytes | None, chunks):
-        """Raw output bytes as the job core makes them (every format streams; see audio.StreamEncoder)."""
+        """Raw output bytes as the job core makes them (every format streams; see encoders.StreamEncoder)."""
         pending, item = None, first
         try:
             while item is not None:
@@ -86,12 +86,14 @@ def openai_router(worker: JobWorker, queue: JobQueue) -> APIRouter:
 
     @router.get("/audio/voices")
     async def voices():
+        """Every stored voice, with `usable` on this backend and, when not, the `reason` (and what would fix it)."""
         result = await call(worker.handle, {"action": "voices.list"}, None)
         if "error" in result:
             raise ApiError.of(result["error"])
         return {"object": "list", "voices": [
             {"id": v["id"], "name": v["name"], "language": v.get("language"), "gender": v.get("gender"),
-             "object": "audio.voice", "type": v.get("source")} for v in result["voices"] if v.get("usable")]}
+             "object": "audio.voice", "type": v.get("source"), "usable": bool(v.get("usable")),
+             **({"reason": v["reason"]} if v.get("reason") else {})} for v in result["voices"]]}
 
     @router.post("/audio/voices")
     async def create_voice(request: Request):
@@ -120,10 +122,14 @@ def openai_router(worker: JobWorker, queue: JobQueue) -> APIRouter:
         if clip is None or isinstance(clip, str):
             raise ApiError(400, "audio_sample must be an uploaded audio file", "invalid_input")
         job = {"name": form.get("name") or "", "audio_base64": base64.b64encode(await clip.read()).decode("ascii")}
-        unknown = set(form) - {"audio_sample", "name", "consent", "type", *VOICE_FORM_FIELDS}
+        unknown = set(form) - {"audio_sample", "name", "consent", "type", "fit", "fit_budget", *VOICE_FORM_FIELDS}
         if unknown:
             raise ApiError(400, f"unknown form field(s): {', '.join(sorted(unknown))}", "invalid_input")
         job.update({key: form[key] for key in VOICE_FORM_FIELDS if form.get(key)})
+        for key in ("fit", "fit_budget"):                  # form fields are text: "true"/"false", "40"
+            value = form.get(key)
+            if isinstance(value, str) and value.strip():
+                job[key] = value.strip().lower() if key == "fit" else value.strip()
         return job
 
     @router.delete("/audio/voices/{voice_id}")

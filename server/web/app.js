@@ -221,7 +221,7 @@ async function createVoice(event) {
     if (!clip) { say("#create-msg", "choose an audio file or record one first", "error"); return; }
     input.audio_base64 = await fileBase64(clip);
     if (data.get("transcript").trim()) input.transcript = data.get("transcript").trim();
-    if (data.get("fit")) input.fit = true;
+    input.fit = Boolean(data.get("fit"));    // the page asks: unticked stores the clip only (a fit takes a while)
   }
   say("#create-msg", "Creating…");
   const result = await runJob(input);

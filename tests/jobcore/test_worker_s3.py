@@ -34,7 +34,7 @@ def keys_of(worker, voice_id):
 def test_create_list_synthesize_delete(s3_worker, clip):
     created = s3_worker.handle({"action": "voices.create", "name": "Warm Mix", "blend": {"jf_alpha": 2, "jm_kumo": 1}})
     assert created["voice"]["usable"]
-    stored = s3_worker.handle({"action": "voices.create", "name": "Clip Voice", "audio_base64": clip})
+    stored = s3_worker.handle({"action": "voices.create", "name": "Clip Voice", "audio_base64": clip, "fit": False})
     assert stored["voice"]["reference_duration_s"] > 1.5
     names = {v["name"] for v in s3_worker.handle({"action": "voices.list"})["voices"]}
     assert {"Warm Mix", "Clip Voice", "jm_kumo"} <= names
@@ -102,7 +102,8 @@ def test_two_workers_racing_to_create_one_name_leave_one_voice(kokoro_worker, se
 
     def create(i):
         barrier.wait()
-        results[i] = workers[i].handle({"action": "voices.create", "name": "Same Name", "audio_base64": clip})
+        results[i] = workers[i].handle({"action": "voices.create", "name": "Same Name", "audio_base64": clip,
+                                          "fit": False})
 
     threads = [threading.Thread(target=create, args=(i,)) for i in range(2)]
     for t in threads:
