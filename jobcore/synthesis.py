@@ -19,6 +19,8 @@ from voice_library import VoiceMeta
 from . import audio, languages
 from .alignment import align_words
 from .context import JobContext
+from .encoders import StreamEncoder
+from .metrics import Metrics
 from .pipeline import Part, Piece, Spoken, prepare_sentences, render, timeline, word_timeline
 from .schema import SynthesizeRequest, describe_validation_error
 from .settings import Settings
@@ -104,8 +106,9 @@ class Rendered:
 class Synthesis:
     """Turns synthesize requests into plans and plans into audio, on one backend."""
 
-    def __init__(self, settings: Settings, backend: Backend, voices: Voices):
+    def __init__(self, settings: Settings, backend: Backend, voices: Voices, metrics: Metrics | None = None):
         self.settings, self.backend, self.voices = settings, backend, voices
+        self.metrics = metrics or Metrics()
 
     def plan(self, req: SynthesizeRequest) -> Plan:
         """Check limits, format, speed and params, and resolve every voice, before any audio is made."""
@@ -121,8 +124,8 @@ class Synthesis:
                 voice, embedding = self.voices.one_off(req.reference_audio, req.reference_text)
                 language = req.language or asked(req.params)
             else:
-                voice, embedding, language = self._voice(req.voice, req.text, req.language or asked(req.params))
-            parts = [self._part(req.text, voice, embedding, req.speed, req.seed, req.params, budget, language)]
+                voice, embedding, language = self._voice(req.voice, req.text or "", req.language or asked(req.params))
+            parts = [self._part(req.text or "", voice, embedding, req.speed, req.seed, req.params, budget, language)]
         else:
             parts = []
             for segment in req.segments:
@@ -179,18 +182,31 @@ class Synthesis:
 
     def pieces(self, plan: Plan, made: Spoken | None = None) -> Iterator[Piece]:
         """Rendered pieces, time-stretched where the backend cannot reach the speed; with word timestamps asked
-        and none from the backend, aligned with whisper on the spoken text. `made`: see pipeline.render."""
-        for piece in render(self.backend, plan.parts, self.settings.sentence_pause_s, plan.gap_s, made):
-            factor = plan.parts[piece.part].stretch
-            if factor != 1.0:                        # speech stretched, the pause before it kept
-                spoken = audio.time_stretch(piece.audio[piece.lead:], piece.sample_rate, factor)
-                piece = replace(piece, audio=np.concatenate([piece.audio[:piece.lead], spoken]),
-                                words=stretched(piece.words, piece.lead / piece.sample_rate, factor))
-            if plan.timestamps == "word" and piece.words is None:
-                words = align_words(piece.audio[piece.lead:], piece.sample_rate, piece.spoken or piece.text,
-                                    piece.lead / piece.sample_rate)
-                piece = replace(piece, words=words)
+        and none from the backend, aligned with whisper on the spoken text. `made`: see pipeline.render. Counts the
+        audio seconds made and the seconds spent making them (the real-time factor is their ratio)."""
+        pieces = render(self.backend, plan.parts, self.settings.sentence_pause_s, plan.gap_s, made)
+        while True:
+            started = time.perf_counter()
+            piece = next(pieces, None)
+            if piece is None:
+                return
+            piece = self._finished(plan, piece)
+            self.metrics.inc("synthesis_seconds", time.perf_counter() - started)
+            self.metrics.inc("audio_seconds", len(piece.audio) / piece.sample_rate)
             yield piece
+
+    def _finished(self, plan: Plan, piece: Piece) -> Piece:
+        """A rendered piece time-stretched to the plan's speed and given word times, as asked."""
+        factor = plan.parts[piece.part].stretch
+        if factor != 1.0:                        # speech stretched, the pause before it kept
+            spoken = audio.time_stretch(piece.audio[piece.lead:], piece.sample_rate, factor)
+            piece = replace(piece, audio=np.concatenate([piece.audio[:piece.lead], spoken]),
+                            words=stretched(piece.words, piece.lead / piece.sample_rate, factor))
+        if plan.timestamps == "word" and piece.words is None:
+            words = align_words(piece.audio[piece.lead:], piece.sample_rate, piece.spoken or piece.text,
+                                piece.lead / piece.sample_rate)
+            piece = replace(piece, words=words)
+        return piece
 
     def render(self, plan: Plan, job: JobContext | None = None, made: Spoken | None = None) -> Rendered:
         """The whole synthesis; reports sentences done to the job's progress on texts of more than 3 sentences.
@@ -204,9 +220,9 @@ class Synthesis:
         return rendered
 
     def encoded(self, plan: Plan, job: JobContext | None = None) -> Iterator[bytes]:
-        """The output's bytes as they are made, never through base64: a piece per sentence (wav behind a
-        streaming header, aac from one encoder), flac whole at the end (see audio.StreamEncoder)."""
-        encoder = audio.StreamEncoder(plan.format, plan.sample_rate)
+        """The output's bytes as they are made, never through base64: one encoder for the whole answer, fed a
+        sentence at a time (flac whole at the end; see encoders.StreamEncoder)."""
+        encoder = StreamEncoder(plan.format, plan.sample_rate)
         for piece in self.pieces(plan):
             data = encoder.feed(audio.resample(piece.audio, piece.sample_rate, plan.sample_rate))
             if data:
@@ -216,12 +232,16 @@ class Synthesis:
             yield tail
 
     def stream(self, plan: Plan, job: JobContext | None = None) -> Iterator[dict]:
-        """One item per sentence (each chunk decodable alone), then the rendered result's summary."""
+        """One item per sentence, then the rendered result's summary. The chunks are the successive bytes of one
+        encoder: joined in order they are one file (one header). mp3, opus and aac end with one more chunk
+        holding the encoder's last bytes (`text` empty, `duration_s` 0); flac comes whole in that last chunk."""
         t0 = time.perf_counter()
         rendered, first_chunk_ms = Rendered(plan, self.backend.name), None
+        encoder = StreamEncoder(plan.format, plan.sample_rate)
+        index = -1
         for index, piece in enumerate(self.pieces(plan)):
             samples = audio.resample(piece.audio, piece.sample_rate, plan.sample_rate)
-            data = audio.encode(samples, plan.sample_rate, plan.format)
+            data = encoder.feed(samples)
             rendered.pieces.append(piece)
             if first_chunk_ms is None:
                 first_chunk_ms = ms_since(t0)
@@ -231,7 +251,12 @@ class Synthesis:
             if plan.timestamps == "word" and piece.words is not None:
                 item["words"] = list(piece.words)        # from this chunk's start
             yield item
-        yield {"done": True, "chunks": len(rendered.pieces), **rendered.describe(),
+        tail = encoder.finish()
+        if tail:
+            yield {"chunk_index": index + 1, "audio_base64": base64.b64encode(tail).decode("ascii"),
+                   "format": plan.format, "sample_rate": plan.sample_rate, "duration_s": 0.0, "text": ""}
+            index += 1
+        yield {"done": True, "chunks": index + 1, **rendered.describe(),
                "timings_ms": {"first_chunk": first_chunk_ms, "total": ms_since(t0)}}
 
 

@@ -18,7 +18,7 @@ MONTH_BUCKET = "%m-%y"   # runpod's rp_upload uploads into a bucket named after 
 class BucketSink:
     """StoreSink into `store`'s bucket, or into RunPod's month bucket (e.g. "12-26") when no bucket was named."""
 
-    def __init__(self, store: Store, expiry_s: int, month_bucket: bool = False):
+    def __init__(self, store, expiry_s: int, month_bucket: bool = False):
         self.store, self.expiry_s, self.month_bucket = store, expiry_s, month_bucket
 
     def deliver(self, data: bytes, name: str, content_type: str, job_id: str) -> dict:
@@ -77,6 +77,7 @@ def job_sink(s3_config, settings: Settings) -> Sink:
     if not all(isinstance(v, str) and v for v in (endpoint, access, secret)) or not isinstance(bucket, (str, type(None))):
         raise InvalidInput("s3Config needs accessId, accessSecret and endpointUrl (strings), and may name bucketName",
                            hint="RunPod's form: {\"accessId\", \"accessSecret\", \"bucketName\", \"endpointUrl\"}")
+    endpoint, access, secret = str(endpoint), str(access), str(secret)     # checked above: non-empty strings
     if not endpoint.startswith(("http://", "https://")):
         raise InvalidInput("s3Config.endpointUrl must be an http(s) URL")
     region = region_of(endpoint, settings.s3_region)

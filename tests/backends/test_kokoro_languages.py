@@ -2,7 +2,6 @@
 and multilingual whisper (base) must hear them back; English through hibari is unchanged."""
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
@@ -14,6 +13,7 @@ from backends import kokoro_g2p, kokoro_timing
 from backends.kokoro import phoneme_pieces
 from jobcore.audio import loud_span
 from jobcore.pipeline import prepare_text
+from tests.support.jobs import error_of
 from tests.support.language_samples import SAMPLES
 from tests.support.multilingual import reading_error, transcribe
 from tests.support.speech import decode_result
@@ -68,7 +68,7 @@ def test_info_lists_every_backends_languages_and_bad_languages_are_named(kokoro_
     info = kokoro_worker.handle({"action": "info"})
     assert info["capabilities"]["languages"] == list(kokoro_g2p.LANGUAGES)
     assert "ja" in info["languages"]["xtts"] and info["languages"]["hibari"] == ["en"]
-    error = json.loads(kokoro_worker.handle({"text": "Guten Tag.", "language": "de"})["error"])
+    error = error_of(kokoro_worker.handle({"text": "Guten Tag.", "language": "de"}))
     assert error["code"] == "invalid_input" and "en, en-gb, es, fr, hi, it, ja, pt-br, zh" in error["hint"]
 
 

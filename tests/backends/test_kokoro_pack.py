@@ -13,6 +13,7 @@ from backends.kokoro_voices import PACK_FILE
 from builder.bake import BakeError, bake
 from jobcore.settings import Settings
 from jobcore.worker import Worker
+from tests.support.jobs import error_of
 from tests.support.speech import decode_result, transcribe, wer
 
 # The bundled tables under official-style names (the real pack has 54; these five are enough to prove the layout).
@@ -109,5 +110,5 @@ def test_a_voice_speaks_its_language_and_latin_text_with_a_japanese_voice_is_eng
 
 
 def test_a_language_kokoro_lacks_is_a_clear_error(pack_worker):
-    error = json.loads(pack_worker.handle({"text": "Guten Tag.", "voice": "af_heart", "language": "de"})["error"])
+    error = error_of(pack_worker.handle({"text": "Guten Tag.", "voice": "af_heart", "language": "de"}))
     assert error["code"] == "invalid_input" and "'de'" in error["message"] and "pt-br" in error["hint"]

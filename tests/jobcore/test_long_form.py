@@ -3,6 +3,7 @@ import re
 
 import pytest
 
+from tests.support.jobs import error_of
 from tests.support.speech import decode_result, median_f0, transcribe, wer
 
 PASSAGE = (
@@ -72,7 +73,7 @@ def test_dialog_of_two_voices(kokoro_worker):
 
 def test_dialog_with_an_unknown_voice_fails_before_any_audio(kokoro_worker):
     result = kokoro_worker.handle({"segments": [{"voice": "jf_alpha", "text": "Hi."}, {"voice": "ghost", "text": "Boo."}]})
-    assert "voice_not_found" in result["error"]
+    assert error_of(result)["code"] == "voice_not_found"
 
 
 def test_progress_is_reported_for_long_jobs(kokoro_worker):

@@ -56,14 +56,19 @@ def free_port_pairs(n: int) -> list[int]:
 class SeaweedServer:
     """`weed mini` on a fixed dir and fixed ports; stop() and start() may be called repeatedly."""
 
-    def __init__(self, tmp_dir: str | os.PathLike, access_key: str, secret_key: str, ready_timeout: float = 30.0):
+    def __init__(self, tmp_dir: str | os.PathLike, access_key: str, secret_key: str, ready_timeout: float = 30.0,
+                 ip: str = "127.0.0.1"):
+        """`ip`: the address every component listens on (loopback; the docker bridge's gateway for containers)."""
+        if not ip:
+            raise ValueError("SeaweedFS needs an address to listen on (an empty one means every interface)")
         self.dir = Path(tmp_dir)
+        self.ip = ip
         self.data_dir = self.dir / "data"
         self.log_path = self.dir / "weed.log"
         self.access_key, self.secret_key = access_key, secret_key
         self.ready_timeout = ready_timeout
         self.ports = dict(zip(COMPONENTS, free_port_pairs(len(COMPONENTS))))
-        self.endpoint_url = f"http://127.0.0.1:{self.ports['s3']}"
+        self.endpoint_url = f"http://{ip}:{self.ports['s3']}"
         self._proc: subprocess.Popen | None = None
 
     def _env(self) -> dict[str, str]:
@@ -82,7 +87,7 @@ class SeaweedServer:
             return self
         self.data_dir.mkdir(parents=True, exist_ok=True)
         volumes_on_disk = len(list(self.data_dir.glob("*.dat")))
-        args = [weed_binary(), "mini", f"-dir={self.data_dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+        args = [weed_binary(), "mini", f"-dir={self.data_dir}", f"-ip={self.ip}", f"-ip.bind={self.ip}",
                 *(f"-{name}.port={port}" for name, port in self.ports.items()),
                 "-admin.ui=false", "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
                 "-master.telemetry=false"]
@@ -94,7 +99,7 @@ class SeaweedServer:
         return self
 
     def _volumes_known_to_master(self) -> int:
-        status = httpx.get(f"http://127.0.0.1:{self.ports['master']}/dir/status", timeout=1.0).json()
+        status = httpx.get(f"http://{self.ip}:{self.ports['master']}/dir/status", timeout=1.0).json()
         return sum(node.get("Volumes", 0) for dc in status["Topology"].get("DataCenters") or []
                    for rack in dc.get("Racks") or [] for node in rack.get("DataNodes") or [])
 
@@ -132,8 +137,9 @@ class SeaweedServer:
 
 
 @contextlib.contextmanager
-def seaweed_server(tmp_dir: str | os.PathLike, access_key: str, secret_key: str) -> Iterator[SeaweedServer]:
-    server = SeaweedServer(tmp_dir, access_key, secret_key)
+def seaweed_server(tmp_dir: str | os.PathLike, access_key: str, secret_key: str,
+                   ip: str = "127.0.0.1") -> Iterator[SeaweedServer]:
+    server = SeaweedServer(tmp_dir, access_key, secret_key, ip=ip)
     try:
         yield server.start()
     finally:
