@@ -148,8 +148,10 @@ def normalize_language(text: str, language: str) -> str:
     """Written text -> what a backend should say, in `language` (not English: see jobcore.text.normalize)."""
     try:
         text = re.sub(r"(?<=\d)\s?[º°](?!\s?[CF]\b)", _MASC, re.sub(r"(?<=\d)\s?ª", _FEM, text))
-        text = " ".join(unicodedata.normalize("NFKC", text).split())
         base = _base(language)
+        if base not in ("ja", "zh"):             # their G2Ps normalize width themselves; NFKC would turn 。！ into .!
+            text = unicodedata.normalize("NFKC", text)
+        text = " ".join(text.split())
         if base in ("ja", "zh", "hi"):
             money = _CJK_MONEY[base]
             text = _RE_CJK_MONEY.sub(lambda m: m.group(2).replace(",", "") + money[m.group(1)], text)

@@ -90,11 +90,11 @@ def test_stream_items_from_the_worker(kokoro_worker):
     assert "error" in list(kokoro_worker.stream({"text": "x", "stream": True, "format": "webm"}))[0]
 
 
-def test_only_english_text_is_normalized_and_cjk_sentences_split():
+def test_text_is_normalized_in_its_language_and_cjk_sentences_split():
     from jobcore.pipeline import prepare_text
 
     assert prepare_text("He has 3 cats. Really!", 300) == ["He has three cats.", "Really!"]
-    assert prepare_text("Il a 3 chats.  Bonjour !", 300, "fr") == ["Il a 3 chats.", "Bonjour !"]
+    assert prepare_text("Il a 3 chats.  Bonjour !", 300, "fr") == ["Il a trois chats.", "Bonjour !"]
     assert prepare_text("今日は晴れです。明日は雨でしょう！", 300, "ja") == ["今日は晴れです。", "明日は雨でしょう！"]
 
 
