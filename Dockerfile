@@ -64,11 +64,13 @@ ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cu128
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PATH=/opt/venv/bin:$PATH
 RUN python3 -m venv /opt/venv
 WORKDIR /src
-# Engine libraries that cannot go through the project's extras (their own pins clash with ours; see pyproject.toml).
+# Engine libraries that cannot go through the project's extras (their own pins clash with ours; see pyproject.toml);
+# Kokoro: resemblyzer's wheel for its speaker-encoder weights only (no torch; backends/speaker_encoder.py).
 # torch and torchaudio as a matching pair from the PyTorch CUDA index, so torchaudio's compiled parts load.
 RUN --mount=type=cache,target=/root/.cache/pip \
     case "$BACKEND" in \
-      kokoro|hibari) ;; \
+      kokoro) pip install --no-deps resemblyzer==0.1.4 ;; \
+      hibari) ;; \
       *) pip install "torch==${TORCH_VERSION}" "torchaudio==${TORCHAUDIO_VERSION}" --index-url "$TORCH_INDEX_URL" ;; \
     esac \
     && case "$BACKEND" in \

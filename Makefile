@@ -4,12 +4,14 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint test-slow serve bench clean image test-image
+.PHONY: run test lint test-slow serve bench clean browser image test-image
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
+	# the speaker encoder's weights (Kokoro voices from a clip, run in numpy): the wheel's files only, no torch
+	$(PY) -m pip install -q --no-deps resemblyzer==0.1.4
 	touch $(STAMP)
 
 ## make run: synthesize test_input.json through the RunPod handler on the CPU default, audio into out/
@@ -21,8 +23,15 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 
-## make test: lint, then the whole fast suite (real Kokoro, real whisper, real SeaweedFS); tests/image: make test-image
-test: lint
+## make browser: Debian's Chromium for the web page's tests (Playwright drives it; never `playwright install`)
+CHROMIUM := /usr/bin/chromium
+browser: $(CHROMIUM)
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver
+
+## make test: lint, then the whole fast suite (real Kokoro, real whisper, real SeaweedFS, the web page in
+## Chromium); tests/image: make test-image
+test: lint $(CHROMIUM)
 	$(PY) -m pytest -q -m "not slow and not image"
 
 CB_VENV  := .venv-chatterbox
@@ -59,15 +68,23 @@ serve: $(STAMP)
 	$(PY) -m server
 
 clean:
-	rm -rf $(VENV) $(CB_VENV) $(XTTS_VENV) $(F5_VENV) $(HIGGS_VENV) out .voices .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CB_VENV) $(XTTS_VENV) $(F5_VENV) $(HIGGS_VENV) $(FK_VENV) out .voices .pytest_cache .mypy_cache .ruff_cache
 
 BENCH_STAMP := $(VENV)/.installed-bench
 $(BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install -q -e '.[test,bench]'
 	touch $(BENCH_STAMP)
 
+# fastkokoro, the OpenAI-compatible Kokoro server bench/kokoro_peers.py compares against, in a venv of its own
+FK_VENV  := .venv-fastkokoro
+FK_STAMP := $(FK_VENV)/.installed
+$(FK_STAMP):
+	test -x $(FK_VENV)/bin/python || $(PYTHON) -m venv $(FK_VENV)
+	$(FK_VENV)/bin/python -m pip install -q 'fastkokoro[cpu]==0.7.0'
+	touch $(FK_STAMP)
+
 ## make bench: run bench/ and rewrite BENCHMARKS.md (numbers from this machine, side by side; ~15 min)
-bench: $(BENCH_STAMP)
+bench: $(BENCH_STAMP) $(FK_STAMP)
 	$(PY) -m bench
 
 ## make image BACKEND=kokoro: build one backend's image (tts-worker:BACKEND); SLIM_IMAGE, CUDA_IMAGE, TORCH_INDEX_URL,
@@ -97,4 +114,5 @@ test-image: $(STAMP)
 	base=$$(bash "$(DOCKER_HERE)" | tail -n 1) && \
 	    $(MAKE) --no-print-directory image BACKEND=kokoro KOKORO_SOURCE= SLIM_IMAGE=$$base DOCKER=/usr/bin/docker \
 	        DOCKERFILE=out/image/Dockerfile IMAGE=$(TEST_IMAGE)
+	/usr/bin/docker image prune -f --filter label=tts-worker.backend >/dev/null   # earlier builds of this tag
 	TTS_IMAGE=$(TEST_IMAGE) DOCKER=/usr/bin/docker $(PY) -m pytest -q -m image tests/image

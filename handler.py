@@ -2,24 +2,24 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import platform
 import sys
 from types import ModuleType
 
-from common.logs import quiet_url_loggers
-from jobcore.settings import load_settings
+from common.errors import job_output
+from common.logs import setup_logging
+from jobcore.interface import JobWorker
 from jobcore.startup import load_in_background
 from jobcore.worker import BrokenWorker, start_worker
 
-_worker = None
+_worker: JobWorker | None = None
 
 
-def get_worker():
+def get_worker() -> JobWorker:
     global _worker
     if _worker is None:
-        _worker = start_worker(load_settings())
+        _worker = start_worker()
     return _worker
 
 
@@ -33,7 +33,8 @@ def worker_fit() -> None:
     raises here, and the SDK exits the process so RunPod replaces it instead of failing every job."""
     worker = get_worker()
     if isinstance(worker, BrokenWorker):
-        raise RuntimeError(f"{worker.error.code}: {worker.error.message}")
+        hint = f" ({worker.error.hint})" if worker.error.hint else ""
+        raise RuntimeError(f"{worker.error.code}: {worker.error.message}{hint}")
 
 
 def cpu_brand() -> str:
@@ -91,27 +92,28 @@ def _progress(job: dict):
 
 def handler(job: dict) -> dict:
     """One result per job (STREAMING=0, and what `python handler.py` with test_input.json runs)."""
-    return get_worker().handle(job.get("input"), job.get("id"), _progress(job), s3_config=job.get("s3Config"))
+    return job_output(get_worker().handle(job.get("input"), job.get("id"), _progress(job),
+                                          s3_config=job.get("s3Config")))
 
 
 def stream_handler(job: dict):
     """A generator: `stream: true` jobs yield a chunk per sentence; other jobs yield their one result."""
-    yield from get_worker().stream(job.get("input"), job.get("id"), _progress(job), s3_config=job.get("s3Config"))
+    for item in get_worker().stream(job.get("input"), job.get("id"), _progress(job), s3_config=job.get("s3Config")):
+        yield job_output(item)
 
 
-def serving_handler(argv: list[str]):
-    """STREAMING (default on) registers the generator; the SDK's local test run cannot run one, so it gets
-    the plain handler."""
+def serving_handler(argv: list[str], streaming: bool):
+    """STREAMING (`streaming`, the worker's setting; default on) registers the generator; the SDK's local test
+    run cannot run one, so it gets the plain handler."""
     serving = "--rp_serve_api" in argv or on_runpod()
-    return stream_handler if serving and load_settings().streaming else handler
+    return stream_handler if serving and streaming else handler
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    quiet_url_loggers()
+    setup_logging()
     default_sdk_log_level()
     runpod = start()   # load and warm the model before the first job arrives
 
     runpod.serverless.register_fitness_check(worker_fit)
-    runpod.serverless.start({"handler": serving_handler(sys.argv), "return_aggregate_stream": True})
+    runpod.serverless.start({"handler": serving_handler(sys.argv, get_worker().streaming),
+                             "return_aggregate_stream": True})

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import ClassVar, Self
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from common.errors import AudioInvalid, BackendUnavailable, CloningUnsupported
 
@@ -57,6 +57,8 @@ class Capabilities:
     #: the same input always gives the same audio (no sampling, or a fixed default seed); backends that
     #: sample are deterministic only for jobs that give a seed
     deterministic: bool = False
+    #: makes a voice from a clip by matching it with its own voices (Backend.fit), when it cannot clone
+    fits: bool = False
 
 @dataclass(frozen=True)
 class Weights:
@@ -103,6 +105,23 @@ class NoParams(BaseModel):
     """A backend without tunable parameters accepts none."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class LanguageParams(BaseModel):
+    """A backend whose only setting is the language of the text (the job core fills it in: jobcore.languages)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    language: str | None = Field(None, max_length=16, description="Language of the text (one of "
+                                 "capabilities.languages); default: the job's language, or the text's script.")
+
+
+def known_language(value, languages: tuple[str, ...]):
+    """A params validator's check: `value` lowercased, if it is one of `languages` (pydantic reports the error)."""
+    code = value.strip().lower() if isinstance(value, str) else value
+    if code not in languages:
+        raise ValueError(f"unsupported language {value!r}; one of: {', '.join(languages)}")
+    return code
 
 
 def check_reference(audio: np.ndarray) -> np.ndarray:
@@ -183,6 +202,10 @@ class Backend(ABC):
 
     def stock_voices(self) -> list[StockVoice]:
         return []
+
+    def language_voice(self, language: str) -> str | None:
+        """The stock voice that speaks `language` best, for jobs that name no voice; None: the default voice."""
+        return None
 
     def versions(self) -> dict[str, str]:
         return {}

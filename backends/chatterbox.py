@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,12 +12,12 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from common.env import env_int
 from common.errors import InvalidInput
 
 from .base import AudioChunk, Capabilities, Embedding, StockVoice, Weights, check_reference
 from .torch_support import (
     TorchBackend,
-    env_int,
     hashed_revision,
     library_required,
     resolve_device,  # noqa: F401  (re-exported from its first home)
@@ -147,7 +148,8 @@ class ChatterboxBackend(TorchBackend):
     def load(cls, model_dir: str | None, threads: int = 0, device: str = "auto", *,
              max_new_tokens: int | None = None) -> ChatterboxBackend:
         path, revision = cls.baked_dir(model_dir)
-        max_new_tokens = max_new_tokens or env_int("CHATTERBOX_MAX_NEW_TOKENS", DEFAULT_MAX_NEW_TOKENS)
+        max_new_tokens = max_new_tokens or env_int(os.environ, "CHATTERBOX_MAX_NEW_TOKENS", DEFAULT_MAX_NEW_TOKENS,
+                                                   minimum=1)
         with library_required("chatterbox-tts", hint="install the chatterbox extra (see the Dockerfile)"):
             import chatterbox.tts  # noqa: F401
             import torch  # noqa: F401  (imported here so that a missing torch is named)

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from common.errors import AudioInvalid, BackendUnavailable, InvalidInput
 
-from .base import AudioChunk, Capabilities, Embedding, Weights, check_reference
+from .base import AudioChunk, Capabilities, Embedding, Weights, check_reference, known_language
 from .torch_support import TorchBackend, hashed_revision, library_required, use_torch
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,8 @@ REQUIRED_KEYS = ("ref_audio", "ref_text")
 # baked into vocos/ of the same directory (from a local copy via --source).
 WEIGHTS = Weights(repo_id="SWivid/F5-TTS", required=WEIGHT_FILES, optional=(MODEL_CONFIG,))
 
+LANGUAGES = ("en", "zh")              # F5-TTS v1 Base was trained on English and Mandarin (Emilia)
+
 
 class F5Params(BaseModel):
     """Per-request sampling settings (the defaults are f5-tts's infer_process() defaults)."""
@@ -37,6 +39,15 @@ class F5Params(BaseModel):
     nfe_step: int = Field(32, ge=1, le=128, description="Flow-matching ODE steps; fewer is faster and rougher.")
     cfg_strength: float = Field(2.0, ge=0.0, le=10.0, description="Classifier-free guidance strength.")
     sway_sampling_coef: float = Field(-1.0, ge=-1.0, le=1.0, description="Sway sampling of the ODE time steps.")
+    language: str = Field("en", description="Language of the text (the job core sets it from the job's language or "
+                          "the text's script). F5 takes no language argument (it reads Han as pinyin itself): the "
+                          "language chooses how numbers and symbols are written out.",
+                          json_schema_extra={"enum": list(LANGUAGES)})
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _known_language(cls, value):
+        return known_language(value, LANGUAGES)
 
 
 def files_revision(model_dir: Path) -> str:
@@ -79,7 +90,7 @@ def preprocess_reference(audio: np.ndarray, sample_rate: int) -> np.ndarray:
 
 class F5Backend(TorchBackend):
     name = "f5"
-    capabilities = Capabilities(cloning=True, streaming=False, speed=True, languages=("en", "zh"),
+    capabilities = Capabilities(cloning=True, streaming=False, speed=True, languages=LANGUAGES,
                                 max_chars=135, needs_transcript=True, sample_rate=SAMPLE_RATE)
     weights = WEIGHTS
     Params = F5Params

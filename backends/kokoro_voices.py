@@ -16,7 +16,7 @@ ROWS, STYLE_DIM = 510, 256          # a voice table: one style vector per input 
 LANGUAGES = {"a": ("en-us", "American English"), "b": ("en-gb", "British English"), "e": ("es", "Spanish"),
              "f": ("fr", "French"), "h": ("hi", "Hindi"), "i": ("it", "Italian"), "j": ("ja", "Japanese"),
              "p": ("pt-br", "Brazilian Portuguese"), "z": ("zh", "Mandarin Chinese")}
-SPOKEN = ("en-us", "en-gb")          # the languages this image has a G2P for (hibari's misaki-style English)
+ALIASES = {"en-us": "en"}            # a voice's language code -> the G2P language (kokoro_g2p.LANGUAGES) it needs
 GENDERS = {"f": "female", "m": "male"}
 PREFERRED_DEFAULT = "af_heart"
 
@@ -62,18 +62,19 @@ def stock_voices(tables: dict[str, np.ndarray]) -> list[StockVoice]:
 def default_voice(tables: dict[str, np.ndarray]) -> str:
     if PREFERRED_DEFAULT in tables:
         return PREFERRED_DEFAULT
-    english = sorted(n for n in tables if language_of(n)[0] in SPOKEN)
+    english = sorted(n for n in tables if language_of(n)[0] in ("en-us", "en-gb"))
     return (english or sorted(tables))[0]
 
 
 def spoken_language(voice: Embedding) -> str:
-    """The G2P language a voice needs: en-us unless the voice says otherwise; a clear error if we lack it."""
+    """The G2P language of a voice when the job names none: English unless the voice's marker says otherwise."""
     marker = voice.get("language")
     if marker is None:
-        return "en-us"
+        return "en"
     code = bytes(np.asarray(marker, np.uint8)).decode("ascii", "replace")
-    if code not in SPOKEN:
-        name = next((n for c, n in LANGUAGES.values() if c == code), "an unknown language")
-        raise InvalidInput(f"this voice speaks {name} ({code!r}); this image's Kokoro has a G2P for English only",
-                           hint="pick an American (a*) or British (b*) English voice, e.g. af_heart or bf_emma")
+    code = ALIASES.get(code, code)
+    if code not in {ALIASES.get(c, c) for c, _ in LANGUAGES.values()}:
+        raise InvalidInput(f"this voice speaks an unknown language ({code!r})",
+                           hint="give the job a language, or pick a voice named after a Kokoro language (af_heart, "
+                                "ef_dora, jf_alpha, ...)")
     return code

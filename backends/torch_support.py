@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
-import os
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -64,20 +63,6 @@ def library_required(library: str, hint: str) -> Iterator[None]:
         yield
     except ImportError as exc:
         raise BackendUnavailable(f"{library} is not installed ({exc.name} is missing)", hint=hint) from exc
-
-
-def env_int(name: str, default: int | None = None) -> int | None:
-    """A positive whole number from the environment; unset or blank gives `default`."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BackendUnavailable(f"{name}={raw!r} is not a whole number") from None
-    if value < 1:
-        raise BackendUnavailable(f"{name} must be at least 1")
-    return value
 
 
 def use_torch(threads: int, device: str) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,10 +10,11 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from common.env import env_int
 from common.errors import AudioInvalid, InvalidInput, TextTooLong
 
 from .base import AudioChunk, Capabilities, Embedding, StockVoice, Weights, check_reference
-from .torch_support import TorchBackend, env_int, hashed_revision, library_required, use_torch
+from .torch_support import TorchBackend, hashed_revision, library_required, use_torch
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +83,7 @@ class XttsBackend(TorchBackend):
              max_new_tokens: int | None = None) -> XttsBackend:
         path, revision = cls.baked_dir(model_dir)
         # None = the model's own cap; set to bound generation time
-        max_new_tokens = max_new_tokens or env_int("XTTS_MAX_NEW_TOKENS")
+        max_new_tokens = max_new_tokens or env_int(os.environ, "XTTS_MAX_NEW_TOKENS", 0, minimum=1) or None
         with library_required("coqui-tts", hint="install the xtts extra (see scripts/setup_torch_venv.sh xtts)"):
             import torch  # noqa: F401  (imported here so that a missing torch is named)
             from TTS.tts.configs.xtts_config import XttsConfig

@@ -9,28 +9,35 @@ import logging
 import sys
 
 from bench.common import RESULTS_DIR, machine
+from common.logs import setup_logging
 
 BENCHMARKS = [
     "voice_quality",
     "voice_resolution",
     "handler_overhead",
     "kokoro_vs_kokoro_onnx",
+    "kokoro_peers",  # needs fastkokoro in .venv-fastkokoro (`make bench` installs it)
     "cold_start",
     "streaming",
+    "stream_encoding",
     "server_throughput",
     "word_timestamps",
+    "g2p_languages",
     "document_fanout",
     "output_cache",
     "batch",
+    "voice_fit",     # RESEMBLYZER_PYTHON=<a python with torch + resemblyzer> adds resemblyzer's own scores
     "container_start",   # needs Docker and the image (make test-image builds tts-worker:kokoro-test); skipped without
     "gpu_start",     # needs chatterbox-tts: `.venv-chatterbox/bin/python -m bench gpu_start` (make test-slow builds it)
 ]
 # extra tables: result key -> (first column, value column); `levels` rows are dicts, one column per field
 EXTRA_TABLES = {"rtf": ("variant", "real-time factor"), "breakdown_median_ms": ("step", "median ms"),
                 "worker_stage_share": ("stage", "share of the job's time"), "hot_spots_ms": ("function", "own ms"),
-                "levels": ("variant", None)}
-SCALARS = ("load_average", "word_cost_synthesis", "word_cost_job", "paired_ratio_median", "non_synth_share",
-           "first_chunk_over_stream_total", "audio_s", "chars", "kokoro_onnx", "weights_gb", "torch")
+                "levels": ("variant", None), "judged_by_resemblyzer_torch": ("voice", "similarity, resemblyzer's torch encoder")}
+SCALARS = ("load_average", "overhead_ms", "image_mb", "word_cost_synthesis", "word_cost_job", "paired_ratio_median",
+           "non_synth_share", "first_chunk_over_stream_total", "audio_s", "chars", "kokoro_onnx", "weights_gb", "torch",
+           "long_text_time_ratio", "fastkokoro", "fitted_similarity", "nearest_stock_voice", "nearest_stock_similarity",
+           "fit_report_similarity", "fit_s", "fit_weights")
 REPORT = RESULTS_DIR.parent / "BENCHMARKS.md"
 
 
@@ -78,7 +85,7 @@ def render() -> str:
 
 
 def main(argv: list[str]) -> int:
-    logging.basicConfig(level=logging.WARNING)
+    setup_logging(level="WARNING")
     for name in [] if argv == ["--render"] else argv or BENCHMARKS:
         module = importlib.import_module(f"bench.{name}")
         needs = getattr(module, "NEEDS", None)

@@ -5,6 +5,7 @@ import logging
 import tempfile
 
 from bench.common import interleaved, save, summary
+from common.logs import setup_logging
 from jobcore.settings import Settings
 from jobcore.worker import Worker
 
@@ -43,5 +44,5 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING)
+    setup_logging(level="WARNING")
     print(run())

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from bench.common import save
+from common.logs import setup_logging
 from jobcore.settings import Settings
 from jobcore.worker import Worker
 
@@ -132,5 +133,5 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING)
+    setup_logging(level="WARNING")
     print(run())

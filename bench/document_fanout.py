@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bench.common import save
 from client import TTSClient, render_document
+from common.logs import setup_logging
 from jobcore.settings import Settings
 from jobcore.worker import Worker
 from server import ServerSettings, create_app
@@ -78,5 +79,5 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING)
+    setup_logging(level="WARNING")
     print(run())

@@ -4,7 +4,6 @@ imports (handler.py's start-up) versus one after the other (check, then import, 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import statistics
 import subprocess
@@ -14,6 +13,7 @@ import time
 from pathlib import Path
 
 from bench.common import save
+from common.logs import setup_logging
 
 ROUNDS = 3
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,5 +78,5 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING)
+    setup_logging(level="WARNING")
     print(run())

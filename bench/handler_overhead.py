@@ -10,6 +10,7 @@ import tempfile
 import numpy as np
 
 from bench.common import interleaved, save, summary
+from common.logs import setup_logging
 from jobcore.pipeline import prepare_text
 from jobcore.settings import Settings
 from jobcore.worker import Worker
@@ -69,5 +70,5 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING)
+    setup_logging(level="WARNING")
     print(run())

@@ -14,6 +14,7 @@ import onnxruntime as ort
 
 from backends.kokoro import MODEL_FILE, SAMPLE_RATE, KokoroBackend, read_bundled_model
 from bench.common import interleaved, save, summary
+from common.logs import setup_logging
 from jobcore.pipeline import prepare_text
 
 log = logging.getLogger(__name__)
@@ -125,5 +126,5 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING)
+    setup_logging(level="WARNING")
     print(run())

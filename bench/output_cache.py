@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from bench.common import interleaved, save, summary
+from common.logs import setup_logging
 from jobcore.settings import Settings
 from jobcore.worker import Worker
 from storage.s3_store import S3Store
@@ -73,5 +74,5 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING)
+    setup_logging(level="WARNING")
     print(run())

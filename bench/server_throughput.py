@@ -13,6 +13,7 @@ import psutil
 
 from bench.common import save
 from client import TTSClient
+from common.logs import setup_logging
 from jobcore.settings import Settings
 from jobcore.worker import Worker
 from server import ServerSettings, create_app
@@ -74,5 +75,5 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING)
+    setup_logging(level="WARNING")
     print(run())

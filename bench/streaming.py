@@ -9,6 +9,7 @@ import time
 
 from backends.kokoro import KokoroBackend
 from bench.common import interleaved, save, summary
+from common.logs import setup_logging
 from jobcore.settings import Settings
 from jobcore.worker import Worker
 
@@ -91,5 +92,5 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING)
+    setup_logging(level="WARNING")
     print(run())

@@ -7,6 +7,7 @@ import tempfile
 import time
 
 from bench.common import save
+from common.logs import setup_logging
 from jobcore import audio
 from jobcore.settings import Settings
 from jobcore.worker import Worker
@@ -50,5 +51,5 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING)
+    setup_logging(level="WARNING")
     print(run())

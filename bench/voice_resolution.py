@@ -8,6 +8,7 @@ from pathlib import Path
 import soundfile as sf
 
 from bench.common import interleaved, save, summary
+from common.logs import setup_logging
 from jobcore import audio
 from jobcore.settings import Settings
 from jobcore.worker import Worker
@@ -65,5 +66,5 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING)
+    setup_logging(level="WARNING")
     print(run())

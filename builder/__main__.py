@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections import Counter
 from pathlib import Path
 
 from common.errors import JobError
+from common.logs import setup_logging
 
 log = logging.getLogger("builder")
 
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("--library", required=True, help="a directory or s3://bucket/prefix")
     imp.add_argument("--backend", help="the backend that embeds the voices (default: TTS_BACKEND)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s")
+    setup_logging()
 
     if args.command == "bake":
         from .bake import BakeError, bake as run_bake

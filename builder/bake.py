@@ -45,8 +45,8 @@ def bake(backend: str, dest: str | Path, source: str | None = None, revision: st
     dest.mkdir(parents=True, exist_ok=True)
     if source and not Path(source).is_dir() and not REPO_ID.match(source):
         raise BakeError(f"source {source!r} is neither a directory nor a Hugging Face repo id (owner/name)")
+    token = os.environ.get("HF_TOKEN") or None      # a build secret, read once; never stored in the image
     if source:                                # a layout of the backend's own (Kokoro: the official model + voices)
-        token = os.environ.get("HF_TOKEN") or None
         commits: list[str] = []
 
         def fetch(repo: str, root: Path, patterns: tuple[str, ...], wanted: str | None) -> None:
@@ -66,7 +66,6 @@ def bake(backend: str, dest: str | Path, source: str | None = None, revision: st
     elif source or weights.repo_id:
         pinned = revision or (weights.revision if source in (None, weights.repo_id) else None)
         source = source or weights.repo_id
-        token = os.environ.get("HF_TOKEN") or None
         source_revision = resolve_commit(source, pinned, token)
         download(source, dest, weights.files_from(None), source_revision, token)
         extra_repos = download_subrepos(weights, dest, token)

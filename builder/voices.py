@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,9 +46,9 @@ def import_clip(worker: Worker, clip: Path) -> ImportResult:
         job["transcript"] = transcript
     result = worker.handle(job, job_id=f"import-{clip.stem}")
     if "error" in result:
-        error = json.loads(result["error"])
-        status = "skipped" if error.get("code") == "voice_exists" else "failed"
-        outcome = ImportResult(clip.name, status, f"{error.get('code')}: {error.get('message')}")
+        error = result["error"]
+        status = "skipped" if error.code == "voice_exists" else "failed"
+        outcome = ImportResult(clip.name, status, f"{error.code}: {error.message}")
     else:
         outcome = ImportResult(clip.name, "created", result["voice"]["id"])
     log.log(logging.WARNING if outcome.status == "failed" else logging.INFO, "%s %s (%s)",

@@ -41,6 +41,10 @@ class TTSTimeout(TTSError):
     pass
 
 
+class TTSRequestTimeout(TTSTimeout):
+    """One HTTP request timed out (network trouble), as against a job that took too long."""
+
+
 def _parse_error(error: Any) -> dict:
     if isinstance(error, dict):
         return error
@@ -91,7 +95,7 @@ class TTSClient:
         try:
             response = self._http.request(method, path, **kw)
         except httpx.TimeoutException as exc:
-            raise TTSTimeout(f"{method} {path} timed out") from exc
+            raise TTSRequestTimeout(f"{method} {self.base_url}{path} timed out") from exc
         except httpx.HTTPError as exc:
             raise TTSError(f"{method} {self.base_url}{path} failed: {type(exc).__name__}: {exc}") from exc
         if not response.is_success:
@@ -213,12 +217,13 @@ class TTSClient:
             return response.content
         raise TTSError("the result holds no audio_base64 or audio_url")
 
-    def synthesize(self, text: str, voice: str | None = None, format: str = "mp3", **fields) -> bytes:
+    def synthesize(self, text: str, voice: str | None = None, format: str = "mp3", timeout: float = 600.0,
+                   **fields) -> bytes:
         """Text -> audio bytes in `format` (other job fields, e.g. speed or sample_rate, pass through)."""
         job = {"text": text, "format": format, **fields}
         if voice:
             job["voice"] = voice
-        return self.audio_bytes(self.result(job))
+        return self.audio_bytes(self.result(job, timeout=timeout))
 
     def save(self, text: str, path: str | Path, **kw) -> Path:
         """Synthesize into a file; the format follows the extension unless `format` is given."""

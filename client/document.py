@@ -8,17 +8,15 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .api import TTSClient, TTSError, TTSHTTPError, TTSJobError, TTSTimeout, single_output
+from .api import TERMINAL, TTSClient, TTSError, TTSHTTPError, TTSJobError, TTSRequestTimeout, TTSTimeout, single_output
 from .formats import DEFAULT_FORMAT, FORMATS, format_for_path
 from .progress import ProgressBar
 from .resume import DONE, FAILED, SUBMITTED, RunManifest, settings_key, write_atomically
+from .retries import DeadlinePassed, Retries, retryable
 from .split import DocPart, split_document
 from .stitch import Pauses, chunks, partial, timeline, write_audio, write_side_files
 
 log = logging.getLogger(__name__)
-#: job error codes worth another try (the rest, e.g. invalid_input or voice_not_found, fail the same way again)
-RETRYABLE_CODES = frozenset({None, "internal_error", "storage_unavailable", "backend_unavailable"})
-RETRY_DELAY_S = 1.0           # before the first retry of a part; doubles each time, at most 10 s
 
 
 class _Stopped(TTSError):
@@ -49,7 +47,7 @@ class _Outcome:
 def render_document(client: TTSClient, document: str, out: str | Path, *, voice: str | None = None,
                     format: str | None = None, parallel: int = 4, part_chars: int = 1000, speed: float | None = None,
                     sample_rate: int | None = None, captions: str | None = None, pauses: Pauses = Pauses(),
-                    retries: int = 2, timeout: float = 900.0, keep_parts: bool = False,
+                    retries: int = 2, timeout: float = 900.0, deadline: float | None = None, keep_parts: bool = False,
                     progress: bool = False, fields: dict | None = None) -> DocumentResult:
     """Speak a document of any length into `out` (format from its extension unless given).
 
@@ -57,6 +55,8 @@ def render_document(client: TTSClient, document: str, out: str | Path, *, voice:
     written to `<out>.parts/` and recorded in `<out>.manifest.json`, so a rerun after an interruption skips
     finished parts and re-attaches to submitted ones. Beside `out`: `<stem>.timings.json` (sentences and
     chapters on the joined audio), `<stem>.ffmetadata` (chapters) and `<stem>.srt|vtt` when `captions` is set.
+    Each part gets `retries` more tries after failures that may pass (submit, poll or download), a job at most
+    `timeout` seconds; `deadline` bounds the whole run.
     """
     out = Path(out)
     fmt = (format or format_for_path(out.name) or DEFAULT_FORMAT).lower()
@@ -71,7 +71,7 @@ def render_document(client: TTSClient, document: str, out: str | Path, *, voice:
             job[name] = value
     manifest = RunManifest(out, settings_key(job, part_chars, asdict(pauses)), split.parts)
     manifest.save()
-    runner = _Runner(client, manifest, job, retries, timeout)
+    runner = _Runner(client, manifest, job, Retries(retries, deadline), timeout)
     bar = ProgressBar(sum(p.chars for p in split.parts), len(split.parts)) if progress else None
     reused = 0
     for part, record in zip(split.parts, manifest.parts):
@@ -180,9 +180,11 @@ class _Encoder:
 
 
 class _Runner:
-    """Runs one part to its audio: submit (or re-attach), poll, fetch; retries what may succeed next time."""
+    """Runs one part to its audio: submit (or re-attach), poll, fetch. Every failed try (submit, poll or
+    download) counts against the retries; a poll or download that fails keeps the job and asks again, a job
+    that failed, expired (404) or ran past `timeout` is sent again."""
 
-    def __init__(self, client: TTSClient, manifest: RunManifest, job: dict, retries: int, timeout: float):
+    def __init__(self, client: TTSClient, manifest: RunManifest, job: dict, retries: Retries, timeout: float):
         self.client, self.manifest, self.job, self.retries, self.timeout = client, manifest, job, retries, timeout
         self.submitted = 0
         self.stopping = False
@@ -192,13 +194,14 @@ class _Runner:
         job_id = record["job_id"] if record["status"] == SUBMITTED else None
         attempts = 0
         while not self.stopping:
+            attempts += 1
             try:
+                self.retries.check()
                 if job_id is None:
                     job_id = self.client.run({**self.job, "segments": [{"text": t} for t in part.segments]})
                     self.submitted += 1
-                    attempts += 1
                     self.manifest.update(part.index, status=SUBMITTED, job_id=job_id, attempts=record["attempts"] + 1)
-                payload = self.client.wait(job_id, self.timeout, first_delay=0.1, max_delay=1.0)
+                payload = self._poll(job_id)
                 output = single_output(payload.get("output"))
                 if payload.get("status") != "COMPLETED":
                     raise TTSJobError(payload.get("error") or f"the job ended {payload.get('status')}",
@@ -207,25 +210,53 @@ class _Runner:
                     raise TTSJobError(output.get("error") if isinstance(output, dict)
                                       else f"unexpected output: {output!r:.200}")
                 return _Outcome(part, self.client.audio_bytes(output), output, payload.get("executionTime") or 0)
-            except TTSHTTPError as exc:
-                retry = exc.status_code in (404, 408, 429) or exc.status_code >= 500   # 404: the job expired
-                error: TTSError = exc
-            except TTSJobError as exc:
-                retry = exc.code in RETRYABLE_CODES and exc.status != "CANCELLED"
-                error = exc
-            except TTSTimeout as exc:
-                self._cancel(job_id)
-                retry, error = True, exc
-            except TTSError as exc:   # network trouble
-                retry, error = True, exc
-            if not retry or attempts > self.retries:
+            except DeadlinePassed as exc:
+                error, retry = exc, False
+            except TTSError as exc:
+                error, retry = exc, retryable(exc)
+                if job_id is None and isinstance(exc, TTSHTTPError) and exc.status_code == 404:
+                    retry = False                      # /run itself is not there: a wrong --url
+                if isinstance(exc, TTSJobError) or (isinstance(exc, TTSHTTPError) and exc.status_code == 404):
+                    job_id = None                      # failed or expired: send it again
+                elif isinstance(exc, TTSTimeout) and not isinstance(exc, TTSRequestTimeout):
+                    self._cancel(job_id)               # the job ran too long: cancel it and send it again
+                    job_id = None
+            if self.stopping:
+                break
+            if not retry or attempts > self.retries.retries:
                 self.stopping = True
                 self.manifest.update(part.index, status=FAILED, error=str(error)[:500])
-                raise TTSError(f"part {part.index}: {error}") from error
+                tries = f" after {attempts} tries" if attempts > 1 else ""
+                raise TTSError(f"part {part.index}{tries}: {error}") from error
             log.warning("part %d: %s; trying again", part.index, error)
-            job_id = None
-            time.sleep(min(RETRY_DELAY_S * 2 ** (attempts - 1), 10.0))
+            try:
+                self._sleep(self.retries.delay(attempts))
+            except DeadlinePassed as exc:
+                self.stopping = True
+                self.manifest.update(part.index, status=FAILED, error=str(exc))
+                raise TTSError(f"part {part.index}: {exc} (last error: {error})") from error
         raise _Stopped(f"part {part.index}: stopped")
+
+    def _sleep(self, seconds: float) -> None:
+        ends = time.monotonic() + seconds
+        while not self.stopping and (left := ends - time.monotonic()) > 0:
+            time.sleep(min(0.2, left))
+
+    def _poll(self, job_id: str) -> dict:
+        """/status with backoff until the job ends; TTSTimeout past `timeout`; stops early when the run stops."""
+        deadline, delay = time.monotonic() + self.retries.timeout(self.timeout), 0.1
+        while True:
+            payload = self.client.status(job_id)
+            if payload.get("status") in TERMINAL:
+                return payload
+            if self.stopping:
+                raise _Stopped(f"job {job_id}: stopped")
+            self.retries.check()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TTSTimeout(f"job {job_id} still {payload.get('status')} after {self.timeout:.0f} s")
+            time.sleep(min(delay, left))
+            delay = min(delay * 2, 1.0)
 
     def _cancel(self, job_id: str | None) -> None:
         if job_id:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 class Format:
     name: str
     extension: str                              # file name extension, without the dot
-    concatenates: bool                          # sentences encoded one by one play as one stream (mp3, ogg, pcm)
+    concatenates: bool                          # streamed chunks join into one file as they come (not flac)
     sample_rates: tuple[int, ...] | None = None  # rates the worker can write; None = any
     soundfile: tuple[str, str] | None = None     # (format, subtype) a stitched document is written with
 
@@ -22,7 +22,7 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
     Format("opus", "ogg", True, (8000, 12000, 16000, 24000, 48000), ("OGG", "OPUS")),
     Format("aac", "aac", True, _MP3_RATES),
     Format("flac", "flac", False, None, ("FLAC", "PCM_16")),
-    Format("wav", "wav", False, None, ("WAV", "PCM_16")),
+    Format("wav", "wav", True, None, ("WAV", "PCM_16")),
     Format("pcm", "pcm", True, None, ("RAW", "PCM_16")),
 )}
 DEFAULT_FORMAT = "mp3"

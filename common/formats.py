@@ -9,7 +9,7 @@ class OutputFormat:
     name: str
     extension: str                 # file name extension, without the dot
     content_type: str
-    #: sentences encoded one by one concatenate into one playable stream (mp3 frames, ogg pages, raw pcm)
+    #: a streamed answer's chunks join into one playable file as they arrive (flac's header is written last)
     concatenates: bool
     #: sample rates the encoder can write; None = any
     sample_rates: tuple[int, ...] | None = None
@@ -24,7 +24,7 @@ FORMATS: dict[str, OutputFormat] = {f.name: f for f in (
     OutputFormat("opus", "ogg", "audio/ogg; codecs=opus", True, OPUS_RATES),
     OutputFormat("aac", "aac", "audio/aac", True, AAC_RATES),          # AAC-LC in ADTS frames
     OutputFormat("flac", "flac", "audio/flac", False),
-    OutputFormat("wav", "wav", "audio/wav", False),
+    OutputFormat("wav", "wav", "audio/wav", True),
     OutputFormat("pcm", "pcm", "audio/L16", True),          # s16le, mono, no header
 )}
 DEFAULT_FORMAT = "mp3"

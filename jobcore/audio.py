@@ -1,4 +1,4 @@
-"""Audio in memory: resampling (soxr), encoding to the output formats (soundfile; AAC through PyAV), decoding clips."""
+"""Audio in memory: resampling (soxr), whole-file encoding (soundfile; AAC through PyAV), decoding clips."""
 from __future__ import annotations
 
 import io
@@ -31,12 +31,12 @@ def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     return soxr.resample(audio, from_rate, to_rate, quality="HQ").astype(np.float32, copy=False)
 
 
-def _clip(audio: np.ndarray) -> np.ndarray:
+def clipped(audio: np.ndarray) -> np.ndarray:
     return np.clip(np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0), -1.0, 1.0).astype(np.float32, copy=False)
 
 
-def _pcm16(audio: np.ndarray) -> bytes:
-    return (_clip(audio) * 32767.0).astype("<i2").tobytes()
+def pcm16(audio: np.ndarray) -> bytes:
+    return (clipped(audio) * 32767.0).astype("<i2").tobytes()
 
 
 def time_stretch(audio: np.ndarray, sample_rate: int, factor: float) -> np.ndarray:
@@ -55,47 +55,16 @@ def encode(audio: np.ndarray, sample_rate: int, fmt: str) -> bytes:
     """Mono float32 audio -> bytes of the requested format, entirely in memory."""
     check_format(fmt, sample_rate)
     if fmt == "pcm":
-        return _pcm16(audio)
-    if fmt == "aac":
-        encoder = AacEncoder(sample_rate)
-        return encoder.feed(audio) + encoder.finish()
+        return pcm16(audio)
+    if fmt == "aac":                        # PyAV, imported on first use
+        from .pyav_codec import CodecStream
+
+        encoder = CodecStream(fmt, sample_rate)
+        return encoder.feed(clipped(audio)) + encoder.finish()
     sf_format, subtype = _ENCODERS[fmt]
     buf = io.BytesIO()
-    sf.write(buf, _clip(audio), sample_rate, format=sf_format, subtype=subtype)
+    sf.write(buf, clipped(audio), sample_rate, format=sf_format, subtype=subtype)
     return buf.getvalue()
-
-
-class AacEncoder:
-    """AAC-LC in an ADTS stream, fed piece by piece: one encoder for the whole output, so no priming gap
-    between sentences. PyAV (bundled FFmpeg) is imported here only, so other formats never load it."""
-
-    def __init__(self, sample_rate: int, bit_rate: int = 96_000):
-        import av
-
-        self._av, self._buf = av, io.BytesIO()
-        self._container = av.open(self._buf, "w", format="adts")
-        self._stream = self._container.add_stream("aac", rate=sample_rate)
-        self._stream.layout, self._stream.bit_rate, self.sample_rate = "mono", bit_rate, sample_rate
-
-    def _take(self) -> bytes:
-        data = self._buf.getvalue()
-        self._buf.seek(0)
-        self._buf.truncate()
-        return data
-
-    def feed(self, audio: np.ndarray) -> bytes:
-        if audio.size:
-            frame = self._av.AudioFrame.from_ndarray(_clip(audio)[None, :], format="flt", layout="mono")
-            frame.sample_rate = self.sample_rate
-            for packet in self._stream.encode(frame):
-                self._container.mux(packet)
-        return self._take()
-
-    def finish(self) -> bytes:
-        for packet in self._stream.encode(None):
-            self._container.mux(packet)
-        self._container.close()
-        return self._take()
 
 
 def wav_stream_header(sample_rate: int) -> bytes:
@@ -103,42 +72,6 @@ def wav_stream_header(sample_rate: int) -> bytes:
     return (b"RIFF" + struct.pack("<I", 0xFFFFFFFF) + b"WAVEfmt " +
             struct.pack("<IHHIIHH", 16, 1, 1, sample_rate, sample_rate * 2, 2, 16) +
             b"data" + struct.pack("<I", 0xFFFFFFFF))
-
-
-class StreamEncoder:
-    """Encodes one output piece by piece; `feed` and `finish` return the bytes ready to send.
-
-    pcm and wav stream raw samples (wav behind a streaming header); mp3 and opus encode each piece alone
-    (the pieces play as one); aac keeps one encoder; flac cannot stream from memory (its header is rewritten
-    at the end), so it is encoded whole at `finish`."""
-
-    def __init__(self, fmt: str, sample_rate: int):
-        check_format(fmt, sample_rate)
-        self.fmt, self.sample_rate = fmt, sample_rate
-        self._started, self._held = False, list[np.ndarray]()
-        self._aac = AacEncoder(sample_rate) if fmt == "aac" else None
-
-    def feed(self, audio: np.ndarray) -> bytes:
-        header = b""
-        if not self._started and self.fmt == "wav":
-            header = wav_stream_header(self.sample_rate)
-        self._started = True
-        if self.fmt in ("pcm", "wav"):
-            return header + _pcm16(audio)
-        if self._aac is not None:
-            return self._aac.feed(audio)
-        if self.fmt == "flac":
-            self._held.append(audio)
-            return b""
-        return encode(audio, self.sample_rate, self.fmt)
-
-    def finish(self) -> bytes:
-        if self._aac is not None:
-            return self._aac.finish()
-        if self.fmt == "flac":
-            held = np.concatenate(self._held) if self._held else np.zeros(0, np.float32)
-            return encode(held, self.sample_rate, "flac")
-        return wav_stream_header(self.sample_rate) if self.fmt == "wav" and not self._started else b""
 
 
 def decode(data: bytes, max_seconds: float | None = None, max_channels: int = 16,

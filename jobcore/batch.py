@@ -68,7 +68,8 @@ class Batch:
         for window in self._windows(items):
             job.cancellation.check()
             started = time.perf_counter()
-            self._synthesize_together([i for i in window if i.pending and i.planned.hit is None], job)
+            self._synthesize_together([i for i in window if i.pending and i.planned is not None
+                                       and i.planned.hit is None], job)
             synth_s += time.perf_counter() - started
             for item in window:
                 job.cancellation.check()
@@ -78,10 +79,11 @@ class Batch:
                     self._pack(archive, item)
                 item.data = item.made = None         # written (or delivered): nothing of it is held any more
         t3 = time.perf_counter()
-        result = {"results": [{"index": i.index, **i.result} for i in items], "items": len(items),
-                  "failed": sum("error" in i.result for i in items)}
+        done = [(i, i.result or {}) for i in items]          # every item has its result or its error by now
+        result = {"results": [{"index": i.index, **r} for i, r in done], "items": len(items),
+                  "failed": sum("error" in r for _, r in done)}
         if archive is not None and buffer is not None:
-            index = [{"index": i.index, **{k: v for k, v in i.result.items() if k != "captions"}} for i in items]
+            index = [{"index": i.index, **{k: v for k, v in r.items() if k != "captions"}} for i, r in done]
             archive.writestr("index.json", json.dumps(index, indent=1), compress_type=zipfile.ZIP_DEFLATED)
             archive.close()
             packed = buffer.getvalue()
@@ -137,6 +139,7 @@ class Batch:
         for members in groups.values():
             first = members[0][2]
             texts = [sentence for _, _, part in members for sentence in part.sentences]
+            started = time.perf_counter()
             try:
                 spoken = iter(self._made(backend.synthesize_many(texts, first.embedding, speed=first.speed,
                                                                  seed=first.seed, params=first.params), job))
@@ -146,6 +149,8 @@ class Batch:
                 for item, _, _ in members:
                     self._fail(item, exc)
                 continue
+            finally:   # the replay counts the audio seconds; the time spent making them is spent here
+                self.synthesis.metrics.inc("synthesis_seconds", time.perf_counter() - started)
             for item, number, part in members:
                 assert item.made is not None
                 item.made[number] = [next(spoken) for _ in part.sentences]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import platform
 from importlib import metadata
 
-from backends import Backend
+from backends import REGISTRY, Backend, backend_class
 from common.formats import FORMATS
 from voice_library import VoiceLibrary
 
@@ -12,6 +12,11 @@ from .audio import SAMPLE_RATES
 from .settings import Settings
 
 REPORTED_PACKAGES = ("tts-worker", "runpod", "numpy", "pydantic", "soundfile")
+
+
+def languages() -> dict[str, list[str]]:
+    """Every backend's languages (from each one's light module: no engine is imported), this one's included."""
+    return {name: list(backend_class(name).capabilities.languages) for name in REGISTRY}
 
 
 def describe(settings: Settings, backend: Backend, library: VoiceLibrary, output_cache=None) -> dict:
@@ -27,6 +32,7 @@ def describe(settings: Settings, backend: Backend, library: VoiceLibrary, output
         "backend": backend.name, "model": backend.model_name, "revision": backend.revision,
         "capabilities": {**caps.__dict__, "languages": list(caps.languages), "speed_range": list(caps.speed_range)},
         "params_schema": backend.Params.model_json_schema(),
+        "languages": languages(),
         "default_voice": settings.default_voice or backend.default_voice,
         "voice_count": len(library.list()), "damaged_voices": len(library.damaged), "cache": library.cache.stats(),
         "formats": list(FORMATS), "sample_rates": list(SAMPLE_RATES),

@@ -8,9 +8,9 @@ from typing import Any
 from common.errors import InvalidInput
 
 SPEECH_ROUTE = "/v1/audio/speech"
-# OpenAI speech fields (and our extensions seed, params) -> job fields
+# OpenAI speech fields (and our extensions seed, params, language) -> job fields
 _FIELDS = {"input": "text", "voice": "voice", "response_format": "format", "speed": "speed", "model": "model",
-           "seed": "seed", "params": "params"}
+           "seed": "seed", "params": "params", "language": "language"}
 STREAM_FORMATS = ("audio", "sse")
 # accepted but not passed to the job: `instructions` reaches no backend of ours (info: capabilities.instructions)
 _NOT_PASSED = {"instructions", "stream_format"}

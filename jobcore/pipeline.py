@@ -17,6 +17,7 @@ from .audio import loud_span
 if TYPE_CHECKING:
     from .context import Cancellation
 from .text import chunk_text, normalize, split_sentences
+from .text_languages import normalize_language
 
 # Words a backend spells letter by letter ("XQZV" is "ex cue zed vee"): short capital runs and any vowel-less run.
 _SPELLED = re.compile(r"\b(?:[A-Z]{2,4}|(?i:[b-df-hj-np-tv-xz]{2,}))\b")
@@ -30,7 +31,7 @@ def spoken_size(text: str) -> int:
 
 
 def prepare_text(text: str, max_chars: int, language: str = "en", max_spoken_chars: int | None = None) -> list[str]:
-    """Sentences (long ones split further), each at most `max_chars` long; English is normalized for speech."""
+    """Sentences (long ones split further), each at most `max_chars` long, normalized for speech in `language`."""
     return [spoken for spoken, _ in prepare_sentences(text, max_chars, language, max_spoken_chars)]
 
 
@@ -47,7 +48,7 @@ def prepare_sentences(text: str, max_chars: int, language: str = "en",
     pairs: list[tuple[str, str]] = []
     spoken_chars = 0
     for written in split_sentences(text):
-        spoken = normalize(written) if english else written
+        spoken = normalize(written) if english else normalize_language(written, language)
         spoken_chars += spoken_size(spoken)
         if max_spoken_chars is not None and spoken_chars > max_spoken_chars:
             raise TextTooLong(f"the text grew from {len(text)} to at least {spoken_chars} spoken characters; "
@@ -94,6 +95,7 @@ class Part:
     params: BaseModel | None = None
     stretch: float = 1.0            # time-stretch factor on top of `speed` (speeds the backend cannot render)
     written: list[str] | None = None   # each sentence as the user wrote it (captions, timings); None = as spoken
+    language: str = "en"            # what it is spoken in, as the backend spells it (jobcore.languages)
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from common.errors import InvalidInput, UnsupportedFormat
 from common.formats import FORMATS
+
+RequestT = TypeVar("RequestT", bound=BaseModel)
 
 
 class _Request(BaseModel):
@@ -22,6 +24,7 @@ class Segment(_Request):
     text: str = Field(min_length=1, description="What this voice says.")
     speed: float | None = Field(None, ge=0.25, le=4.0, description="Default: the job's speed.")
     params: dict[str, Any] | None = Field(None, description="Default: the job's params.")
+    language: str | None = Field(None, max_length=16, description="Default: the job's language.")
 
 
 class SynthesizeRequest(_Request):
@@ -38,6 +41,10 @@ class SynthesizeRequest(_Request):
                                                          "the backend's native range (info: capabilities.speed_range) "
                                                          "the audio is time-stretched, pitch kept.")
     seed: int | None = Field(None, ge=0, le=2**32 - 1, description="Fixes sampling for backends that sample.")
+    language: str | None = Field(None, max_length=16, description="Language of the text: ISO 639-1 (es, ja, ...), "
+                                 "or en-gb, pt-br. Default: the text's script (kana: ja; Han: zh, or ja with a "
+                                 "Japanese voice; Devanagari: hi), else the voice's language, else English. info "
+                                 "lists capabilities.languages.")
     params: dict[str, Any] = Field(default_factory=dict, description="Backend-specific parameters (see info).")
     output: Literal["auto", "base64", "url"] = Field(
         "auto", description="base64 in the result, a presigned URL, or auto (URL when the result is large).")
@@ -93,10 +100,12 @@ class VoicesCreateRequest(_Request):
     transcript: str | None = Field(None, max_length=2000, description="What the clip says; transcribed if needed.")
     blend: dict[str, float] | None = Field(None, min_length=2, max_length=8,
                                            description="Weighted mix of existing voices (backends that blend).")
-    fit: bool = Field(False, description="Backends without a clip encoder (Kokoro): search a stock-voice mix "
-                                         "that sounds like the clip. Slow; voice matching, not cloning.")
+    fit: bool | None = Field(None, description="Backends that cannot clone but can match (Kokoro): search a mix of "
+                                               "stock voices that sounds like the clip (voice matching, not cloning; "
+                                               "tens of seconds). Default: on there; false stores the clip only.")
     fit_budget: int = Field(40, ge=6, le=200, description="Syntheses the fit may spend.")
-    language: str = Field("en", max_length=16)
+    language: str = Field("en", max_length=16, description="What the voice speaks (one of info's "
+                          "capabilities.languages): the language of Latin-script text spoken with it.")
     gender: str | None = Field(None, max_length=20)
     description: str = Field("", max_length=500)
     tags: list[str] = Field(default_factory=list, max_length=20)
@@ -155,7 +164,7 @@ def non_finite(value: Any, skip: tuple[str, ...] = ()) -> str | None:
     return None
 
 
-def validate_request(job_input: Any, models: Mapping[str, type[BaseModel]]) -> BaseModel:
+def validate_request(job_input: Any, models: Mapping[str, type[RequestT]]) -> RequestT:
     """Validate a job's `input` into the request model of its action (`models`: action name -> model)."""
     if not isinstance(job_input, dict):
         raise InvalidInput("the job input must be a JSON object", hint='e.g. {"input": {"text": "Hello"}}')

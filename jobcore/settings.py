@@ -24,6 +24,7 @@ class Settings:
     s3_connect_timeout_s: float = 3.0
     s3_read_timeout_s: float = 10.0
     s3_max_attempts: int = 2
+    create_bucket: bool = False               # CREATE_BUCKET=1: make the library's bucket at start-up if missing
     create_lock_ttl_s: float = 60.0           # a voices.create lock older than this is from a dead worker
     cache_bytes: int = 256 * 1024 * 1024
     cache_ttl_s: float = 60.0
@@ -69,6 +70,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         device=env.get("DEVICE", d.device),
         threads=env_int(env, "TTS_THREADS", d.threads),
         voice_library_uri=env.get("VOICE_LIBRARY_URI") or d.voice_library_uri,
+        create_bucket=env_bool(env, "CREATE_BUCKET", d.create_bucket),
         s3_endpoint_url=env_first(env, "BUCKET_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
         s3_access_key_id=env_first(env, "BUCKET_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"),
         s3_secret_access_key=env_first(env, "BUCKET_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"),

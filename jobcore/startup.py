@@ -11,8 +11,9 @@ from concurrent.futures import Future
 from backends import backend_class
 from common.errors import JobError
 
+from .interface import JobWorker
 from .settings import Settings, load_settings
-from .worker import BrokenWorker, Worker, start_worker
+from .worker import start_worker
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +40,10 @@ def preimport(settings: Settings) -> None:
             log.debug("start-up: %s not importable (%s)", name, exc)   # the loading reports it
 
 
-def load_in_background(settings: Settings | None = None) -> Future[Worker | BrokenWorker]:
+def load_in_background(settings: Settings | None = None) -> Future[JobWorker]:
     """Start loading the worker; the future's result is a Worker, or a BrokenWorker holding why it failed.
     Where the loading would import modules itself, it runs here and now (the future is done on return)."""
-    done: Future[Worker | BrokenWorker] = Future()
+    done: Future[JobWorker] = Future()
     try:
         settings = settings or load_settings()
         preimport(settings)

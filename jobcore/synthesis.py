@@ -10,14 +10,17 @@ from functools import cached_property
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
-from backends import Backend
+from backends import Backend, Embedding
 from common.captions import captions
 from common.errors import InvalidInput, TextTooLong
 from common.formats import content_type
+from voice_library import VoiceMeta
 
-from . import audio
+from . import audio, languages
 from .alignment import align_words
 from .context import JobContext
+from .encoders import StreamEncoder
+from .metrics import Metrics
 from .pipeline import Part, Piece, Spoken, prepare_sentences, render, spoken_size, timeline, word_timeline
 from .schema import SynthesizeRequest, describe_validation_error
 from .settings import Settings
@@ -108,8 +111,9 @@ class Rendered:
 class Synthesis:
     """Turns synthesize requests into plans and plans into audio, on one backend."""
 
-    def __init__(self, settings: Settings, backend: Backend, voices: Voices):
+    def __init__(self, settings: Settings, backend: Backend, voices: Voices, metrics: Metrics | None = None):
         self.settings, self.backend, self.voices = settings, backend, voices
+        self.metrics = metrics or Metrics()
 
     def plan(self, req: SynthesizeRequest) -> Plan:
         """Check limits, format, speed and params, and resolve every voice, before any audio is made."""
@@ -123,29 +127,54 @@ class Synthesis:
         if req.segments is None:
             if req.reference_audio is not None:
                 voice, embedding = self.voices.one_off(req.reference_audio, req.reference_text)
+                language = req.language or asked(req.params)
             else:
-                voice, embedding = self.voices.resolve(req.voice)
-            parts = [self._part(req.text, voice.id, embedding, req.speed, req.seed, req.params, budget)]
+                voice, embedding, language = self._voice(req.voice, req.text or "", req.language or asked(req.params))
+            parts = [self._part(req.text or "", voice, embedding, req.speed, req.seed, req.params, budget, language)]
         else:
             parts = []
             for segment in req.segments:
-                voice, embedding = self.voices.resolve(segment.voice or req.voice)
-                parts.append(self._part(segment.text, voice.id, embedding, segment.speed or req.speed, req.seed,
-                                        req.params if segment.params is None else segment.params, budget))
+                raw = req.params if segment.params is None else segment.params
+                voice, embedding, language = self._voice(segment.voice or req.voice, segment.text,
+                                                         segment.language or req.language or asked(raw))
+                parts.append(self._part(segment.text, voice, embedding, segment.speed or req.speed, req.seed, raw,
+                                        budget, language))
                 budget -= sum(spoken_size(s) for s in parts[-1].sentences)
         return Plan(parts, fmt, rate, req.captions, dialog=req.segments is not None, gap_s=req.gap_s,
                     timestamps=req.timestamps)
 
-    def _part(self, text: str, voice_id: str, embedding, speed: float, seed: int | None, raw_params: dict,
-              spoken_budget: int) -> Part:
+    def _voice(self, ref: str | None, text: str, requested: str | None) -> tuple[VoiceMeta, Embedding, str | None]:
+        """The voice asked for, and `requested`. With none asked (and no DEFAULT_VOICE): the language the text says
+        by itself (Han only is Mandarin here: the Japanese reading is for a Japanese voice someone chose), and the
+        backend's voice for it when it has one (Kokoro: language_voice), else its default voice."""
+        voice, embedding = self.voices.resolve(ref)
+        if ref or self.settings.default_voice:
+            return voice, embedding, requested
+        caps = self.backend.capabilities
+        try:
+            language = languages.choose(text, caps.languages, self.backend.name, requested=requested,
+                                        voice_language=self.voices.language_of(voice), voice_chosen=False)
+        except InvalidInput:
+            return voice, embedding, requested       # _part reports it
+        better = self.backend.language_voice(language)
+        if better and better != voice.id:
+            voice, embedding = self.voices.resolve(better)
+        return voice, embedding, language
+
+    def _part(self, text: str, voice: VoiceMeta, embedding, speed: float, seed: int | None, raw_params: dict,
+              spoken_budget: int, language: str | None = None) -> Part:
         caps = self.backend.capabilities
         low, high = caps.speed_range if caps.speed else (1.0, 1.0)
         native = min(max(speed, low), high)          # the backend renders this; time-stretching does the rest
         params = self._params(raw_params)
-        language = str(getattr(params, "language", None) or "en")   # multilingual backends take it in params
+        # the job's language (or params.language as sent), else the text's script and the voice's language
+        language = languages.choose(text, caps.languages, self.backend.name, requested=language,
+                                    voice_language=self.voices.language_of(voice))
+        if "language" in type(params).model_fields:       # multilingual backends take it in their params
+            params = params.model_copy(update={"language": language})
         spoken, written = zip(*prepare_sentences(text, caps.max_chars, language, max_spoken_chars=spoken_budget))
-        return Part(list(spoken), voice_id, embedding, native, seed, params, stretch=speed / native,
-                    written=list(written))
+        return Part(list(spoken), voice.id, embedding, native, seed, params, stretch=speed / native,
+                    written=list(written), language=language)
 
     def _params(self, raw: dict) -> BaseModel:
         """The backend's own params model, validated once here; backends receive it as it is."""
@@ -158,21 +187,33 @@ class Synthesis:
 
     def pieces(self, plan: Plan, made: Spoken | None = None, job: JobContext | None = None) -> Iterator[Piece]:
         """Rendered pieces, time-stretched where the backend cannot reach the speed; with word timestamps asked
-        and none from the backend, aligned with whisper on the spoken text. `made`: see pipeline.render.
-        The job's cancellation is checked between sentences."""
+        and none from the backend, aligned with whisper on the spoken text. `made`: see pipeline.render. Counts the
+        audio seconds made and the seconds spent making them (the real-time factor is their ratio). The job's
+        cancellation is checked between sentences."""
         cancellation = job.cancellation if job is not None else None
-        for piece in render(self.backend, plan.parts, self.settings.sentence_pause_s, plan.gap_s, made,
-                            cancellation):
-            factor = plan.parts[piece.part].stretch
-            if factor != 1.0:                        # speech stretched, the pause before it kept
-                spoken = audio.time_stretch(piece.audio[piece.lead:], piece.sample_rate, factor)
-                piece = replace(piece, audio=np.concatenate([piece.audio[:piece.lead], spoken]),
-                                words=stretched(piece.words, piece.lead / piece.sample_rate, factor))
-            if plan.timestamps == "word" and piece.words is None:
-                words = align_words(piece.audio[piece.lead:], piece.sample_rate, piece.spoken or piece.text,
-                                    piece.lead / piece.sample_rate)
-                piece = replace(piece, words=words)
+        pieces = render(self.backend, plan.parts, self.settings.sentence_pause_s, plan.gap_s, made, cancellation)
+        while True:
+            started = time.perf_counter()
+            piece = next(pieces, None)
+            if piece is None:
+                return
+            piece = self._finished(plan, piece)
+            self.metrics.inc("synthesis_seconds", time.perf_counter() - started)
+            self.metrics.inc("audio_seconds", len(piece.audio) / piece.sample_rate)
             yield piece
+
+    def _finished(self, plan: Plan, piece: Piece) -> Piece:
+        """A rendered piece time-stretched to the plan's speed and given word times, as asked."""
+        factor = plan.parts[piece.part].stretch
+        if factor != 1.0:                        # speech stretched, the pause before it kept
+            spoken = audio.time_stretch(piece.audio[piece.lead:], piece.sample_rate, factor)
+            piece = replace(piece, audio=np.concatenate([piece.audio[:piece.lead], spoken]),
+                            words=stretched(piece.words, piece.lead / piece.sample_rate, factor))
+        if plan.timestamps == "word" and piece.words is None:
+            words = align_words(piece.audio[piece.lead:], piece.sample_rate, piece.spoken or piece.text,
+                                piece.lead / piece.sample_rate)
+            piece = replace(piece, words=words)
+        return piece
 
     def render(self, plan: Plan, job: JobContext | None = None, made: Spoken | None = None) -> Rendered:
         """The whole synthesis; reports sentences done to the job's progress on texts of more than 3 sentences.
@@ -186,9 +227,9 @@ class Synthesis:
         return rendered
 
     def encoded(self, plan: Plan, job: JobContext | None = None) -> Iterator[bytes]:
-        """The output's bytes as they are made, never through base64: a piece per sentence (wav behind a
-        streaming header, aac from one encoder), flac whole at the end (see audio.StreamEncoder)."""
-        encoder = audio.StreamEncoder(plan.format, plan.sample_rate)
+        """The output's bytes as they are made, never through base64: one encoder for the whole answer, fed a
+        sentence at a time (flac whole at the end; see encoders.StreamEncoder)."""
+        encoder = StreamEncoder(plan.format, plan.sample_rate)
         for piece in self.pieces(plan, job=job):
             data = encoder.feed(audio.resample(piece.audio, piece.sample_rate, plan.sample_rate))
             if data:
@@ -198,12 +239,16 @@ class Synthesis:
             yield tail
 
     def stream(self, plan: Plan, job: JobContext | None = None) -> Iterator[dict]:
-        """One item per sentence (each chunk decodable alone), then the rendered result's summary."""
+        """One item per sentence, then the rendered result's summary. The chunks are the successive bytes of one
+        encoder: joined in order they are one file (one header). mp3, opus and aac end with one more chunk
+        holding the encoder's last bytes (`text` empty, `duration_s` 0); flac comes whole in that last chunk."""
         t0 = time.perf_counter()
         rendered, first_chunk_ms = Rendered(plan, self.backend.name), None
+        encoder = StreamEncoder(plan.format, plan.sample_rate)
+        index = -1
         for index, piece in enumerate(self.pieces(plan, job=job)):
             samples = audio.resample(piece.audio, piece.sample_rate, plan.sample_rate)
-            data = audio.encode(samples, plan.sample_rate, plan.format)
+            data = encoder.feed(samples)
             rendered.pieces.append(piece)
             if first_chunk_ms is None:
                 first_chunk_ms = ms_since(t0)
@@ -213,8 +258,19 @@ class Synthesis:
             if plan.timestamps == "word" and piece.words is not None:
                 item["words"] = list(piece.words)        # from this chunk's start
             yield item
-        yield {"done": True, "chunks": len(rendered.pieces), **rendered.describe(),
+        tail = encoder.finish()
+        if tail:
+            yield {"chunk_index": index + 1, "audio_base64": base64.b64encode(tail).decode("ascii"),
+                   "format": plan.format, "sample_rate": plan.sample_rate, "duration_s": 0.0, "text": ""}
+            index += 1
+        yield {"done": True, "chunks": index + 1, **rendered.describe(),
                "timings_ms": {"first_chunk": first_chunk_ms, "total": ms_since(t0)}}
+
+
+def asked(params: dict) -> str | None:
+    """params.language as the job sent it (multilingual backends' own field), when it is text."""
+    value = params.get("language") if isinstance(params, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def stretched(words: tuple[dict, ...] | None, lead_s: float, factor: float) -> tuple[dict, ...] | None:

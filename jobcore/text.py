@@ -213,8 +213,8 @@ def normalize(text: str) -> str:
 _NO_SPLIT = set("Mr Mrs Ms Dr Prof St Mt Ft Gen Gov Sen Rep Capt Lt Col Sgt Rev Hon Pres Fr No Nos Vol Fig Ch "
                 "vs cf approx e.g i.e".split()) | set(_MONTHS)
 # a run of end marks is tried once, from its start (linear time); CJK ends need no space
-_RE_BREAK = re.compile(r"(?<![.!?…])[.!?…]++[\"')\]”’]*+(?=\s|$)|[。！？]+[」』”）]*|\n\s*")
-_RE_CLAUSE = re.compile(r"(?<=[,;:—–])\s+")
+_RE_BREAK = re.compile(r"(?<![.!?…])[.!?…]++[\"')\]”’]*+(?=\s|$)|[。！？।॥]+[」』”）]*|\n\s*")
+_RE_CLAUSE = re.compile(r"(?<=[,;:—–])\s+|(?<=[、，；：])")     # CJK clause marks need no space after them
 _RE_SPACE = re.compile(r"\s+")
 
 
@@ -232,7 +232,8 @@ def _is_break(text, m):
 
 
 def split_sentences(text: str) -> list[str]:
-    """Split at . ! ? … (and 。！？) and line breaks, not after titles, initials, months or before lowercase."""
+    """Split at . ! ? … (and 。！？, Devanagari's । ॥) and line breaks; not after titles, initials, months or before
+    lowercase."""
     pieces, start = [], 0
     for m in _RE_BREAK.finditer(text):
         if _is_break(text, m):

@@ -1,13 +1,13 @@
 """Voice actions of the worker: resolve a voice to this backend's embedding, create, list, get, delete."""
 from __future__ import annotations
 
-import builtins
 import hashlib
 import logging
 import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from functools import cached_property
 
 from backends import Backend, Embedding
@@ -16,7 +16,8 @@ from common.errors import CloningUnsupported, InvalidInput, VoiceExists, VoiceNo
 from voice_library import DamagedVoice, VoiceLibrary, VoiceMeta
 from voice_library.library import check_voice_id, slugify
 
-from . import audio
+from . import audio, languages
+from .context import JobContext
 from .reference import REFERENCE_RATE, decode_base64_audio, prepare_reference, to_flac
 from .schema import VoicesCreateRequest
 from .settings import Settings
@@ -79,14 +80,12 @@ class Voices:
         return meta, self._embedding(meta)
 
     def find(self, ref: str) -> VoiceMeta:
-        """A stored voice by id or name; failing that, by alias."""
-        try:
-            return self.library.resolve(ref)
-        except VoiceNotFound:
-            target = self.aliases.get(ref.strip().lower())
-            if target is None or target.lower() == ref.strip().lower():
-                raise
+        """A voice by alias first (OpenAI's names, VOICE_ALIASES: no listing of the library), else a stored voice
+        by id or name (a miss lists the library once)."""
+        target = self.aliases.get(ref.strip().lower())
+        if target is not None and target.lower() != ref.strip().lower():
             return self.library.resolve(target)
+        return self.library.resolve(ref)
 
     @cached_property
     def aliases(self) -> dict[str, str]:
@@ -167,10 +166,11 @@ class Voices:
 
         return transcribe(samples, rate, self.settings.model_dir)
 
-    def create(self, req: VoicesCreateRequest) -> dict:
+    def create(self, req: VoicesCreateRequest, job: JobContext | None = None) -> dict:
+        """A new voice from a clip (embedded or fitted here) or a blend; `job`: the voices.create job it runs in."""
         t0 = time.perf_counter()
         voice_id = check_voice_id(req.id) if req.id else slugify(req.name)
-        meta = VoiceMeta(id=voice_id, name=req.name, language=req.language, gender=req.gender,
+        meta = VoiceMeta(id=voice_id, name=req.name, language=self._language(req.language), gender=req.gender,
                          description=req.description, tags=req.tags, transcript=req.transcript)
         for meta_other, _ in self.library.list():
             if meta_other.name.lower() == req.name.lower():
@@ -193,19 +193,37 @@ class Voices:
             meta.transcript = self._transcript(samples, REFERENCE_RATE, req.transcript)
             if self.backend.capabilities.cloning:
                 embeddings[self.backend.embedding_key] = self.backend.embed(samples, REFERENCE_RATE, meta.transcript)
-            elif req.fit:
+            elif req.fit or (req.fit is None and self.backend.capabilities.fits):
                 embedding, report = self.backend.fit(samples, REFERENCE_RATE, req.fit_budget)
                 embeddings[self.backend.embedding_key] = embedding
                 meta.source, meta.fit_similarity, meta.blend = "fit", report["similarity"], report["weights"]
         self.library.create(meta, reference, embeddings)
         result = self.describe(meta, sorted(embeddings))
         if not result["usable"]:
-            result["note"] = (f"stored for cloning backends; the {self.backend.name} backend cannot clone, "
-                              'so this voice is not usable here (blend stock voices, or "fit": true)')
+            result["note"] = unusable_reason(meta, sorted(embeddings), self.backend)
         elif meta.source == "fit":
             result["note"] = (f"voice matching, not cloning: speaker similarity {meta.fit_similarity} "
                               "(the same speaker scores about 0.9)")
         return {"voice": result, "timings_ms": {"total": round((time.perf_counter() - t0) * 1e3, 1)}}
+
+    def _language(self, code: str) -> str:
+        """A new voice's language as this backend spells it (shared libraries may hold languages it lacks)."""
+        if not re.fullmatch(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})?", languages.canonical(code)):
+            raise InvalidInput(f"language {code[:20]!r} is not a language code",
+                               hint=f"ISO 639-1, or en-gb, pt-br; this backend speaks "
+                                    f"{', '.join(self.backend.capabilities.languages)}")
+        return languages.match(code, self.backend.capabilities.languages) or languages.canonical(code)
+
+    @cached_property
+    def _stock_languages(self) -> dict[str, str]:
+        return {v.id: v.language for v in self.backend.stock_voices()}
+
+    def language_of(self, meta: VoiceMeta) -> str | None:
+        """The language a voice speaks by default: the backend's word for its stock voices (libraries seeded by
+        older images may say otherwise), else what the voice's metadata records."""
+        if meta.source == "stock" and meta.id in self._stock_languages:
+            return self._stock_languages[meta.id]
+        return meta.language
 
     def list(self) -> dict:
         return {"voices": [self.describe(meta, keys) for meta, keys in self.library.list()],
@@ -216,9 +234,12 @@ class Voices:
         keys = [k for m, k in self.library.list() if m.id == meta.id]
         return {"voice": self.describe(meta, keys[0] if keys else [])}
 
-    def describe(self, meta: VoiceMeta, keys: builtins.list[str]) -> dict:
+    def describe(self, meta: VoiceMeta, keys: Sequence[str]) -> dict:
         usable = self.backend.embedding_key in keys or (self.backend.capabilities.cloning and bool(meta.reference_sha256))
-        return {**meta.model_dump(), "embeddings": keys, "usable": usable}
+        described = {**meta.model_dump(), "embeddings": keys, "usable": usable}
+        if not usable:
+            described["reason"] = unusable_reason(meta, keys, self.backend)
+        return described
 
     def delete(self, ref: str) -> dict:
         try:
@@ -226,3 +247,16 @@ class Voices:
         except DamagedVoice:                 # a damaged voice.json: removable by its id
             voice_id = ref.strip()
         return {"deleted": self.library.delete(voice_id).id}
+
+
+def unusable_reason(meta: VoiceMeta, keys: Sequence[str], backend: Backend) -> str:
+    """Why a stored voice cannot speak on this backend, and what would make it."""
+    if meta.reference_sha256 and backend.capabilities.fits:
+        return (f"not usable here: stored as a clip without a {backend.name} voice; create it again from the clip "
+                f'(the {backend.name} backend fits one unless "fit": false), or blend stock voices')
+    if meta.reference_sha256:
+        return (f"stored for cloning backends; the {backend.name} backend cannot clone, so this voice is not usable "
+                "here (blend stock voices)")
+    others = sorted({key.split("@")[0] for key in keys})
+    return (f"made for {', '.join(others)}, with no {backend.name} embedding" if others
+            else f"no {backend.name} embedding and no clip to make one from")

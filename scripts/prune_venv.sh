@@ -1,8 +1,8 @@
 #!/usr/bin/env sh
 # The image's `venv` stage: drop from /opt/venv what only building or other tools need, before the runtime stage
 # copies it. usage: scripts/prune_venv.sh BACKEND
-# For every backend: pip and setuptools (nothing is built at run time) and test directories inside packages.
-# For the CPU backends (kokoro, hibari), whose image should stay small:
+# For every backend: pip (nothing is installed at run time). For the CPU backends (kokoro, hibari), whose image
+# should stay small, also setuptools and the test directories inside packages, and:
 #   - weights already baked into /models (Kokoro's four model packages, 90 MB; hibari's TTS model in a Kokoro image);
 #   - what the RunPod SDK's and FastAPI's command-line tools pull in (interactive prompts, rich output, cloud
 #     deploys, telemetry exporters); the worker never imports them, and their importers guard the import;
@@ -31,5 +31,10 @@ case "$BACKEND" in
         'for f; do readelf -S "$f" 2>/dev/null | grep -q "\.debug_info" && strip --strip-debug "$f"; done; true' _ {} +
     ;;
 esac
-python -m pip uninstall -y -q pip setuptools wheel 2>&1 | grep -v "not installed" || true
-find "$SITE" -mindepth 2 -depth -type d \( -name tests -o -name test \) -exec rm -rf {} +
+case "$BACKEND" in
+  kokoro|hibari)
+    python -m pip uninstall -y -q pip setuptools wheel 2>&1 | grep -v "not installed" || true
+    find "$SITE" -mindepth 2 -depth -type d \( -name tests -o -name test \) -exec rm -rf {} + ;;
+  *)  # setuptools stays: Perth (Chatterbox's watermark) imports pkg_resources at run time
+    python -m pip uninstall -y -q pip 2>&1 | grep -v "not installed" || true ;;
+esac

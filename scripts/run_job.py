@@ -4,10 +4,11 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import logging
 import sys
 import time
 from pathlib import Path
+
+from common.logs import setup_logging
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,7 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("job", type=Path, help="a JSON file like test_input.json ({\"input\": {...}})")
     parser.add_argument("--out", type=Path, default=Path("out"), help="directory for the audio")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    setup_logging()
 
     started = time.perf_counter()
     import handler  # the RunPod entry module; the worker is built on first use

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import socket
 import sys
 import threading
@@ -13,8 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import uvicorn
 
 from common.errors import JobError
-from jobcore.settings import load_settings
-from jobcore.worker import Worker
+from common.logs import setup_logging
+from jobcore.worker import BrokenWorker, start_worker
 
 from . import create_app, load_server_settings
 from .guard import check_exposure
@@ -24,37 +23,36 @@ log = logging.getLogger("server")
 
 
 def main() -> int:
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    level = setup_logging()
     try:
         server_settings = load_server_settings()
         check_exposure(server_settings.host, server_settings.api_key)
     except (JobError, ValueError) as exc:
-        log.error("cannot start: %s", getattr(exc, "message", exc))
+        hint = getattr(exc, "hint", None)
+        log.error("cannot start: %s%s", getattr(exc, "message", exc), f" ({hint})" if hint else "")
         return 1
     ports = sorted({server_settings.port, server_settings.health_port or server_settings.port})
     sockets = [listen(server_settings.host, port) for port in ports]
-    try:
-        with initializing(sockets):       # RunPod's load balancer sees 204 on /ping while the model loads
-            if server_settings.workers > 1:   # N processes, one job each at a time: N job threads feed them
-                worker = WorkerProcesses(load_settings(), server_settings.workers)
-                server_settings = dataclasses.replace(server_settings, concurrency=server_settings.workers)
-            else:
-                worker = Worker.from_settings(load_settings())
-    except JobError as exc:
-        log.error("cannot start: %s", exc.message)
-        return 1
-    kind = "processes" if server_settings.workers > 1 else "thread(s)"
-    log.info("serving %s on http://%s:%s (%d worker %s%s)", worker.backend.name, server_settings.host,
+    workers = server_settings.workers
+    with initializing(sockets):       # RunPod's load balancer sees 204 on /ping while the model loads
+        if workers > 1:               # N processes, one job each at a time: N job threads feed them
+            worker = start_worker(build=lambda settings: WorkerProcesses(settings, workers))
+            server_settings = dataclasses.replace(server_settings, concurrency=workers)
+        else:
+            worker = start_worker()
+    if isinstance(worker, BrokenWorker):   # keeps serving: every job answers with the reason
+        hint = f" ({worker.error.hint})" if worker.error.hint else ""
+        log.error("serving the start-up error to every job: %s %s%s", worker.error.code, worker.error.message, hint)
+    kind = "processes" if workers > 1 else "thread(s)"
+    log.info("serving %s on http://%s:%s (%d worker %s%s)", worker.backend_name, server_settings.host,
              "/".join(map(str, ports)), server_settings.concurrency, kind,
              ", API key required" if server_settings.api_key else "")
-    server = uvicorn.Server(uvicorn.Config(create_app(worker, server_settings),
-                                           log_level=os.environ.get("LOG_LEVEL", "info").lower()))
+    server = uvicorn.Server(uvicorn.Config(create_app(worker, server_settings), log_config=None,   # our handler, format
+                                           log_level=level.lower()))
     try:
         server.run(sockets=sockets)
     finally:
-        if isinstance(worker, WorkerProcesses):
-            worker.close()
+        worker.close()
     return 0
 
 

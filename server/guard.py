@@ -76,7 +76,8 @@ class BrowserGuard:
         if origin is not None:
             netloc = urlsplit(origin).netloc if origin != "null" else ""
             if not netloc or not self.allowed_host(host_name(netloc)):
-                return 403, "requests from other web sites are refused"
+                return 403, ("requests from other web sites are refused (a page served from another host: add that "
+                             "host to ALLOWED_HOSTS)")
         if self.api_key is not None and path.startswith(DOCS_PATHS) \
                 and not key_matches(headers.get("authorization", ""), self.api_key):
             return 401, "missing or wrong API key"

@@ -11,7 +11,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from common.errors import InternalError, JobError
 from jobcore.context import Cancellation
+from jobcore.interface import JobWorker
+from jobcore.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +79,7 @@ class JobQueue:
     """Jobs by id; `concurrency` threads run them in order; at most `max_queued` wait; finished jobs are kept
     `ttl_s` seconds while their outputs together hold under `max_retained_bytes` (the oldest go first)."""
 
-    def __init__(self, worker, concurrency: int, ttl_s: float, on_end: Callable[[Job], None] | None = None,
+    def __init__(self, worker: JobWorker, concurrency: int, ttl_s: float, on_end: Callable[[Job], None] | None = None,
                  streaming: bool = True, max_queued: int = 256, max_retained_bytes: int = 256 * 1024 * 1024):
         """`streaming`: run every job as RunPod runs the generator handler (outputs are lists of items)."""
         self.worker, self.ttl_s, self.concurrency, self.on_end = worker, ttl_s, concurrency, on_end
@@ -88,6 +91,7 @@ class JobQueue:
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="job")
         self.counts = {COMPLETED: 0, FAILED: 0, CANCELLED: 0, TIMED_OUT: 0}
         self.retried = 0
+        self.metrics = Metrics()   # queue_wait_seconds: from submission to a thread taking the job
         self.busy = 0   # threads synthesizing now (a cancelled job's thread stays busy until its sentence is made)
 
     # -- submission and lookup -------------------------------------------------------------------
@@ -202,6 +206,7 @@ class JobQueue:
                 job.status, job.finished = CANCELLED, time.monotonic()
                 return
             job.status, job.started = IN_PROGRESS, time.monotonic()
+            self.metrics.observe("queue_wait_seconds", job.started - job.submitted)
             job_input = job.input
             self.busy += 1
         watchdog = self._watchdog(job)
@@ -213,7 +218,7 @@ class JobQueue:
                                                        s3_config=job.s3_config, cancellation=job.cancellation))
         except Exception:   # the worker never raises; this guards the server's own bookkeeping
             log.exception("job %s crashed in the server", job.id)
-            self._finish(job, {"error": '{"code": "internal_error", "message": "the server hit an unexpected error"}'})
+            self._finish(job, {"error": InternalError("the server hit an unexpected error")})
         finally:
             if watchdog is not None:
                 watchdog.cancel()
@@ -264,7 +269,7 @@ class JobQueue:
                 return
             if isinstance(result, dict) and "error" in result:
                 error = result["error"]
-                job.error = error if isinstance(error, str) else str(error)
+                job.error = error.to_job_error() if isinstance(error, JobError) else str(error)   # RunPod's string
                 self._end(job, FAILED)
             else:
                 job.output = result

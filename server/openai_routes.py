@@ -13,10 +13,11 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from common.errors import JobError
 from jobcore.context import Cancellation
+from jobcore.interface import JobWorker
 from jobcore.openai_compat import speech_request
 
 from .body import MB, read_json
-from .errors import ApiError, from_job_error
+from .errors import ApiError
 from .jobs import JobQueue
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ VOICE_LIMIT = 32 * MB   # a reference clip (MAX_AUDIO_BYTES, 20 MB) as base64 or
 VOICE_FORM_FIELDS = ("id", "transcript", "language", "gender", "description")   # optional voices.create fields
 
 
-def openai_router(worker, queue: JobQueue) -> APIRouter:
+def openai_router(worker: JobWorker, queue: JobQueue) -> APIRouter:
     router = APIRouter(prefix="/v1")
 
     async def call(fn, *args):
@@ -38,17 +39,13 @@ def openai_router(worker, queue: JobQueue) -> APIRouter:
             speech = speech_request(await read_json(request, SPEECH_LIMIT))
         except JobError as exc:
             raise ApiError(400, exc.message, exc.code) from None
-        if not hasattr(worker, "speech"):                  # a stand-in worker: its error, as a status
-            result = await call(worker.handle, speech.job, None)
-            raise from_job_error(result.get("error", "")) if "error" in result else ApiError(
-                500, "this worker cannot serve speech", "internal_error")
         cancellation = Cancellation()                       # set when the client leaves mid-stream
         try:
             made = await call(worker.speech, speech.job, cancellation)
             chunks = made.chunks
             first = await call(next, chunks, None)          # errors before any audio get a real status
         except JobError as exc:
-            raise from_job_error(exc.to_job_error()) from None
+            raise ApiError.of(exc) from None
         headers = {"X-Ignored-Fields": ", ".join(speech.ignored)} if speech.ignored else {}
         if speech.stream_format == "sse":
             text = str(speech.job.get("text", ""))
@@ -58,7 +55,7 @@ def openai_router(worker, queue: JobQueue) -> APIRouter:
                                  media_type=made.content_type)
 
     async def audio_body(first: bytes | None, chunks, cancellation: Cancellation):
-        """Raw output bytes as the job core makes them (every format streams; see audio.StreamEncoder).
+        """Raw output bytes as the job core makes them (every format streams; see encoders.StreamEncoder).
         A client that leaves cancels the synthesis: it stops before its next sentence, work queued ahead too."""
         pending, item, ended = None, first, False
         try:
@@ -93,18 +90,20 @@ def openai_router(worker, queue: JobQueue) -> APIRouter:
 
     @router.get("/models")
     async def models():
-        names = [*MODEL_ALIASES, worker.backend.name]
+        names = [*MODEL_ALIASES, worker.backend_name]
         return {"object": "list",
                 "data": [{"id": name, "object": "model", "created": 0, "owned_by": "tts-worker"} for name in names]}
 
     @router.get("/audio/voices")
     async def voices():
+        """Every stored voice, with `usable` on this backend and, when not, the `reason` (and what would fix it)."""
         result = await call(worker.handle, {"action": "voices.list"}, None)
         if "error" in result:
-            raise from_job_error(result["error"])
+            raise ApiError.of(result["error"])
         return {"object": "list", "voices": [
             {"id": v["id"], "name": v["name"], "language": v.get("language"), "gender": v.get("gender"),
-             "object": "audio.voice", "type": v.get("source")} for v in result["voices"] if v.get("usable")]}
+             "object": "audio.voice", "type": v.get("source"), "usable": bool(v.get("usable")),
+             **({"reason": v["reason"]} if v.get("reason") else {})} for v in result["voices"]]}
 
     @router.post("/audio/voices")
     async def create_voice(request: Request):
@@ -124,7 +123,7 @@ def openai_router(worker, queue: JobQueue) -> APIRouter:
             job = {k: v for k, v in body.items() if k not in ("consent", "type", "action")}
         result = await call(worker.handle, {**job, "action": "voices.create"}, None)
         if "error" in result:
-            raise from_job_error(result["error"])
+            raise ApiError.of(result["error"])
         return JSONResponse(voice_object(result["voice"]), status_code=201)
 
     async def voice_form(request: Request) -> dict:
@@ -133,17 +132,21 @@ def openai_router(worker, queue: JobQueue) -> APIRouter:
         if clip is None or isinstance(clip, str):
             raise ApiError(400, "audio_sample must be an uploaded audio file", "invalid_input")
         job = {"name": form.get("name") or "", "audio_base64": base64.b64encode(await clip.read()).decode("ascii")}
-        unknown = set(form) - {"audio_sample", "name", "consent", "type", *VOICE_FORM_FIELDS}
+        unknown = set(form) - {"audio_sample", "name", "consent", "type", "fit", "fit_budget", *VOICE_FORM_FIELDS}
         if unknown:
             raise ApiError(400, f"unknown form field(s): {', '.join(sorted(unknown))}", "invalid_input")
         job.update({key: form[key] for key in VOICE_FORM_FIELDS if form.get(key)})
+        for key in ("fit", "fit_budget"):                  # form fields are text: "true"/"false", "40"
+            value = form.get(key)
+            if isinstance(value, str) and value.strip():
+                job[key] = value.strip().lower() if key == "fit" else value.strip()
         return job
 
     @router.delete("/audio/voices/{voice_id}")
     async def delete_voice(voice_id: str):
         result = await call(worker.handle, {"action": "voices.delete", "voice": voice_id}, None)
         if "error" in result:
-            raise from_job_error(result["error"])
+            raise ApiError.of(result["error"])
         return {"id": result["deleted"], "object": "audio.voice.deleted", "deleted": True}
 
     return router

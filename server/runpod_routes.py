@@ -28,8 +28,8 @@ def runpod_router(queue: JobQueue, settings: ServerSettings) -> APIRouter:
         if webhook is not None:
             try:
                 webhook = await asyncio.to_thread(check_webhook, webhook, settings.allow_private_webhooks)
-            except InvalidInput as exc:
-                raise ApiError(400, exc.message) from None
+            except InvalidInput as exc:        # the hint names the setting (ALLOW_PRIVATE_WEBHOOKS)
+                raise ApiError(400, f"{exc.message} ({exc.hint})" if exc.hint else exc.message) from None
         policy = body.get("policy") if isinstance(body.get("policy"), dict) else {}
         try:
             return queue.submit(body["input"], webhook, _ms(policy.get("executionTimeout"), "policy.executionTimeout"),

@@ -21,9 +21,13 @@ log = logging.getLogger(__name__)
 _NOT_FOUND = frozenset({"NoSuchKey", "NotFound", "404"})
 _CONFLICT = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412"})
 _AUTH = {"SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied", "InvalidToken", "ExpiredToken",
-         "AuthorizationHeaderMalformed", "RequestTimeTooSkewed", "NoCredentialsError", "PartialCredentialsError"}
+         "AuthorizationHeaderMalformed", "RequestTimeTooSkewed", "NoCredentialsError", "PartialCredentialsError",
+         "403"}   # head_bucket answers a bare 403
 _HINT_AUTH = "check the S3 credentials (BUCKET_ACCESS_KEY_ID / BUCKET_SECRET_ACCESS_KEY) and BUCKET_REGION"
 _KEY_OPS = frozenset({"read", "delete", "head_bucket"})   # where a 404 means "no such key" (or bucket, for head)
+_HINT_BUCKET = ("create the bucket (aws s3 mb s3://{bucket} --endpoint-url {endpoint}), or start the worker with "
+                "CREATE_BUCKET=1 to create it; or correct the bucket in VOICE_LIBRARY_URI / OUTPUT_BUCKET, or "
+                "BUCKET_ENDPOINT_URL")
 _HINT_OTHER = "check BUCKET_ENDPOINT_URL and that the S3 service is reachable, then retry"
 
 
@@ -102,6 +106,14 @@ class S3Store:
                 _send_pinned, pin=pin, timeout_s=max(connect_timeout, read_timeout)))
         return cls(client, parts.netloc, parts.path)
 
+    @property
+    def endpoint(self) -> str:
+        return str(self._client.meta.endpoint_url)
+
+    def _missing_bucket(self, op: str, key: str) -> StorageUnavailable:
+        return StorageUnavailable(f"S3 {op} of {key} failed: NoSuchBucket: the bucket {self.bucket!r} does not exist "
+                                  f"at {self.endpoint}", hint=_HINT_BUCKET.format(bucket=self.bucket, endpoint=self.endpoint))
+
     def in_bucket(self, bucket: str, prefix: str = "") -> S3Store:
         """The same client and credentials on another bucket (no I/O)."""
         return S3Store(self._client, bucket, prefix)
@@ -130,9 +142,9 @@ class S3Store:
                 raise AlreadyExists(key) from None
         except BotoCoreError as exc:
             code = type(exc).__name__
-        hint = (_HINT_AUTH if code in _AUTH
-                else f"check that bucket {self.bucket!r} exists at the configured endpoint"
-                if code == "NoSuchBucket" or code in _NOT_FOUND else _HINT_OTHER)
+        if code == "NoSuchBucket" or code in _NOT_FOUND:      # a 404 outside key reads: the bucket is missing
+            raise self._missing_bucket(op, key) from None
+        hint = _HINT_AUTH if code in _AUTH else _HINT_OTHER
         message = f"S3 {op} of {key} failed: {code}"
         log.debug("%s (store %s)", message, self.uri)
         raise StorageUnavailable(message, hint=f"{hint} (store {self.uri})") from None
@@ -197,6 +209,19 @@ class S3Store:
         with self._guard("presign", key):
             return self._client.generate_presigned_url(
                 "get_object", Params={"Bucket": self.bucket, "Key": self._full(key)}, ExpiresIn=int(expires_s))
+
+    def check_bucket(self, create: bool = False) -> None:
+        """At start-up: the bucket is there (made when `create`, CREATE_BUCKET=1), or StorageUnavailable
+        naming the bucket, the endpoint and the fix."""
+        try:
+            with self._guard("check", self.bucket):
+                self._client.head_bucket(Bucket=self.bucket)
+            return
+        except NotFound:
+            if not create:
+                raise self._missing_bucket("check", f"s3://{self.bucket}") from None
+        log.info("creating the bucket %r at %s (CREATE_BUCKET=1)", self.bucket, self.endpoint)
+        self.ensure_bucket()
 
     def ensure_bucket(self) -> None:
         """Create the bucket if it does not exist yet (tests and `make` tooling)."""

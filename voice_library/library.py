@@ -71,6 +71,13 @@ def load_embedding(data: bytes) -> dict[str, np.ndarray]:
         raise StorageUnavailable("a stored voice embedding is corrupt", hint="delete and recreate the voice") from exc
 
 
+def available_hint(voices: list[tuple[VoiceMeta, list[str]]]) -> str:
+    """The not-found hint: the library's voice names (the first 30)."""
+    names = [meta.name for meta, _ in voices]
+    shown = ", ".join(names[:30]) + (" ..." if len(names) > 30 else "")
+    return f"available voices: {shown}" if names else "the voice library is empty"
+
+
 class VoiceLibrary:
     """Reads go through the cache; an entry older than `ttl_s` is revalidated with a conditional GET."""
 
@@ -106,15 +113,26 @@ class VoiceLibrary:
 
     # -- voices ---------------------------------------------------------------------------------
     def get(self, voice_id: str) -> VoiceMeta:
+        meta = self._by_id(voice_id)
+        if meta is None:
+            try:
+                hint = available_hint(self.list())
+            except StorageUnavailable:
+                hint = "the voice library is unreachable"
+            raise VoiceNotFound(f"no voice with id {voice_id!r}", hint=hint)
+        return meta
+
+    def _by_id(self, voice_id: str) -> VoiceMeta | None:
+        """A voice by id through the cache (no listing), or None."""
         if not VOICE_ID.match(voice_id):
-            raise VoiceNotFound(f"no voice with id {voice_id!r}")
+            return None
         try:
             return self._cached(voice_key(voice_id, "voice.json"), _parse_meta)
         except DamagedVoice as exc:
             raise DamagedVoice(f"the stored voice.json of {voice_id!r} is damaged",
                                hint=f"delete it (voices.delete {voice_id!r}) and create it again") from exc
         except NotFound:
-            raise VoiceNotFound(f"no voice with id {voice_id!r}", hint=self._available_hint()) from None
+            return None
 
     def list(self) -> list[tuple[VoiceMeta, list[str]]]:
         """Every voice with the embedding keys stored for it, sorted by name. A damaged voice.json is skipped with
@@ -130,45 +148,38 @@ class VoiceLibrary:
         voices, damaged = [], []
         for voice_id in ids:
             try:
-                voices.append((self.get(voice_id), sorted(embeddings.get(voice_id, []))))
-            except VoiceNotFound:
-                continue          # deleted between list and read
+                meta = self._by_id(voice_id)
             except DamagedVoice:
                 log.warning("voice %s has a damaged voice.json; skipped (voices.delete removes it)", voice_id)
                 damaged.append(voice_id)
+                continue
+            if meta is not None:          # else deleted between list and read
+                voices.append((meta, sorted(embeddings.get(voice_id, []))))
         self.damaged = tuple(damaged)
         return sorted(voices, key=lambda v: v[0].name.lower())
 
     def resolve(self, ref: str) -> VoiceMeta:
-        """A voice by id, or by case-insensitive name."""
+        """A voice by id, or by case-insensitive name: by id (and the name's slug) through the cache, else one
+        LIST of the library, whose names also make the not-found hint."""
         ref = ref.strip()
         slug = re.sub(r"[^a-z0-9]+", "-", ref.lower()).strip("-")
         damaged = None
         for candidate in dict.fromkeys(c for c in (ref, slug) if VOICE_ID.match(c)):   # cached, no listing
             try:
-                meta = self.get(candidate)
-            except VoiceNotFound:
-                continue
+                meta = self._by_id(candidate)
             except DamagedVoice as exc:
                 damaged = exc if candidate == ref else damaged
                 continue
-            if candidate == ref or meta.name.lower() == ref.lower():
+            if meta is not None and (candidate == ref or meta.name.lower() == ref.lower()):
                 return meta
         wanted = ref.lower()
-        for meta, _ in self.list():
+        voices = self.list()
+        for meta, _ in voices:
             if meta.name.lower() == wanted or meta.id == wanted:
                 return meta
         if damaged is not None:
             raise damaged
-        raise VoiceNotFound(f"no voice named {ref!r}", hint=self._available_hint())
-
-    def _available_hint(self) -> str:
-        try:
-            names = [meta.name for meta, _ in self.list()]
-        except StorageUnavailable:
-            return "the voice library is unreachable"
-        shown = ", ".join(names[:30]) + (" ..." if len(names) > 30 else "")
-        return f"available voices: {shown}" if names else "the voice library is empty"
+        raise VoiceNotFound(f"no voice named {ref!r}", hint=available_hint(voices))
 
     def embedding(self, voice_id: str, backend_key: str) -> dict[str, np.ndarray] | None:
         """The stored embedding of a voice for one backend revision, or None if there is none yet."""

@@ -26,7 +26,7 @@ _BUCKET_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 class BucketSink:
     """StoreSink into `store`'s bucket, or into RunPod's month bucket (e.g. "12-26") when no bucket was named."""
 
-    def __init__(self, store: Store, expiry_s: int, month_bucket: bool = False):
+    def __init__(self, store, expiry_s: int, month_bucket: bool = False):
         self.store, self.expiry_s, self.month_bucket = store, expiry_s, month_bucket
 
     def deliver(self, data: bytes, name: str, content_type: str, job_id: str) -> dict:
@@ -55,7 +55,7 @@ def _s3(uri: str, endpoint_url: str | None, access_key_id: str | None, secret: s
     return open_store(uri, endpoint_url=endpoint_url, access_key_id=access_key_id, secret_access_key=secret,
                       region=region,
                       connect_timeout=settings.s3_connect_timeout_s, read_timeout=settings.s3_read_timeout_s,
-                      max_attempts=settings.s3_max_attempts, **({"pin": pin} if pin else {}))
+                      max_attempts=settings.s3_max_attempts, pin=pin)
 
 
 def _endpoint_address(url: str, allow_private: bool, timeout_s: float) -> str:
@@ -119,6 +119,9 @@ class JobBucketSink:
             raise StorageUnavailable("the upload to the job's s3Config storage failed",
                                      hint=f"check s3Config: endpointUrl, {where}, accessId and accessSecret") from None
 
+    def link(self, store: Store, key: str) -> dict | None:
+        return self.inner.link(store, key)
+
 
 def url_sink(settings: Settings, library_store: Store) -> Sink | None:
     """Where URL outputs go: OUTPUT_BUCKET; else an S3 voice library; else RunPod's BUCKET_* convention
@@ -143,6 +146,7 @@ def job_sink(s3_config, settings: Settings) -> Sink:
     if not all(isinstance(v, str) and v for v in (endpoint, access, secret)) or not isinstance(bucket, (str, type(None))):
         raise InvalidInput("s3Config needs accessId, accessSecret and endpointUrl (strings), and may name bucketName",
                            hint="RunPod's form: {\"accessId\", \"accessSecret\", \"bucketName\", \"endpointUrl\"}")
+    endpoint, access, secret = str(endpoint), str(access), str(secret)     # checked above: non-empty strings
     if not endpoint.startswith(("http://", "https://")):
         raise InvalidInput("s3Config.endpointUrl must be an http(s) URL")
     _endpoint_address(endpoint, settings.allow_private_endpoints, settings.s3_connect_timeout_s)   # refused early

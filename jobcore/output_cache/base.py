@@ -37,5 +37,5 @@ class OutputCache(Protocol):
         ...
 
     def stats(self) -> dict:
-        """Counts since start: hits, misses, expired, writes, write_errors."""
+        """Counts since start: hits, misses, expired, writes, write_errors, read_errors, bytes_written, bytes_hit."""
         ...

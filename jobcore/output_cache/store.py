@@ -20,12 +20,13 @@ log = logging.getLogger(__name__)
 class StoreOutputCache:
     def __init__(self, store: Store, ttl_s: float, prefix: str = "outputs/cache"):
         self.store, self.ttl_s, self.prefix = store, ttl_s, prefix
-        self._counts = {"hits": 0, "misses": 0, "expired": 0, "writes": 0, "write_errors": 0, "read_errors": 0}
+        self._counts = {"hits": 0, "misses": 0, "expired": 0, "writes": 0, "write_errors": 0, "read_errors": 0,
+                        "bytes_written": 0, "bytes_hit": 0}
         self._lock = threading.Lock()
 
-    def _count(self, name: str) -> None:
+    def _count(self, name: str, amount: int = 1) -> None:
         with self._lock:
-            self._counts[name] += 1
+            self._counts[name] += amount
 
     def _sidecar(self, key: str) -> str:
         return f"{self.prefix}/{key}.json"
@@ -50,6 +51,7 @@ class StoreOutputCache:
             self._count("expired")
             return None
         self._count("hits")
+        self._count("bytes_hit", entry.size)
         return entry
 
     def read(self, entry: CachedOutput) -> bytes | None:
@@ -73,6 +75,7 @@ class StoreOutputCache:
             self._count("write_errors")
             raise
         self._count("writes")
+        self._count("bytes_written", entry.size)
         return entry
 
     def stats(self) -> dict:

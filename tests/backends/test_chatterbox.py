@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import json
 import time
 
 import numpy as np
@@ -16,6 +15,7 @@ from pydantic import ValidationError  # noqa: E402
 
 from backends.chatterbox import ChatterboxBackend, ChatterboxParams, files_revision, flatten_conditionals  # noqa: E402
 from common.errors import InvalidInput  # noqa: E402
+from tests.support.jobs import error_of  # noqa: E402
 from tests.support.torch_models import (  # noqa: E402
     RATE,
     create_voice,
@@ -129,7 +129,7 @@ def test_worker_clones_a_voice_stores_it_and_speaks_with_it(backend, tmp_path):
     stored = list(tmp_path.rglob("*.safetensors"))
     assert len(stored) == 1
     bad = worker.handle({"text": "Hi.", "voice": "tone", "params": {"bogus": 1}})
-    assert json.loads(bad["error"])["code"] == "invalid_input"
+    assert error_of(bad)["code"] == "invalid_input"
     result = worker.handle({"text": "Hello there.", "voice": "tone", "format": "wav", "seed": 1,
                             "params": {"cfg_weight": 0.3}})
     assert "error" not in result, result

@@ -23,6 +23,7 @@ from backends import REGISTRY, backend_class  # noqa: E402
 from backends.chatterbox_multilingual import LANGUAGES, ChatterboxMultilingualBackend, ChatterboxMultilingualParams  # noqa: E402
 from backends.chatterbox_turbo import ChatterboxTurboBackend, ChatterboxTurboParams  # noqa: E402
 from common.errors import AudioInvalid, InvalidInput  # noqa: E402
+from tests.support.jobs import error_of  # noqa: E402
 from tests.support.offline import offline as network_guard  # noqa: E402
 from tests.support.torch_models import (  # noqa: E402
     RATE,
@@ -373,7 +374,7 @@ class TestMultilingual:
         assert "error" not in created, created
         assert created["voice"]["embeddings"] == [mtl.embedding_key]
         bad = worker.handle({"text": "Hallo.", "voice": "tone", "params": {"language": "xx"}})
-        assert json.loads(bad["error"])["code"] == "invalid_input"
+        assert error_of(bad)["code"] == "invalid_input"
         result = worker.handle({"text": "Hallo, wie geht's?", "voice": "tone", "format": "wav", "seed": 1,
                                 "params": {"language": "de", "cfg_weight": 0.3}})
         assert "error" not in result, result

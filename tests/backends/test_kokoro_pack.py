@@ -1,4 +1,5 @@
-"""The official Kokoro voice pack: baked from a directory, seeding stock voices by language, English only."""
+"""The official Kokoro voice pack: baked from a directory, seeding stock voices by language, each voice speaking its
+language by default."""
 from __future__ import annotations
 
 import json
@@ -12,11 +13,12 @@ from backends.kokoro_voices import PACK_FILE
 from builder.bake import BakeError, bake
 from jobcore.settings import Settings
 from jobcore.worker import Worker
+from tests.support.jobs import error_of
 from tests.support.speech import decode_result, transcribe, wer
 
 # The bundled tables under official-style names (the real pack has 54; these five are enough to prove the layout).
 OFFICIAL_NAMES = {"jf_tebukuro": "af_heart", "jf_alpha": "bf_emma", "jm_kumo": "am_michael",
-                  "jf_nezumi": "jf_alpha", "jf_gongitsune": "xf_nobody"}
+                  "jf_nezumi": "jf_alpha", "jf_gongitsune": "ef_dora"}
 
 
 def bundled_tables() -> dict[str, np.ndarray]:
@@ -83,7 +85,7 @@ def test_the_pack_seeds_stock_voices_with_language_and_gender(pack_worker):
     assert {"af_heart", "bf_emma", "am_michael", "jf_alpha"} <= set(voices)
     assert (voices["af_heart"]["language"], voices["af_heart"]["gender"]) == ("en-us", "female")
     assert (voices["bf_emma"]["language"], voices["am_michael"]["gender"]) == ("en-gb", "male")
-    assert voices["jf_alpha"]["language"] == "ja"
+    assert voices["jf_alpha"]["language"] == "ja" and voices["ef_dora"]["language"] == "es"
     assert pack_worker.handle({"action": "info"})["default_voice"] == "af_heart"
 
 
@@ -95,8 +97,18 @@ def test_american_and_british_voices_speak_english(pack_worker, voice):
     assert result["voice"] == voice and wer(text, transcribe(samples, rate)) <= 0.25
 
 
-@pytest.mark.parametrize("voice, language", [("jf_alpha", "Japanese"), ("xf_nobody", "an unknown language")])
-def test_a_voice_without_a_g2p_is_a_clear_error(pack_worker, voice, language):
-    result = pack_worker.handle({"text": "Hello there.", "voice": voice})
-    error = json.loads(result["error"])
-    assert error["code"] == "invalid_input" and language in error["message"] and "English" in error["hint"]
+def test_a_voice_speaks_its_language_and_latin_text_with_a_japanese_voice_is_english(pack_worker):
+    """ef_dora reads Latin text as Spanish without being told; jf_alpha reads it as English (as before)."""
+    from tests.support.multilingual import reading_error, transcribe as transcribe_in
+
+    spanish = "Hola, me llamo Dora y tengo 3 hermanos."
+    samples, rate = decode_result(pack_worker.handle({"text": spanish, "voice": "ef_dora", "format": "wav"}))
+    assert reading_error(spanish, transcribe_in(samples, rate, "es"), "es") <= 0.35
+    english = "The library opens at nine in the morning."
+    samples, rate = decode_result(pack_worker.handle({"text": english, "voice": "jf_alpha", "format": "wav"}))
+    assert wer(english, transcribe(samples, rate)) <= 0.25
+
+
+def test_a_language_kokoro_lacks_is_a_clear_error(pack_worker):
+    error = error_of(pack_worker.handle({"text": "Guten Tag.", "voice": "af_heart", "language": "de"}))
+    assert error["code"] == "invalid_input" and "'de'" in error["message"] and "pt-br" in error["hint"]

@@ -15,6 +15,7 @@ from pydantic import ValidationError  # noqa: E402
 
 from backends.xtts import LANGUAGES, XttsBackend, XttsParams, files_revision  # noqa: E402
 from common.errors import AudioInvalid, InvalidInput  # noqa: E402
+from tests.support.jobs import error_of  # noqa: E402
 from tests.support.torch_models import (  # noqa: E402
     RATE,
     char_tokenizer_json,
@@ -194,7 +195,7 @@ def test_worker_clones_a_voice_stores_it_and_speaks_with_it(backend, tmp_path):
     assert created["voice"]["embeddings"] == [backend.embedding_key]
     assert len(list(tmp_path.rglob("*.safetensors"))) == 1
     bad = worker.handle({"text": "Hi.", "voice": "tone", "params": {"bogus": 1}})
-    assert json.loads(bad["error"])["code"] == "invalid_input"
+    assert error_of(bad)["code"] == "invalid_input"
     result = worker.handle({"text": "Hello there.", "voice": "tone", "format": "wav", "seed": 1,
                             "params": {"language": "en", "temperature": 0.5}})
     assert "error" not in result, result

@@ -12,6 +12,7 @@ import pytest
 
 from client import TTSClient, TTSJobError
 from jobcore import audio
+from tests.support.one_stream import assert_one_stream
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,12 +71,18 @@ def test_cli_say_writes_a_decodable_file(local_url, tmp_path):
     assert rate == 24_000 and len(samples) / rate > 1.0
 
 
-def test_cli_say_streams_mp3(local_url, tmp_path):
-    out = tmp_path / "stream.mp3"
-    done = cli("say", "One. Two.", "-o", str(out), "--url", local_url, "--stream")
-    assert done.returncode == 0 and "2 chunks" in done.stdout, done.stderr
-    samples, rate = audio.decode(out.read_bytes())
-    assert len(samples) / rate > 0.5
+@pytest.mark.parametrize("fmt", ["mp3", "opus", "wav"])
+def test_cli_say_streams_one_file(local_url, tmp_path, fmt):
+    """`say --stream` writes the chunks as they come; they are one stream of the whole answer's length."""
+    text = "One sentence comes first. Two more follow it. Three ends it."
+    out = tmp_path / f"stream.{'ogg' if fmt == 'opus' else fmt}"
+    done = cli("say", text, "-o", str(out), "--url", local_url, "--stream", "--voice", "jm_kumo")
+    assert done.returncode == 0 and "3 sentences" in done.stdout, done.stderr
+    with TTSClient(local_url) as c:
+        pcm = c.synthesize(text, voice="jm_kumo", format="pcm")
+    assert_one_stream(out.read_bytes(), fmt, len(pcm) / 2 / 24_000)
+    if fmt == "wav":                                     # written to a file: the sizes are the real ones
+        assert out.read_bytes()[4:8] != b"\xff\xff\xff\xff"
 
 
 def test_cli_voices_and_errors(local_url):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from client import TTSClient, TTSError, document, render_document
+from client import TTSClient, TTSError, render_document, retries
 from client.split import blocks, split_document
 from client.stitch import Pauses, chunks, ffmetadata, timeline, write_audio
 
@@ -109,7 +109,7 @@ DOC = "\n\n".join(f"Paragraph {i} says something." for i in range(12))
 
 
 def test_a_part_that_fails_transiently_is_sent_again(tmp_path: Path, monkeypatch):
-    monkeypatch.setattr(document, "RETRY_DELAY_S", 0.0)
+    monkeypatch.setattr(retries, "FIRST_DELAY_S", 0.0)
     endpoint = FakeEndpoint({1: "internal_error", 2: "internal_error"})
     with TTSClient("http://fake", transport=httpx.MockTransport(endpoint)) as client:
         result = render_document(client, DOC, tmp_path / "out.wav", parallel=1, part_chars=100)

@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run_handler(tmp_path, *args, **env) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BUCKET_", "RUNPOD_"))}
-    base.update(TTS_BACKEND="no-such-backend", VOICE_LIBRARY_URI=str(tmp_path / "lib"), WARMUP="0",
-                RUNPOD_SKIP_AUTO_SYSTEM_CHECKS="true", RUNPOD_SKIP_GPU_CHECK="true", **env)
+    base.update({"TTS_BACKEND": "no-such-backend", "VOICE_LIBRARY_URI": str(tmp_path / "lib"), "WARMUP": "0",
+                 "RUNPOD_SKIP_AUTO_SYSTEM_CHECKS": "true", "RUNPOD_SKIP_GPU_CHECK": "true", **env})
     return subprocess.run([sys.executable, "handler.py", *args], cwd=ROOT, env=base, capture_output=True,
                           text=True, timeout=90)
 
@@ -39,15 +39,24 @@ def test_broken_worker_answers_each_job_locally(tmp_path):
 
 def test_streaming_setting_picks_the_registered_handler(monkeypatch):
     monkeypatch.delenv("RUNPOD_WEBHOOK_GET_JOB", raising=False)
-    monkeypatch.delenv("STREAMING", raising=False)
-    assert handler.serving_handler(["handler.py", "--rp_serve_api"]) is handler.stream_handler
-    assert handler.serving_handler(["handler.py"]) is handler.handler          # the SDK's local test run
-    monkeypatch.setenv("STREAMING", "0")
-    assert handler.serving_handler(["handler.py", "--rp_serve_api"]) is handler.handler
+    assert handler.serving_handler(["handler.py", "--rp_serve_api"], True) is handler.stream_handler
+    assert handler.serving_handler(["handler.py"], True) is handler.handler          # the SDK's local test run
+    assert handler.serving_handler(["handler.py", "--rp_serve_api"], False) is handler.handler   # STREAMING=0
     monkeypatch.setenv("RUNPOD_WEBHOOK_GET_JOB", "http://127.0.0.1:9/job-take")
-    assert handler.serving_handler(["handler.py"]) is handler.handler
-    monkeypatch.setenv("STREAMING", "1")
-    assert handler.serving_handler(["handler.py"]) is handler.stream_handler
+    assert handler.serving_handler(["handler.py"], False) is handler.handler
+    assert handler.serving_handler(["handler.py"], True) is handler.stream_handler
+
+
+def test_a_bad_setting_exits_through_the_fitness_check_on_runpod(tmp_path):
+    """A bad variable is read once, when the worker is built: on RunPod the fitness check reports it and the
+    SDK exits (no second read of the settings raises before the check can run)."""
+    done = run_handler(tmp_path, TTS_BACKEND="kokoro", MAX_TEXT_CHARS="lots",
+                       RUNPOD_WEBHOOK_GET_JOB="http://127.0.0.1:9/job-take/$RUNPOD_POD_ID",
+                       RUNPOD_WEBHOOK_PING="PING_NOT_SET", RUNPOD_POD_ID="test-pod")
+    out = done.stdout + done.stderr
+    assert done.returncode == 1, out[-2000:]
+    assert "Fitness check failed: worker_fit" in out and "MAX_TEXT_CHARS='lots'" in out
+    assert "serving_handler" not in out and "load_settings" not in out   # no second read raised before it
 
 
 def test_fitness_check_passes_for_a_working_worker(kokoro_worker, monkeypatch):

@@ -66,7 +66,11 @@ def test_sentences_synthesized_in_parallel_keep_order_and_sound(kokoro_worker):
     texts = ["One short line.", "A second, somewhat longer sentence follows it here.", "Third.",
              "And the fourth one closes the list."]
     voice = kokoro_worker.library.embedding("jf_alpha", backend.embedding_key)
-    parallel = [np.concatenate([c.audio for c in chunks]) for chunks in backend.synthesize_many(texts, voice)]
+    packing, backend.packing = backend.packing, False   # one call per sentence; packed: test_kokoro_packing.py
+    try:
+        parallel = [np.concatenate([c.audio for c in chunks]) for chunks in backend.synthesize_many(texts, voice)]
+    finally:
+        backend.packing = packing
     sequential = [np.concatenate([c.audio for c in backend.synthesize(t, voice)]) for t in texts]
     assert len(parallel) == len(texts)
     for a, b in zip(parallel, sequential):

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from jobcore import audio
+from tests.support.jobs import error_of
 from tests.support.speech import transcribe, wer
 
 TEXT = "Please call me back before noon tomorrow about the garden party."
@@ -41,5 +42,5 @@ def test_time_stretch_keeps_words_and_pitch(kokoro_worker):
 
 def test_speed_bounds_follow_openai(kokoro_worker):
     for bad in (0.2, 4.5):
-        assert "speed" in kokoro_worker.handle({"text": "Hi.", "speed": bad})["error"]
+        assert "speed" in error_of(kokoro_worker.handle({"text": "Hi.", "speed": bad}))["message"]
     assert kokoro_worker.handle({"action": "info"})["capabilities"]["speed_range"] == [0.5, 2.0]

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import json
 
 import numpy as np
 import pytest
@@ -12,6 +11,8 @@ from common.errors import InvalidInput, VoiceNotFound
 from jobcore import audio
 from jobcore.settings import load_settings, parse_aliases
 from jobcore.voices import OPENAI_VOICES, Voices
+from tests.support.jobs import error_of
+from voice_library import ByteLRU, VoiceLibrary
 
 
 def test_openai_voice_names_map_onto_stock_voices_by_gender(kokoro_worker):
@@ -61,7 +62,7 @@ def test_inline_blend_speaks(kokoro_worker):
                                        ("jf_alpha+nobody", "voice_not_found"), ("+".join(["jf_alpha"] * 9), "invalid_input")])
 def test_bad_inline_blends_are_refused_by_name(kokoro_worker, bad, code):
     result = kokoro_worker.handle({"text": "Hi.", "voice": bad})
-    assert json.loads(result["error"])["code"] == code
+    assert error_of(result)["code"] == code
 
 
 def test_single_voice_backend_takes_every_openai_name(hibari_worker):
@@ -69,3 +70,31 @@ def test_single_voice_backend_takes_every_openai_name(hibari_worker):
     assert hibari_worker.handle({"text": "Hi.", "voice": "shimmer", "format": "wav"})["voice"] == "heart"
     # one voice under two names is that voice, not a blend (hibari cannot blend)
     assert hibari_worker.handle({"text": "Hi.", "voice": "heart+alloy(2)", "format": "wav"})["voice"] == "heart(1)"
+
+
+class CountingStore:
+    """A real store that counts its LIST calls."""
+
+    def __init__(self, store):
+        self.store, self.lists = store, 0
+
+    def list(self, prefix: str) -> list[str]:
+        self.lists += 1
+        return self.store.list(prefix)
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+
+def test_aliases_resolve_without_listing_and_a_miss_lists_once(kokoro_worker):
+    store = CountingStore(kokoro_worker.library.store)          # the session's directory library, stock voices in it
+    library = VoiceLibrary(store, ByteLRU(50_000_000))
+    voices = Voices(kokoro_worker.settings, kokoro_worker.backend, library)
+    for ref, voice_id in (("alloy", "jf_alpha"), ("Echo", "jm_kumo"), ("jf_alpha", "jf_alpha")):
+        assert voices.resolve(ref)[0].id == voice_id
+    assert store.lists == 0
+    with pytest.raises(VoiceNotFound) as info:
+        voices.resolve("nobody-at-all")
+    assert store.lists == 1 and "jf_alpha" in info.value.hint      # the one listing also names the voices
+    assert voices.resolve("alloy+echo")[0].id == "jf_alpha(0.5)+jm_kumo(0.5)"   # a blend: not a stored name,
+    assert store.lists == 2                                                      # its terms are aliases

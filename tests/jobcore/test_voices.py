@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from jobcore import audio
 from jobcore.worker import Worker
 from storage import open_store
 from tests.support.jobs import error_of
@@ -42,16 +43,17 @@ def files_of(tmp_path, voice_id):
 
 def test_create_from_clip_stores_reference_and_metadata(worker, speech_clip, tmp_path):
     voice = worker.handle({"action": "voices.create", "name": "Narrator One", "audio_base64": speech_clip,
-                           "transcript": "This is a reference clip."})["voice"]
+                           "transcript": "This is a reference clip.", "fit": False})["voice"]
     assert voice["id"] == "narrator-one" and voice["source"] == "clip"
     assert 2.0 < voice["reference_duration_s"] < 6.0
-    assert voice["usable"] is False and "cannot clone" in voice["note"]        # Kokoro has no clip encoder
+    assert voice["usable"] is False and '"fit": false' in voice["note"]     # stored only: Kokoro would have fitted
     assert files_of(tmp_path, "narrator-one") == ["voices/narrator-one/reference.flac", "voices/narrator-one/voice.json"]
     ref, rate = sf.read(tmp_path / "voices/narrator-one/reference.flac")
     assert rate == 24_000 and ref.ndim == 1 and -24 < 20 * np.log10(np.sqrt(np.mean(ref ** 2))) < -16
     names = {v["name"] for v in worker.handle({"action": "voices.list"})["voices"]}
     assert "Narrator One" in names
-    assert error_of(worker.handle({"action": "voices.create", "name": "narrator one", "audio_base64": speech_clip}))[
+    assert error_of(worker.handle({"action": "voices.create", "name": "narrator one", "audio_base64": speech_clip,
+                                   "fit": False}))[
         "code"] == "voice_exists"
 
 
@@ -59,7 +61,7 @@ def test_stereo_44k_mp3_clip_is_downmixed_and_resampled(worker, tmp_path):
     t = np.arange(int(44_100 * 3)) / 44_100
     tone = 0.3 * np.sin(2 * np.pi * 180 * t) * (1 + np.sin(2 * np.pi * 3 * t))
     clip = wav_b64(np.stack([tone, tone * 0.5], axis=1).astype(np.float32), 44_100, "MP3")
-    voice = worker.handle({"action": "voices.create", "name": "Stereo", "audio_base64": clip})["voice"]
+    voice = worker.handle({"action": "voices.create", "name": "Stereo", "audio_base64": clip, "fit": False})["voice"]
     info = sf.info(tmp_path / "voices/stereo/reference.flac")
     assert info.channels == 1 and info.samplerate == 24_000 and voice["reference_duration_s"] > 2.5
 
@@ -68,7 +70,8 @@ def test_long_clip_is_cut_to_the_best_window(worker, speech_clip):
     silence = np.zeros(24_000 * 40, np.float32)
     speech = decode_result({"audio_base64": speech_clip, "format": "wav", "sample_rate": 24_000})[0]
     long_clip = np.concatenate([silence[:24_000 * 5], speech, silence, speech, speech])
-    voice = worker.handle({"action": "voices.create", "name": "Long", "audio_base64": wav_b64(long_clip)})["voice"]
+    voice = worker.handle({"action": "voices.create", "name": "Long", "audio_base64": wav_b64(long_clip),
+                           "fit": False})["voice"]
     assert voice["reference_duration_s"] <= 30.0
 
 
@@ -108,7 +111,7 @@ def test_oversized_clip_is_refused(worker, tmp_path):
 
 
 def test_delete_removes_every_object(worker, speech_clip, tmp_path):
-    worker.handle({"action": "voices.create", "name": "Temp", "audio_base64": speech_clip})
+    worker.handle({"action": "voices.create", "name": "Temp", "audio_base64": speech_clip, "fit": False})
     assert worker.handle({"action": "voices.delete", "voice": "TEMP"}) == {"deleted": "temp"}
     assert not (tmp_path / "voices/temp").exists()
     assert error_of(worker.handle({"action": "voices.delete", "voice": "temp"}))["code"] == "voice_not_found"
@@ -160,7 +163,8 @@ def test_audio_url_to_loopback_is_refused_by_default(worker, clip_server, tmp_pa
 def test_audio_url_when_private_hosts_are_allowed(worker, clip_server):
     trusting = Worker(replace(worker.settings, allow_private_urls=True, max_audio_bytes=2_000_000),
                       worker.backend, worker.library)
-    voice = trusting.handle({"action": "voices.create", "name": "From Url", "audio_url": clip_server + "/redirect"})
+    voice = trusting.handle({"action": "voices.create", "name": "From Url", "audio_url": clip_server + "/redirect",
+                             "fit": False})
     assert voice["voice"]["reference_duration_s"] > 2.0
     err = error_of(trusting.handle({"action": "voices.create", "name": "Huge", "audio_url": clip_server + "/huge.wav"}))
     assert err["code"] == "audio_invalid" and "limit" in err["message"]
@@ -168,14 +172,37 @@ def test_audio_url_when_private_hosts_are_allowed(worker, clip_server):
     assert err["code"] == "audio_invalid" and "404" in err["message"]
 
 
-def test_fit_without_a_speaker_encoder_is_a_clear_error_and_writes_nothing(worker, speech_clip, tmp_path):
+def test_fit_without_a_speaker_encoder_is_a_clear_error_and_writes_nothing(worker, speech_clip, tmp_path,
+                                                                         monkeypatch):
+    from backends.speaker_encoder import SpeakerEncoder
+
+    monkeypatch.setenv("SPEAKER_ENCODER_WEIGHTS", str(tmp_path / "missing.pt"))
+    SpeakerEncoder.load.cache_clear()
     try:
-        import resemblyzer  # noqa: F401
-        pytest.skip("resemblyzer is installed here; the slow tier tests the fit itself")
-    except ImportError:
-        pass
-    err = error_of(worker.handle({"action": "voices.create", "name": "Fit Me", "audio_base64": speech_clip, "fit": True}))
-    assert err["code"] == "backend_unavailable" and "resemblyzer" in err["message"]
+        err = error_of(worker.handle({"action": "voices.create", "name": "Fit Me", "audio_base64": speech_clip}))
+    finally:
+        SpeakerEncoder.load.cache_clear()
+    assert err["code"] == "backend_unavailable" and "resemblyzer" in err["hint"] and "no torch" in err["hint"]
     assert not (tmp_path / "voices/fit-me").exists()
     err = error_of(worker.handle({"action": "voices.create", "name": "X", "blend": {"jf_alpha": 1, "jm_kumo": 1}, "fit": True}))
     assert err["code"] == "invalid_input"
+
+
+def test_a_clip_makes_a_usable_kokoro_voice_out_of_the_box(worker, kokoro_worker):
+    """No option needed: a clip uploaded to Kokoro is fitted (voice matching) and speaks; a clip spoken by
+    jf_nezumi comes out as mostly jf_nezumi."""
+    clip = kokoro_worker.handle({"text": "Every morning I walk along the river and count the boats that pass by.",
+                                 "voice": "jf_nezumi", "format": "wav"})["audio_base64"]
+    voice = worker.handle({"action": "voices.create", "name": "Fitted", "audio_base64": clip, "fit_budget": 6})["voice"]
+    assert voice["source"] == "fit" and voice["usable"] and "not cloning" in voice["note"]
+    assert voice["fit_similarity"] > 0.8 and max(voice["blend"], key=voice["blend"].get) == "jf_nezumi"
+    result = worker.handle({"text": "The fitted voice speaks.", "voice": "fitted", "format": "wav"})
+    samples, rate = audio.decode(base64.b64decode(result["audio_base64"]))
+    assert rate == 24_000 and np.sqrt(np.mean(samples ** 2)) > 0.01
+
+
+def test_voices_list_says_why_a_voice_is_not_usable(worker, speech_clip):
+    worker.handle({"action": "voices.create", "name": "Stored Only", "audio_base64": speech_clip, "fit": False})
+    listed = {v["id"]: v for v in worker.handle({"action": "voices.list"})["voices"]}
+    assert listed["stored-only"]["usable"] is False and "fit" in listed["stored-only"]["reason"]
+    assert listed["jm_kumo"]["usable"] and "reason" not in listed["jm_kumo"]

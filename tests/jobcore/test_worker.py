@@ -1,16 +1,12 @@
 """The worker's dispatch: one parse per job, one error guard, the start-up stand-in, checks made once."""
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 
 import jobcore.worker as worker_module
 from jobcore.settings import Settings
 from jobcore.worker import BrokenWorker, start_worker
-
-
-def error_of(result: dict) -> dict:
-    return json.loads(result["error"])
+from tests.support.jobs import error_of
 
 
 def test_stream_parses_the_job_input_once(hibari_worker, monkeypatch):

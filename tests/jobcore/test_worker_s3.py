@@ -34,7 +34,7 @@ def keys_of(worker, voice_id):
 def test_create_list_synthesize_delete(s3_worker, clip):
     created = s3_worker.handle({"action": "voices.create", "name": "Warm Mix", "blend": {"jf_alpha": 2, "jm_kumo": 1}})
     assert created["voice"]["usable"]
-    stored = s3_worker.handle({"action": "voices.create", "name": "Clip Voice", "audio_base64": clip})
+    stored = s3_worker.handle({"action": "voices.create", "name": "Clip Voice", "audio_base64": clip, "fit": False})
     assert stored["voice"]["reference_duration_s"] > 1.5
     names = {v["name"] for v in s3_worker.handle({"action": "voices.list"})["voices"]}
     assert {"Warm Mix", "Clip Voice", "jm_kumo"} <= names
@@ -70,7 +70,7 @@ def test_wrong_credentials_give_storage_unavailable_without_secrets(kokoro_worke
     wrong_secret = "sentinel-secret-" + uuid.uuid4().hex
     settings = s3_settings(kokoro_worker.settings, seaweed, f"c-{uuid.uuid4().hex[:16]}")
     monkeypatch.setattr(handler, "_worker", None)
-    monkeypatch.setattr(handler, "load_settings", lambda: replace(settings, s3_secret_access_key=wrong_secret))
+    monkeypatch.setattr("jobcore.worker.load_settings", lambda: replace(settings, s3_secret_access_key=wrong_secret))
     monkeypatch.setattr("jobcore.worker.load_backend", lambda *a, **k: kokoro_worker.backend)
     result = handler.handler({"id": "j1", "input": {"text": "hello"}})
     err = error_of(result)
@@ -102,14 +102,15 @@ def test_two_workers_racing_to_create_one_name_leave_one_voice(kokoro_worker, se
 
     def create(i):
         barrier.wait()
-        results[i] = workers[i].handle({"action": "voices.create", "name": "Same Name", "audio_base64": clip})
+        results[i] = workers[i].handle({"action": "voices.create", "name": "Same Name", "audio_base64": clip,
+                                          "fit": False})
 
     threads = [threading.Thread(target=create, args=(i,)) for i in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(60)
-    outcomes = sorted("voice" if "voice" in r else json.loads(r["error"])["code"] for r in results)
+    outcomes = sorted("voice" if "voice" in r else error_of(r)["code"] for r in results)
     assert outcomes == ["voice", "voice_exists"]
     assert keys_of(workers[0], "same-name") == ["voices/same-name/reference.flac", "voices/same-name/voice.json"]
 

@@ -1,5 +1,4 @@
 """Thousands of generated job inputs through the worker: no exception, only stable error codes, still serving."""
-import json
 import socket
 
 import pytest
@@ -7,6 +6,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from jobcore.worker import Worker
 from storage import open_store
+from tests.support.jobs import error_of
 from voice_library import ByteLRU, VoiceLibrary
 
 STABLE_CODES = {"invalid_input", "text_too_long", "unsupported_format", "voice_not_found", "voice_exists",
@@ -61,13 +61,13 @@ def test_any_job_input_gives_a_result_or_a_stable_error(fuzz_worker, job):
     result = fuzz_worker.handle(job, "fuzz")
     assert isinstance(result, dict)
     if "error" in result:
-        error = json.loads(result["error"])
+        error = error_of(result)
         assert error["code"] in STABLE_CODES, error
         assert set(error) == {"code", "message", "hint"}
     for item in fuzz_worker.stream(job, "fuzz"):
         assert isinstance(item, dict)
         if "error" in item:
-            assert json.loads(item["error"])["code"] in STABLE_CODES
+            assert error_of(item)["code"] in STABLE_CODES
 
 
 def test_still_serving_after_the_fuzz(fuzz_worker):

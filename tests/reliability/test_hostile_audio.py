@@ -71,7 +71,8 @@ def test_hostile_clip_is_audio_invalid_with_bounded_memory(name):
 
 @pytest.mark.parametrize("name", ["hour_of_silence", "wav_header_claims_gigabytes", "eight_channels"])
 def test_hostile_clip_through_the_worker(kokoro_worker, name, tmp_path):
-    job = {"action": "voices.create", "name": f"Hostile {name}", "audio_base64": base64.b64encode(CORPUS[name]()).decode()}
+    job = {"action": "voices.create", "name": f"Hostile {name}", "fit": False,
+           "audio_base64": base64.b64encode(CORPUS[name]()).decode()}
     assert error_of(kokoro_worker.handle(job))["code"] == "audio_invalid"
     assert f"hostile-{name}".replace("_", "-") not in {v["id"] for v in kokoro_worker.handle({"action": "voices.list"})["voices"]}
 

@@ -52,14 +52,14 @@ def test_storage_lost_mid_create_leaves_no_visible_voice_and_a_retry_is_clean(pr
     worker, proxy = proxied
     restore = fail_after(worker, proxy, "reference.flac", mode)
     started = time.monotonic()
-    err = error_of(worker.handle({"action": "voices.create", "name": "Faulty", "audio_base64": clip}))
+    err = error_of(worker.handle({"action": "voices.create", "name": "Faulty", "audio_base64": clip, "fit": False}))
     assert err["code"] == "storage_unavailable" and time.monotonic() - started < 30
     restore()
     proxy.set("pass")
     assert "Faulty" not in {v["name"] for v in worker.handle({"action": "voices.list"})["voices"]}
     assert error_of(worker.handle({"action": "voices.get", "voice": "faulty"}))["code"] == "voice_not_found"
     time.sleep(1.1)                                   # the dead attempt's lock expires
-    created = worker.handle({"action": "voices.create", "name": "Faulty", "audio_base64": clip})
+    created = worker.handle({"action": "voices.create", "name": "Faulty", "audio_base64": clip, "fit": False})
     assert created["voice"]["id"] == "faulty"
     assert worker.library.store.list("voices/faulty/") == ["voices/faulty/reference.flac", "voices/faulty/voice.json"]
 

@@ -2,6 +2,7 @@
 (204 while the model loads, then 200)."""
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -10,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from server import load_server_settings
 
@@ -52,3 +54,36 @@ def test_on_runpod_the_server_listens_on_all_interfaces():
     assert load_server_settings({"RUNPOD_POD_ID": "abc"}).host == "0.0.0.0"
     assert load_server_settings({"RUNPOD_POD_ID": "abc", "HOST": "127.0.0.1"}).host == "127.0.0.1"
     assert load_server_settings({}).host == "127.0.0.1"
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_server_whose_model_cannot_load_answers_each_job_with_the_reason(tmp_path, workers):
+    """The same start-up path as handler.py: the server keeps serving, and every job (RunPod's API or OpenAI's)
+    fails with the start-up error instead of the process exiting."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BUCKET_", "RUNPOD_"))}
+    env.update(TTS_BACKEND="no-such-backend", VOICE_LIBRARY_URI=str(tmp_path / "lib"), HOST="127.0.0.1",
+               PORT=str(port), WORKERS=workers, LOG_LEVEL="WARNING")
+    proc = subprocess.Popen([sys.executable, "-m", "server"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/ping", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, proc.stdout.read()[-2000:]
+            assert time.monotonic() < deadline, "the server did not come up"
+            time.sleep(0.1)
+        done = httpx.post(f"http://127.0.0.1:{port}/runsync", json={"input": {"text": "Hi."}}, timeout=30).json()
+        error = json.loads(done["error"])
+        assert done["status"] == "FAILED" and error["code"] == "backend_unavailable"
+        assert "no-such-backend" in error["message"]
+        speech = httpx.post(f"http://127.0.0.1:{port}/v1/audio/speech", json={"input": "Hi."}, timeout=30)
+        assert speech.status_code == 503 and speech.json()["error"]["code"] == "backend_unavailable"
+        assert not (tmp_path / "lib").exists()          # nothing written for a worker that never started
+    finally:
+        proc.terminate()
+        proc.wait(15)

@@ -113,16 +113,28 @@ def test_instructions_capability_is_reported(kokoro_worker):
 
 def test_cloned_voices_through_openai_voices_api(oa, local_url, kokoro_worker):
     """POST (the SDK's multipart upload) and DELETE /v1/audio/voices run voices.create/delete on the library.
-    Kokoro cannot clone, so the clip is stored for cloning backends and answered as not usable here."""
+    Kokoro cannot clone: it fits a mix of its voices to the clip (voice matching), usable at once; the form takes
+    `fit` and `fit_budget` too. A clip stored with `fit: false` is listed with `usable: false` and the reason."""
     import uuid
+
+    import httpx
 
     name = f"Clip {uuid.uuid4().hex[:8]}"
     clip = oa.audio.speech.create(model="tts-1", voice="jm_kumo", input="A short clip to keep.",
                                   response_format="wav").content
-    voice = oa.audio.voices.create(name=name, audio_sample=("clip.wav", clip, "audio/wav"), consent="mine")
+    voice = oa.audio.voices.create(name=name, audio_sample=("clip.wav", clip, "audio/wav"), consent="mine",
+                                   extra_body={"fit_budget": "6"})
     assert voice.name == name and voice.object == "audio.voice" and voice.type == "audio_sample"
     stored = kokoro_worker.handle({"action": "voices.get", "voice": voice.id})["voice"]
-    assert stored["reference_duration_s"] > 1.0 and voice.model_extra["usable"] is False
+    assert stored["reference_duration_s"] > 1.0 and voice.model_extra["usable"] is True
+    assert stored["source"] == "fit" and "not cloning" in voice.model_extra["note"]
+    stored_only = oa.audio.voices.create(name=name + " raw", audio_sample=("clip.wav", clip, "audio/wav"),
+                                         consent="mine", extra_body={"fit": "false"})
+    assert stored_only.model_extra["usable"] is False
+    listed = {v["id"]: v for v in httpx.get(f"{local_url}/v1/audio/voices", timeout=10).json()["voices"]}
+    assert listed[voice.id]["usable"] and listed[stored_only.id]["usable"] is False
+    assert "fit" in listed[stored_only.id]["reason"]
+    oa.audio.voices.delete(stored_only.id)
     deleted = oa.audio.voices.delete(voice.id)
     assert deleted.deleted and deleted.id == voice.id
     with pytest.raises(openai.NotFoundError):

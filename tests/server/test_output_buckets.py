@@ -18,6 +18,7 @@ from jobcore.settings import load_settings
 from jobcore.worker import Worker
 from server import ServerSettings, create_app
 from storage.s3_store import S3Store
+from tests.support.jobs import error_of
 from tests.support.servers import serve
 
 
@@ -61,7 +62,7 @@ def test_output_bucket_setting_names_bucket_and_prefix(kokoro_worker, seaweed):
 
 def test_no_bucket_anywhere_refuses_url_output(kokoro_worker):
     result = worker_with(kokoro_worker).handle({"text": "Hi.", "output": "url"})
-    error = json.loads(result["error"])
+    error = error_of(result)
     assert error["code"] == "invalid_input" and "s3Config" in error["hint"]
 
 

@@ -15,8 +15,10 @@ import runpod
 import soundfile as sf
 
 from client import TTSClient
+from common.errors import StorageUnavailable
 from jobcore.worker import Worker
 from server import ServerSettings, create_app
+from tests.support.fake_worker import FakeWorker
 from tests.support.servers import API_KEY, serve
 
 SIX = ("The first sentence is short. Here comes the second one. A third follows it. "
@@ -113,10 +115,11 @@ def test_ping_answers_without_key(streaming_url):
 
 
 # -- queue semantics on a controllable worker ------------------------------------------------------------
-class Gate:
+class Gate(FakeWorker):
     """A worker whose jobs wait for `release`; input {"fail": n} fails the first n runs; reports progress."""
 
     def __init__(self):
+        super().__init__()
         self.release, self.runs = threading.Event(), []
         self.release.set()
 
@@ -126,11 +129,8 @@ class Gate:
             progress({"step": 1})
         self.release.wait(30)
         if self.runs.count(job_id) <= job_input.get("fail", 0):
-            return {"error": json.dumps({"code": "storage_unavailable", "message": "flaky"})}
+            return {"error": StorageUnavailable("flaky")}
         return {"ok": job_input.get("n", 0)}
-
-    def stream(self, job_input, job_id=None, progress=None, s3_config=None, cancellation=None):
-        yield self.handle(job_input, job_id, progress)
 
 
 @pytest.fixture
