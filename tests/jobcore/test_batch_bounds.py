@@ -11,6 +11,7 @@ from dataclasses import replace
 import pytest
 
 from jobcore.worker import Worker
+from tests.support.jobs import error_of
 
 
 def test_the_whole_batch_shares_one_spoken_budget_checked_before_synthesis(hibari_worker, monkeypatch):
@@ -21,11 +22,11 @@ def test_the_whole_batch_shares_one_spoken_budget_checked_before_synthesis(hibar
     count = limit // len(item) + 1
     assert len(item) < hibari_worker.settings.max_text_chars and count <= hibari_worker.settings.max_batch_items
     result = hibari_worker.handle({"batch": [{"text": item} for _ in range(count)], "zip": True})
-    error = json.loads(result["error"])
+    error = error_of(result)
     assert error["code"] == "text_too_long" and str(limit) in error["message"] and "MAX_BATCH_CHARS" in error["hint"]
     storm = {"text": "XQZV " * 1500}      # 7,500 characters each, 45,000 in all, but spoken like 117,000
     result = hibari_worker.handle({"batch": [storm] * 6})
-    assert json.loads(result["error"])["code"] == "text_too_long"
+    assert error_of(result)["code"] == "text_too_long"
 
 
 def test_items_are_finished_window_by_window(hibari_worker, monkeypatch):

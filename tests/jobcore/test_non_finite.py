@@ -10,13 +10,9 @@ import pytest
 
 from jobcore.settings import Settings
 from jobcore.worker import Worker
+from tests.support.jobs import error_of
 
 BAD = [math.nan, math.inf, -math.inf]
-
-
-def error_of(result: dict) -> dict:
-    assert "error" in result, result
-    return json.loads(result["error"])
 
 
 @pytest.mark.parametrize("value", BAD, ids=["nan", "inf", "-inf"])

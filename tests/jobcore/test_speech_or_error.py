@@ -2,20 +2,15 @@
 not be spoken, in every path (plain, stream, batch, OpenAI speech), and is never cached."""
 from __future__ import annotations
 
-import json
 import uuid
 
 import pytest
 
 from jobcore.worker import Worker
+from tests.support.jobs import error_of
 from tests.support.seaweed import s3_settings
 
 UNSPOKEN = "こんにちは。元気ですか。"
-
-
-def error_of(result: dict) -> dict:
-    assert "error" in result, {k: v for k, v in result.items() if k != "audio_base64"}
-    return json.loads(result["error"]) if isinstance(result["error"], str) else result["error"]
 
 
 @pytest.fixture
@@ -43,9 +38,9 @@ def test_a_sentence_without_speech_fails_the_job_naming_it(silent_for_one):
     assert "Silent sentence here." in error_of(items[-1])["message"]
     batch = worker.handle({"batch": [{"text": "Silent sentence here."}, {"text": "Hello.", "format": "wav"}]})
     assert batch["failed"] == 1 and "Silent sentence here." in batch["results"][0]["error"]["message"]
-    plan, chunks = worker.speech({"text": "Hello there. Silent sentence here.", "format": "wav"})
+    speech = worker.speech({"text": "Hello there. Silent sentence here.", "format": "wav"})
     with pytest.raises(Exception, match="Silent sentence here"):
-        b"".join(chunks)
+        b"".join(speech.chunks)
 
 
 def test_text_the_backend_cannot_speak_is_an_error_and_never_cached(silent_for_one, seaweed):

@@ -6,20 +6,19 @@ import time
 
 import httpx
 
+from common.errors import BackendUnavailable
 from server import ServerSettings, create_app
+from tests.support.fake_worker import FakeWorker
 from tests.support.servers import serve
 
 MB = 1024 * 1024
 
 
-class FailingWorker:
+class FailingWorker(FakeWorker):
     """Fails every job at once (the input stays kept for /retry)."""
 
     def handle(self, job_input, job_id=None, progress=None, s3_config=None, cancellation=None):
-        return {"error": '{"code": "backend_unavailable", "message": "down"}'}
-
-    def stream(self, job_input, job_id=None, progress=None, s3_config=None, cancellation=None):
-        yield self.handle(job_input, job_id)
+        return {"error": BackendUnavailable("down")}
 
 
 def wait_done(url: str, job_id: str) -> dict:

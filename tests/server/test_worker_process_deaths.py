@@ -10,6 +10,7 @@ import pytest
 from jobcore.settings import Settings
 from server import processes as processes_module
 from server.processes import WorkerProcesses
+from tests.support.jobs import error_of
 
 LONG = " ".join(f"This is sentence number {i}, spoken slowly." for i in range(300))
 
@@ -43,7 +44,7 @@ def test_a_busy_child_that_dies_fails_its_job_before_the_replacement_is_ready(po
     runner.join(20)
     try:
         assert not runner.is_alive(), "the job waited for the replacement to load"
-        assert '"internal_error"' in outcome["error"]
+        assert error_of(outcome)["code"] == "internal_error"
     finally:
         gate.set()
     runner.join(30)

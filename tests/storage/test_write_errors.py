@@ -3,7 +3,6 @@ naming the bucket, never an internal_error with a traceback."""
 from __future__ import annotations
 
 import http.server
-import json
 import threading
 from dataclasses import replace
 
@@ -12,6 +11,7 @@ import pytest
 from common.errors import StorageUnavailable
 from jobcore.worker import Worker
 from storage import open_store
+from tests.support.jobs import error_of
 
 
 class Bare404(http.server.BaseHTTPRequestHandler):
@@ -51,5 +51,5 @@ def test_a_job_whose_output_bucket_is_missing_fails_clearly(hibari_worker, endpo
                        s3_access_key_id="a", s3_secret_access_key="b", s3_max_attempts=1)
     worker = Worker(settings, hibari_worker.backend, hibari_worker.library)
     result = worker.handle({"text": "Hi.", "format": "wav", "output": "url"})
-    error = json.loads(result["error"])
+    error = error_of(result)
     assert error["code"] == "storage_unavailable" and "missing-outputs" in error["hint"], error
