@@ -1,4 +1,4 @@
-"""The image as shipped: lean (no pip, no second copy of the weights, under 600 MB on the Debian base), labelled with
+"""The image as shipped: lean (no pip, no second copy of the weights, under 1,100 MB on the Debian base), labelled with
 its backend and revision, running as an unprivileged user."""
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ def test_labels_user_and_size(image):
     assert labels["org.opencontainers.image.revision"] not in ("", "unknown")
     assert info["Config"]["User"] == "worker"
     assert info["Config"]["Healthcheck"]["Test"][-1].endswith("healthcheck.py")
-    assert info["Size"] <= 600e6, f"{info['Size'] / 1e6:.0f} MB"
+    # 555 MB before the non-English G2P (pyopenjtalk-plus + sudachidict, misaki[zh], espeak-ng) added ~490 MB;
+    # the bound keeps today's size from growing while the 600 MB goal is open
+    assert info["Size"] <= 1_100e6, f"{info['Size'] / 1e6:.0f} MB"
 
 
 def test_no_build_tools_and_one_copy_of_the_weights(image):
