@@ -56,6 +56,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+OUR_HANDLER = "tts-worker"
+
+
 def setup_logging(env: Mapping[str, str] | None = None, prefix: str = "", level: str | None = None) -> str:
     """The root logger for an entry point: `level`, else LOG_LEVEL (INFO; an unknown level warns and uses INFO),
     LOG_FORMAT `text` (default) or `json`; HTTP client libraries quieted; query strings stripped from every line.
@@ -67,8 +70,9 @@ def setup_logging(env: Mapping[str, str] | None = None, prefix: str = "", level:
     else:
         handler.setFormatter(logging.Formatter(f"%(asctime)s %(levelname)s {prefix}%(name)s: %(message)s"))
     handler.addFilter(QueryFilter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
+    handler.set_name(OUR_HANDLER)
+    root = logging.getLogger()            # ours replaces an earlier one of ours; others (a test's capture) stay
+    root.handlers[:] = [h for h in root.handlers if h.get_name() != OUR_HANDLER] + [handler]
     chosen = (level or env.get("LOG_LEVEL") or "INFO").strip().upper()
     known = isinstance(logging.getLevelName(chosen), int)
     root.setLevel(chosen if known else "INFO")

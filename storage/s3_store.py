@@ -24,7 +24,7 @@ _AUTH = {"SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied", "Invalid
          "AuthorizationHeaderMalformed", "RequestTimeTooSkewed", "NoCredentialsError", "PartialCredentialsError",
          "403"}   # head_bucket answers a bare 403
 _HINT_AUTH = "check the S3 credentials (BUCKET_ACCESS_KEY_ID / BUCKET_SECRET_ACCESS_KEY) and BUCKET_REGION"
-_KEY_OPS = frozenset({"read", "delete", "head_bucket"})   # where a 404 means "no such key" (or bucket, for head)
+_KEY_OPS = frozenset({"read", "delete", "head_bucket", "check"})  # a 404 means "no such key" (or bucket, for heads)
 _HINT_BUCKET = ("create the bucket (aws s3 mb s3://{bucket} --endpoint-url {endpoint}), or start the worker with "
                 "CREATE_BUCKET=1 to create it; or correct the bucket in VOICE_LIBRARY_URI / OUTPUT_BUCKET, or "
                 "BUCKET_ENDPOINT_URL")

@@ -5,7 +5,7 @@ import io
 import json
 import logging
 
-from common.logs import setup_logging, strip_queries
+from common.logs import OUR_HANDLER, setup_logging, strip_queries
 
 
 def lines_of(env: dict, emit) -> list[str]:
@@ -14,7 +14,8 @@ def lines_of(env: dict, emit) -> list[str]:
     try:
         setup_logging(env)
         stream = io.StringIO()
-        root.handlers[0].setStream(stream)
+        (ours,) = [h for h in root.handlers if h.get_name() == OUR_HANDLER]   # a test's capture may stay beside it
+        ours.setStream(stream)
         emit()
         return stream.getvalue().splitlines()
     finally:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from common.errors import job_output
 from jobcore.fetch import fetch_audio
 from jobcore.worker import Worker
 from storage import open_store
@@ -119,7 +120,7 @@ def test_sentinel_secrets_never_reach_logs_errors_or_results(kokoro_worker, seaw
                      secret_access_key=seaweed.secret_key).ensure_bucket()
     worker = Worker.from_settings(good, backend=kokoro_worker.backend)
     for job in ({"action": "info"}, {"text": "hi", "output": "url"}, {"text": "hi", "voice": "nobody"}):
-        outputs.append(json.dumps(worker.handle(job, "secret-job")))
+        outputs.append(json.dumps(job_output(worker.handle(job, "secret-job"))))
     text = "\n".join(outputs + [r.getMessage() for r in caplog.records] + [caplog.text])
     for secret in (sentinel_key, sentinel_secret, seaweed.secret_key):
         assert secret not in text
