@@ -63,7 +63,8 @@ def runpod_router(queue: JobQueue, settings: ServerSettings) -> APIRouter:
             return snapshot
         return queue.snapshot(job)
 
-    @router.api_route("/status/{job_id}", methods=["GET", "POST"])
+    @router.get("/status/{job_id}")
+    @router.post("/status/{job_id}")      # one route per method: each its own operation id in /openapi.json
     async def status(job_id: str, ttl: int | None = None):
         """`?ttl=ms` keeps the job and its result that long from now (RunPod's status ttl), at most 7 days."""
         job = find(job_id)
@@ -74,7 +75,8 @@ def runpod_router(queue: JobQueue, settings: ServerSettings) -> APIRouter:
             queue.keep(job, ttl / 1e3)
         return queue.snapshot(job)
 
-    @router.api_route("/stream/{job_id}", methods=["GET", "POST"])
+    @router.get("/stream/{job_id}")
+    @router.post("/stream/{job_id}")      # as /status
     async def stream(job_id: str):
         return queue.take_stream(find(job_id))
 

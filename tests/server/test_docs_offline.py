@@ -24,3 +24,11 @@ def test_the_swagger_bundle_is_the_real_script(local_url):
     script = httpx.get(f"{local_url}/docs-assets/swagger-ui-bundle.js", timeout=30)
     assert script.headers["content-type"].startswith(("application/javascript", "text/javascript"))
     assert b"SwaggerUIBundle" in script.content and len(script.content) > 500_000
+
+
+def test_every_operation_has_its_own_id(local_url):
+    """Client generators key methods by operationId: a route answering GET and POST must not share one."""
+    spec = httpx.get(f"{local_url}/openapi.json", timeout=30).json()
+    ids = [op["operationId"] for methods in spec["paths"].values() for op in methods.values()]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    assert {"get", "post"} <= set(spec["paths"]["/status/{job_id}"]) and {"get", "post"} <= set(spec["paths"]["/stream/{job_id}"])
