@@ -30,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("directory")
     imp.add_argument("--library", required=True, help="a directory or s3://bucket/prefix")
     imp.add_argument("--backend", help="the backend that embeds the voices (default: TTS_BACKEND)")
+    imp.add_argument("--fit", action=argparse.BooleanOptionalAction, default=None,
+                     help="fit a voice to each clip (default: the backend's choice; Kokoro fits, about a minute a "
+                          "clip on 2 cores); --no-fit stores the clips only")
     args = parser.parse_args(argv)
     setup_logging()
 
@@ -52,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s holds no audio clips (%s)", directory, ", ".join(("wav", "flac", "ogg", "mp3")))
         return 1
     try:
-        results = import_voices(directory, args.library, args.backend)
+        results = import_voices(directory, args.library, args.backend, fit=args.fit)
     except JobError as exc:
         log.error("voice import failed: %s (%s)", exc.message, exc.hint or "")
         return 1

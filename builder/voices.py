@@ -27,20 +27,23 @@ def find_clips(directory: Path) -> list[Path]:
 
 
 def import_voices(directory: str | Path, library_uri: str, backend: str | None = None,
-                  settings: Settings | None = None) -> list[ImportResult]:
-    """One voices.create job per clip (name = file stem, transcript = same-stem .txt when present)."""
+                  settings: Settings | None = None, fit: bool | None = None) -> list[ImportResult]:
+    """One voices.create job per clip (name = file stem, transcript = same-stem .txt when present); `fit` None
+    leaves it to the backend (Kokoro fits a voice to each clip), False stores the clips only."""
     base = settings or load_settings()
     settings = dataclasses.replace(base, voice_library_uri=library_uri, backend=backend or base.backend, warmup=False)
     worker = Worker.from_settings(settings)
     try:
-        return [import_clip(worker, clip) for clip in find_clips(Path(directory))]
+        return [import_clip(worker, clip, fit) for clip in find_clips(Path(directory))]
     finally:
         worker.backend.close()
 
 
-def import_clip(worker: Worker, clip: Path) -> ImportResult:
+def import_clip(worker: Worker, clip: Path, fit: bool | None = None) -> ImportResult:
     job = {"action": "voices.create", "name": clip.stem,
            "audio_base64": base64.b64encode(clip.read_bytes()).decode("ascii")}
+    if fit is not None:
+        job["fit"] = fit
     transcript_file = clip.with_suffix(".txt")
     if transcript_file.is_file() and (transcript := transcript_file.read_text(encoding="utf-8").strip()):
         job["transcript"] = transcript

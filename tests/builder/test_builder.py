@@ -75,6 +75,7 @@ def test_voices_import_creates_then_skips(clips, tmp_path):
     store = open_store(str(library))
     alice = json.loads(store.read("voices/alice/voice.json").data)
     assert alice["transcript"] == "Hello, my name is Alice and this is my voice."
+    assert alice["source"] == "fit" and alice["fit_similarity"] > 0.5     # Kokoro fits a voice to each clip
     bob = json.loads(store.read("voices/bob/voice.json").data)
     reference, rate = audio.decode(store.read("voices/bob/reference.flac").data)
     heard = transcribe(reference, rate)
@@ -90,10 +91,12 @@ def test_voices_import_cli_reports_failures(clips, tmp_path, monkeypatch, caplog
     (clips / "broken.flac").write_bytes(b"this is not audio")
     try:
         with caplog.at_level(logging.INFO):
-            code = main(["voices", "import", str(clips), "--library", str(tmp_path / "lib")])
+            code = main(["voices", "import", str(clips), "--library", str(tmp_path / "lib"), "--no-fit"])
     finally:
         (clips / "broken.flac").unlink()
     assert code == 1
     assert "2 created, 0 skipped, 1 failed" in caplog.text
     assert "failed broken.flac (audio_invalid" in caplog.text
+    stored = json.loads(open_store(str(tmp_path / "lib")).read("voices/bob/voice.json").data)
+    assert stored["source"] == "clip" and stored["fit_similarity"] is None      # --no-fit: the clip only
     assert main(["voices", "import", str(tmp_path / "empty"), "--library", str(tmp_path / "lib")]) == 1
