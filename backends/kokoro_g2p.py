@@ -4,6 +4,9 @@ separately loaded library from espeakng-loader) through misaki's EspeakG2P for S
 Brazilian Portuguese and Hindi: the G2Ps Kokoro's own pipeline uses for these languages."""
 from __future__ import annotations
 
+import functools
+import importlib.metadata
+import importlib.util
 import logging
 import re
 import threading
@@ -24,12 +27,40 @@ LANGUAGES = ("en", "en-gb", "es", "fr", "hi", "it", "ja", "pt-br", "zh")
 BUNDLED_VOICES = {"ja": "jf_alpha", "fr": "jf_gongitsune"}
 #: espeak-ng's voice for each language it phonemizes here (Kokoro's own pipeline uses the same)
 ESPEAK_VOICES = {"es": "es", "fr": "fr-fr", "hi": "hi", "it": "it", "pt-br": "pt-br"}
-#: the G2P packages beyond hibari (info's versions name them)
+#: the G2P packages beyond hibari, the `languages` extra (info's versions name those installed)
 PACKAGES = ("pyopenjtalk-plus", "misaki", "espeakng-loader", "phonemizer-fork")
+#: the modules each language's G2P imports beyond the worker's own dependencies: an image built with LANGUAGES=en
+#: has none of them and speaks English only
+NEEDS = {"ja": ("pyopenjtalk",), "zh": ("misaki", "jieba", "pypinyin", "cn2an"),
+         **{language: ("misaki", "espeakng_loader", "phonemizer") for language in ESPEAK_VOICES}}
 _HAN = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)")
 _LATIN_WORD = re.compile(r"[A-Za-z]")
 _DIGIT_MASK = "\uE000"                 # a private-use character NFKC and jaconv leave alone
 _CJK_PUNCT = set("。、，！？；：「」『』（）《》【】“”…—・")
+
+
+@functools.cache
+def installed_languages() -> tuple[str, ...]:
+    """The languages of LANGUAGES whose G2P packages are installed (English always: hibari is a dependency)."""
+    return tuple(language for language in LANGUAGES if all(map(_installed, NEEDS.get(language, ()))))
+
+
+def installed_packages() -> dict[str, str]:
+    """Versions of the installed packages of PACKAGES."""
+    versions = {}
+    for package in PACKAGES:
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:          # a missing parent package
+        return False
 
 
 def _british():

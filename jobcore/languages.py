@@ -77,8 +77,9 @@ def choose(text: str, languages: tuple[str, ...], backend: str, *, requested: st
     """The language to speak `text` in, as the backend spells it.
 
     `requested` (the job's `language`) wins and must be one the backend speaks. Otherwise the script decides
-    where it can and the backend speaks that language; Latin text goes by the voice's language when it is written
-    in Latin letters (a Spanish voice reads Spanish), else English; a backend without English takes its first.
+    where it can (InvalidInput when the backend does not speak that language); Latin text goes by the voice's
+    language when it is written in Latin letters (a Spanish voice reads Spanish), else English; a backend without
+    English takes its first.
     `voice_chosen` False: the voice is the backend's default, not the job's pick, and does not make Han Japanese."""
     if requested:
         return check(requested, languages, backend)
@@ -86,6 +87,10 @@ def choose(text: str, languages: tuple[str, ...], backend: str, *, requested: st
     found = match(by_script, languages) if by_script else None
     if found:
         return found
+    if by_script:               # its letters say a language this backend does not speak: no guessing in another
+        raise InvalidInput(f"this text is written in a script the {backend} backend does not speak "
+                           f"(it reads as {by_script!r})",
+                           hint=f"the {backend} backend speaks {', '.join(languages)} (info: capabilities.languages)")
     if voice_language and canonical(voice_language).split("-")[0] not in NON_LATIN:
         found = match(voice_language, languages)
         if found:

@@ -87,3 +87,38 @@ def test_start_up_loads_no_other_languages_g2p():
             "if m in sys.modules), b.phonemizers.load_seconds)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[] {}"
+
+
+# A worker whose environment lacks the `languages` extra (an image built with LANGUAGES=en): the packages are made
+# unimportable in a fresh process, as if never installed.
+WITHOUT_LANGUAGES = """
+import importlib.abc, json, sys, tempfile
+class Absent(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] in {'pyopenjtalk', 'misaki', 'phonemizer', 'espeakng_loader', 'jieba', 'pypinyin', 'cn2an'}:
+            raise ModuleNotFoundError(name)
+        return None
+sys.meta_path.insert(0, Absent())
+from common.errors import job_output
+from jobcore.settings import Settings
+from jobcore.worker import Worker
+worker = Worker.from_settings(Settings(voice_library_uri=tempfile.mkdtemp(), warmup=False))
+jobs = {"info": {"action": "info"}, "english": {"text": "Hello there, this is English.", "format": "wav"},
+        "japanese_by_script": {"text": "今日はいい天気ですね。", "format": "wav"},
+        "japanese_asked": {"text": "Konnichiwa.", "language": "ja", "format": "wav"}}
+print(json.dumps({name: job_output(worker.handle(job, name, None)) for name, job in jobs.items()}))
+"""
+
+
+def test_without_the_languages_extra_kokoro_speaks_english_and_refuses_the_rest_clearly():
+    import json
+
+    run = subprocess.run([sys.executable, "-c", WITHOUT_LANGUAGES], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = json.loads(run.stdout.strip().splitlines()[-1])
+    assert out["info"]["capabilities"]["languages"] == ["en", "en-gb"]
+    samples, rate = decode_result(out["english"])
+    assert rate == 24_000 and out["english"]["duration_s"] > 1.0
+    for name in ("japanese_by_script", "japanese_asked"):
+        error = error_of(out[name])
+        assert error["code"] == "invalid_input" and "en, en-gb" in error["hint"], (name, error)

@@ -60,9 +60,13 @@ def test_han_is_japanese_only_for_a_japanese_voice_the_job_chose():
     assert languages.choose("天気", KOKORO, "kokoro", voice_language="ja", voice_chosen=False) == "zh"
 
 
-def test_unsupported_scripts_fall_back_to_what_the_backend_speaks():
-    assert languages.choose("今日はいい天気ですね。", ("en",), "hibari") == "en"
+def test_a_script_the_backend_does_not_speak_is_refused_before_synthesis():
+    """No guess in another language (an English G2P or tokenizer would read Japanese as nothing, or as noise)."""
+    with pytest.raises(InvalidInput) as refused:
+        languages.choose("今日はいい天気ですね。", ("en", "en-gb"), "kokoro")
+    assert "'ja'" in str(refused.value) and "en, en-gb" in refused.value.hint
     assert languages.choose("Привет, мир.", ("en", "ru"), "xtts") == "ru"
+    assert languages.choose("Hello, 世界 is a word.", ("en",), "hibari") == "en"     # mostly Latin: English
 
 
 @pytest.mark.parametrize("language, text, spoken", [

@@ -15,8 +15,8 @@ DOCKER = os.environ.get("DOCKER", "docker")
 HOST_ALIAS = "host.docker.internal"      # the docker host as containers see it (--add-host ...:host-gateway)
 
 
-def docker(*args: str, timeout: float = 120, check: bool = True) -> str:
-    done = subprocess.run([DOCKER, *args], capture_output=True, text=True, timeout=timeout)
+def docker(*args: str, timeout: float = 120, check: bool = True, input: str | None = None) -> str:
+    done = subprocess.run([DOCKER, *args], capture_output=True, text=True, timeout=timeout, input=input)
     if check and done.returncode != 0:
         raise RuntimeError(f"docker {' '.join(args[:3])} ... failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
     return done.stdout
