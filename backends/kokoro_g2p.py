@@ -217,3 +217,8 @@ def spread_words(units: list[str], phonemes: str) -> list[tuple[str, int, int]]:
         last = max(first, (i + 1) * len(places) // len(units) - 1)
         out.append((unit, places[first], places[last] + 1))
     return out
+
+
+# Found once here, on the thread that imports this module: the worker then loads on a thread of its own without
+# searching for modules while the RunPod SDK imports (tests/jobcore/test_startup.py).
+installed_languages()
