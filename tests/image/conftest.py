@@ -19,12 +19,23 @@ from tests.support.seaweed import seaweed_server
 SERVER_KEY = "image-test-key"
 
 
+def built_image(variable: str) -> str:
+    """The image `make test-image` built and named in this environment variable."""
+    name = os.environ.get(variable)
+    if not name:
+        pytest.fail(f"{variable} is not set: `make test-image` builds the images and runs these tests against them")
+    return name
+
+
 @pytest.fixture(scope="session")
 def image() -> str:
-    name = os.environ.get("TTS_IMAGE")
-    if not name:
-        pytest.fail("TTS_IMAGE is not set: `make test-image` builds the image and runs these tests against it")
-    return name
+    return built_image("TTS_IMAGE")
+
+
+@pytest.fixture(scope="session")
+def english_image() -> str:
+    """The LANGUAGES=en build."""
+    return built_image("TTS_IMAGE_EN")
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@ refuses Japanese text with a structured error naming what it speaks."""
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
@@ -22,14 +21,6 @@ for line in sys.stdin:
     job = json.loads(line)
     print(json.dumps(job_output(worker.handle(job, "job", None))), flush=True)
 """
-
-
-@pytest.fixture(scope="module")
-def english_image() -> str:
-    name = os.environ.get("TTS_IMAGE_EN")
-    if not name:
-        pytest.fail("TTS_IMAGE_EN is not set: `make test-image` builds the LANGUAGES=en image and names it there")
-    return name
 
 
 def run_jobs(image: str, *jobs: dict) -> list[dict]:
