@@ -1,6 +1,4 @@
 """`python -m client`: the command line (see client.cli)."""
-import sys
+from .cli import entry
 
-from .cli import main
-
-sys.exit(main())
+entry()
