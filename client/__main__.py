@@ -1,4 +1,6 @@
 """`python -m client`: the command line (see client.cli)."""
-from .cli import entry
+import sys
 
-entry()
+from .cli import main
+
+sys.exit(main())

@@ -145,19 +145,6 @@ def run(args) -> str:
         return f"deleted {client.delete_voice(args.name)}"
 
 
-def entry() -> None:
-    """The process entry (`python -m client`, `tts-client`): main's exit code. After Ctrl-C the process leaves at
-    once: threads still polling a document's parts, or a lock an interrupt left held (a signal between a lock's
-    acquire and its `with` block, bpo-29988), must not hold the exit; main has already cleaned up and the manifest
-    is written atomically."""
-    code = main()
-    if code == EXIT_INTERRUPTED:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    sys.exit(code)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Exit 0 on success; on failure one line on stderr and 1; on Ctrl-C 130 (a document run resumes when
     the same command runs again); 141 when whoever reads stdout has gone (`| head`)."""
