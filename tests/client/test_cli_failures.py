@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.fake_endpoint import FakeEndpoint
+from tests.support.interrupt import default_sigint
 
 ROOT = Path(__file__).resolve().parents[2]
 BOOK = "First paragraph, spoken in the first part.\n\nSecond paragraph, spoken in the second part.\n"
@@ -146,7 +147,8 @@ def test_ctrl_c_is_one_line_and_the_document_resumes(tmp_path):
     command = [sys.executable, "-m", "client", "document", str(book), "--out", str(out), "--no-progress",
                "--part-chars", "45"]
     with FakeEndpoint(answer) as endpoint:
-        first = subprocess.Popen([*command, "--url", endpoint.url], cwd=ROOT, stdout=subprocess.PIPE,
+        first = subprocess.Popen([*command, "--url", endpoint.url], cwd=ROOT, preexec_fn=default_sigint,
+                                 stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True)
         manifest = tmp_path / "book.wav.manifest.json"
         deadline = time.monotonic() + 60

@@ -20,6 +20,7 @@ import soundfile as sf
 from client import Pauses, TTSClient, render_document
 from client.split import split_document
 from tests.support.documents import document
+from tests.support.interrupt import default_sigint
 
 ROOT = Path(__file__).resolve().parents[2]
 @contextmanager
@@ -30,7 +31,7 @@ def server(tmp: Path, workers: int):
         port = sock.getsockname()[1]
     env = {**os.environ, "PORT": str(port), "WORKERS": str(workers), "TTS_BACKEND": "hibari", "TTS_THREADS": "1",
            "VOICE_LIBRARY_URI": str(tmp / f"lib{workers}"), "WARMUP": "false", "LOG_LEVEL": "WARNING"}
-    process = subprocess.Popen([sys.executable, "-m", "server"], cwd=ROOT, env=env)
+    process = subprocess.Popen([sys.executable, "-m", "server"], cwd=ROOT, env=env, preexec_fn=default_sigint)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -126,7 +127,8 @@ def test_a_killed_run_resumes_without_redoing_finished_parts(one_worker, two_wor
     jobs_before = completed_jobs(two_workers)
     command = [sys.executable, "-m", "client", "document", str(book), "--url", two_workers, "--out", str(out),
                "--parallel", "2", "--captions", "vtt", "--no-progress"]
-    first = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             preexec_fn=default_sigint)
     manifest_path, deadline = tmp_path / "book.wav.manifest.json", time.monotonic() + 120
     done: list[int] = []
     while len(done) < 4:
