@@ -199,14 +199,13 @@ class KokoroBackend(Backend):
         lexicon)."""
         return self.phonemizers.spoken(text, language)
 
-    @staticmethod
-    def _language(voice: Embedding, params) -> str:
+    def _language(self, voice: Embedding, params) -> str:
         """The job's language (the job core sets params.language), else the voice's own (English by default)."""
         chosen = getattr(params, "language", None)
         if not chosen:
             return kokoro_voices.spoken_language(voice)
         code = kokoro_voices.ALIASES.get(chosen.lower(), chosen.lower())
-        spoken = kokoro_g2p.installed_languages()
+        spoken = self.capabilities.languages
         if code not in spoken:
             raise InvalidInput(f"Kokoro cannot speak {chosen!r}", hint=f"language is one of: {', '.join(spoken)}")
         return code
