@@ -19,7 +19,7 @@ import numpy as np
 from common.errors import BackendUnavailable, InvalidInput
 from common.manifest import listed_sha256
 
-from . import kokoro_g2p, kokoro_packing, kokoro_timing, kokoro_voices
+from . import kokoro_g2p, kokoro_graph, kokoro_packing, kokoro_timing, kokoro_voices
 from .base import AudioChunk, Backend, Capabilities, Embedding, LanguageParams, StockVoice, Weights, safe_g2p
 from .kokoro_voices import STYLE_DIM
 from .onnx_device import choose_providers, running_provider
@@ -54,6 +54,8 @@ def onnx_session(ort, model: bytes, threads: int, providers=("CPUExecutionProvid
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
+    # fold the rewritten graph's DequantizeLinear weights into float ones once, here (kokoro_graph)
+    options.add_session_config_entry("session.disable_quant_qdq", "1")
     return ort.InferenceSession(model, sess_options=options, providers=list(providers))
 
 
@@ -74,6 +76,20 @@ def read_checked_model(model_dir: str | None) -> tuple[bytes, str, Callable[[], 
         raise BackendUnavailable(f"model file {path.name} does not match its sha256 in the manifest",
                                  hint="rebuild the image, or bake the weights again")
     return model, digest, path.read_bytes
+
+
+def cpu_graph(model: bytes, digest: str, read_model: Callable[[], bytes]) -> tuple[bytes, str, Callable[[], bytes]]:
+    """The graph with float convolutions (kokoro_graph), its revision and a way to have it again. A baked model was
+    rewritten at bake time; the bundled one is rewritten here (needs `onnx`; without it the graph runs as it is)."""
+    if kokoro_graph.is_rewritten_bytes(model):
+        return model, digest[:12], read_model
+    try:
+        rewritten = kokoro_graph.for_cpu(model)
+    except ImportError:
+        log.warning("the Kokoro graph runs with integer convolutions (slower): `onnx` is not installed to rewrite "
+                    "it; bake the model (python -m builder bake) or install onnx")
+        return model, digest[:12], read_model
+    return rewritten, f"{digest[:8]}-g{kokoro_graph.VERSION}", lambda: rewritten
 
 
 def phoneme_pieces(phonemes: str, limit: int = MAX_TOKENS) -> list[str]:
@@ -146,12 +162,23 @@ class KokoroBackend(Backend):
             self.model_name = "Kokoro-82M v1.0 ONNX with the official voice pack"
 
     @classmethod
+    def check_ahead(cls, model_dir: str | None) -> None:
+        """Without a baked model the load rewrites the bundled graph (kokoro_graph) with `onnx`: imported here, on
+        the start-up's own thread, so the loading thread imports nothing (jobcore.startup)."""
+        if not model_dir:
+            try:
+                import onnx  # noqa: F401
+            except ImportError:
+                pass              # the load says what that costs
+
+    @classmethod
     def load(cls, model_dir: str | None, threads: int = 0, device: str = "auto") -> KokoroBackend:
         """The model from MODEL_DIR (a baked copy) or the bundled packages (checked against their sha256)."""
         import onnxruntime as ort
         from hibari.g2p import G2P
 
         model, digest, read_model = read_checked_model(model_dir)
+        model, revision, read_model = cpu_graph(model, digest, read_model)
         # The G2P lexicon loads in Python on a thread of its own while onnxruntime builds the session in C++ (which
         # lets go of the GIL): measured 2.1 s one after the other, 1.25 s side by side, on 2 cores. Started once the
         # model is read and checked, so a bad model leaves no lexicon loading behind.
@@ -175,13 +202,14 @@ class KokoroBackend(Backend):
         pack = kokoro_voices.read_pack(pack_path) if pack_path is not None and pack_path.is_file() else None
         # With TTS_THREADS left automatic, multi-sentence texts also run one sentence per core on a
         # single-threaded session (measured 0.73x kokoro-onnx's real-time factor against 0.99x; BENCHMARKS.md).
-        return cls(session, read_model, revision=digest[:12], vocab=vocab, g2p=g2p.result(),
+        return cls(session, read_model, revision=revision, vocab=vocab, g2p=g2p.result(),
                    parallel=cores if not threads and cores > 1 else 1, duration_output=extra, providers=providers,
                    pack=pack)
 
     @classmethod
     def write_packaged_weights(cls, dest: Path) -> None:
-        (dest / MODEL_FILE).write_bytes(read_bundled_model()[0])
+        """The bundled model with the graph rewritten for the CPU (kokoro_graph), so the image needs no `onnx`."""
+        (dest / MODEL_FILE).write_bytes(kokoro_graph.for_cpu(read_bundled_model()[0]))
 
     @classmethod
     def bake_source(cls, dest: Path, source: str, revision: str | None, fetch) -> bool:

