@@ -9,7 +9,7 @@ job (test_input.json style: a short text and a one-off reference clip); random w
 that the job completed with WAV audio at 24 kHz of a plausible length, not speech.
 
 After each backend its image goes and dangling images of that backend and dangling build cache are pruned (the
-images are 10 GB or more). Results: out/gpu-images/results.md (and .json, merged across runs), logs beside them.
+images are 7 to 10 GB). Results: out/gpu-images/results.md (and .json, merged across runs), logs beside them.
 
     python -m scripts.test_images_gpu [BACKEND ...]          (all six by default; make test-images-gpu BACKENDS=...)
 """
@@ -213,7 +213,7 @@ def prune(backend: str, image: str, docker: str, log: Path) -> None:
     run([docker, "builder", "prune", "-f", "--filter", "type=regular"], log)
 
 
-def test_backend(backend: str, args, base: str, index: str) -> dict:
+def test_backend(backend: str, args, base: str, slim: str | None, index: str) -> dict:
     OUT.mkdir(parents=True, exist_ok=True)
     log = OUT / f"{backend}.log"
     log.write_text("")
@@ -226,8 +226,10 @@ def test_backend(backend: str, args, base: str, index: str) -> dict:
     dockerfile = build_files(backend)
     revision = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                               cwd=ROOT).stdout.strip() or "unknown"
-    build_args = {"BACKEND": backend, "CUDA_IMAGE": base, "SLIM_IMAGE": base, "TORCH_INDEX_URL": index,
-                  "MODEL_SOURCE": str(weights.relative_to(ROOT)), "REVISION": revision}
+    if subprocess.run(["git", "diff", "--quiet", "HEAD", "--"], cwd=ROOT).returncode != 0:
+        revision += "-dirty"                     # as `make image` labels it
+    build_args = {"BACKEND": backend, "CUDA_IMAGE": base, **({"SLIM_IMAGE": slim} if slim else {}),
+                  "TORCH_INDEX_URL": index, "MODEL_SOURCE": str(weights.relative_to(ROOT)), "REVISION": revision}
     cmd = [args.docker, "build", "--progress=plain", "-f", str(dockerfile),
            *(a for k, v in build_args.items() for a in ("--build-arg", f"{k}={v}")), "-t", image, "."]
     say(f"{backend}: building {image} (log: {log.relative_to(ROOT)})")
@@ -279,11 +281,14 @@ def main(argv: list[str] | None = None) -> int:
                         default=Path(os.environ.get("DOCKER_HERE", ROOT.parent / "shared/tools/docker-here.sh")))
     parser.add_argument("--cuda-image", default=os.environ.get("CUDA_IMAGE"),
                         help="the base (default: the local base docker-here.sh builds)")
+    parser.add_argument("--slim-image", default=os.environ.get("SLIM_IMAGE"),
+                        help="the base of the build's small requirements stage (default: the local base when "
+                             "--cuda-image is not given, else the Dockerfile's default)")
     parser.add_argument("--torch-index-url", default=os.environ.get("TORCH_INDEX_URL"),
                         help="where torch comes from (default: the index pip uses here)")
     parser.add_argument("--build-timeout", type=float, default=3600)
     parser.add_argument("--job-timeout", type=float, default=900)
-    parser.add_argument("--keep", action="store_true", help="keep each image (disk: 10 GB or more each)")
+    parser.add_argument("--keep", action="store_true", help="keep each image (disk: 7 to 10 GB each)")
     parser.add_argument("--rejudge", action="store_true",
                         help="build nothing: judge the recorded jobs again from their logs and rewrite the table")
     args = parser.parse_args(argv)
@@ -304,11 +309,12 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(table(results))
         return 0
     base = args.cuda_image or local_base(args.docker_here)
+    slim = args.slim_image or (None if args.cuda_image else base)
     index = args.torch_index_url or pip_index_url()
     say(f"base {base}, torch from {index}, backends: {', '.join(args.backends)}")
     OUT.mkdir(parents=True, exist_ok=True)
     for backend in args.backends:
-        results[backend] = test_backend(backend, args, base, index)
+        results[backend] = test_backend(backend, args, base, slim, index)
         store.write_text(json.dumps(results, indent=1))
         (OUT / "results.md").write_text(table(results))
     sys.stdout.write(table(results))
