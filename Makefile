@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint test-slow serve bench clean browser image test-image
+.PHONY: run test lint test-slow serve bench clean browser image test-image test-images-gpu
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -119,3 +119,14 @@ test-image: $(STAMP)
 	        DOCKERFILE=out/image/Dockerfile IMAGE=$(TEST_IMAGE)-en LANGUAGES=en
 	/usr/bin/docker image prune -f --filter label=tts-worker.backend >/dev/null   # earlier builds of these tags
 	TTS_IMAGE=$(TEST_IMAGE) TTS_IMAGE_EN=$(TEST_IMAGE)-en DOCKER=/usr/bin/docker $(PY) -m pytest -q -m image tests/image
+
+## make test-images-gpu: build each GPU backend's image here, one at a time (BACKENDS="chatterbox xtts ..." picks; all six
+## by default), on the local base with torch from the index pip uses (CUDA_IMAGE, SLIM_IMAGE, TORCH_INDEX_URL override), random
+## weights in each backend's layout baked from out/gpu-weights/BACKEND (made in .venv-LIBRARY), and run one job in a
+## container (DEVICE=cpu, no network); each image is removed and dangling cache pruned after it. Results in
+## out/gpu-images/results.md. Not part of `make test` or CI: about 40 minutes for all six, 7-10 GB of disk per image.
+test-images-gpu: $(STAMP)
+	DOCKER_HERE=$(DOCKER_HERE) $(if $(filter-out undefined,$(origin BACKENDS)),BACKENDS="$(BACKENDS)") \
+	    $(PY) -m scripts.test_images_gpu $(if $(filter-out undefined default,$(origin CUDA_IMAGE)),--cuda-image $(CUDA_IMAGE)) \
+	    $(if $(filter-out undefined default,$(origin TORCH_INDEX_URL)),--torch-index-url $(TORCH_INDEX_URL)) \
+	    $(if $(filter-out undefined default,$(origin SLIM_IMAGE)),--slim-image $(SLIM_IMAGE))

@@ -7,7 +7,6 @@ with the network blocked, so no hub call can hide in it.
 from __future__ import annotations
 
 import io
-import json
 import time
 
 import numpy as np
@@ -25,9 +24,9 @@ from backends.chatterbox_turbo import ChatterboxTurboBackend, ChatterboxTurboPar
 from common.errors import AudioInvalid, InvalidInput  # noqa: E402
 from tests.support.jobs import error_of  # noqa: E402
 from tests.support.offline import offline as network_guard  # noqa: E402
+from tests.support.random_weights import write_random_chatterbox_multilingual, write_random_chatterbox_turbo  # noqa: E402
 from tests.support.torch_models import (  # noqa: E402
     RATE,
-    char_tokenizer_json,
     create_voice,
     decode_wav,
     differing_arrays,
@@ -61,12 +60,6 @@ def offline():
     import chatterbox.models.tokenizers.tokenizer as tokenizer_module
 
     return network_guard(tokenizer_module, "hf_hub_download")
-
-
-def save_state(module, path) -> None:
-    from safetensors.torch import save_file
-
-    save_file({k: v.detach().clone().contiguous() for k, v in module.state_dict().items()}, path)
 
 
 def assert_embed_equals_library(backend, clip, rate):
@@ -122,41 +115,11 @@ def test_registry_names_the_variants():
 
 
 # -- Turbo --------------------------------------------------------------------------------------------
-def gpt2_tokenizer_files(path) -> None:
-    """GPT-2 BPE files as in ResembleAI/chatterbox-turbo (vocab.json, merges.txt, configs, added tags), tiny."""
-    from tokenizers import ByteLevelBPETokenizer
-
-    bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(["Hello there, this is a test of the turbo model."] * 3, vocab_size=300,
-                            min_frequency=1, special_tokens=["<|endoftext|>"], show_progress=False)
-    bpe.save_model(str(path))
-    size = len(json.loads((path / "vocab.json").read_text()))
-    (path / "added_tokens.json").write_text(json.dumps({"[laugh]": size, "[chuckle]": size + 1}))
-    eos = "<|endoftext|>"
-    (path / "special_tokens_map.json").write_text(json.dumps({"bos_token": eos, "eos_token": eos, "unk_token": eos}))
-    (path / "tokenizer_config.json").write_text(json.dumps({
-        "tokenizer_class": "GPT2Tokenizer", "model_max_length": 1024, "add_prefix_space": False,
-        "bos_token": eos, "eos_token": eos, "unk_token": eos}))
-
-
 @pytest.fixture(scope="class")
 def turbo_dir(tmp_path_factory):
     """The files ChatterboxTurboTTS.from_local reads, from the library's own constructors (its turbo T3 config)."""
-    from chatterbox.models.s3gen import S3Gen
-    from chatterbox.models.t3 import T3
-    from chatterbox.models.t3.modules.t3_config import T3Config
-    from chatterbox.models.voice_encoder import VoiceEncoder
-
-    hp = T3Config(text_tokens_dict_size=50276)           # as from_local sets it up
-    hp.llama_config_name, hp.speech_tokens_dict_size, hp.input_pos_emb = "GPT2_medium", 6563, None
-    hp.speech_cond_prompt_len, hp.use_perceiver_resampler, hp.emotion_adv = 375, False, False
     with random_bake(tmp_path_factory, "chatterbox-turbo") as path:
-        for name, build in (("ve.safetensors", VoiceEncoder), ("t3_turbo_v1.safetensors", lambda: T3(hp)),
-                            ("s3gen_meanflow.safetensors", lambda: S3Gen(meanflow=True))):
-            module = build()
-            save_state(module, path / name)
-            del module
-        gpt2_tokenizer_files(path)
+        write_random_chatterbox_turbo(path)
     return path
 
 
@@ -220,39 +183,11 @@ class TestTurbo:
 
 
 # -- Multilingual -------------------------------------------------------------------------------------
-CANGJIE = ["你\tonf", "好\tvnd"]       # the entry format of Cangjie5_TC.json: "glyph<TAB>code"
-
-
-def grapheme_tokenizer_json() -> str:
-    """A character-level tokenizer in MTLTokenizer's layout ([STOP]=0 ... [START]=255, [xx] language and
-    [cj_*] tokens; ids < 2454, T3Config.multilingual()'s text vocabulary)."""
-    specials = {"[STOP]": 0, "[UNK]": 1, "[SPACE]": 2, "[START]": 255}
-    chars = "abcdefghijklmnopqrstuvwxyz0123456789.,!?'\"-:;()\u0300\u0301\u0302\u0303\u0308\u0327"  # NFKD marks
-    vocab = {**specials, **{c: 3 + i for i, c in enumerate(chars)}}
-    vocab.update({f"[unused{i}]": i for i in range(len(vocab) - 1, 255)})   # no holes below [START]
-    extra = [f"[{code}]" for code in LANGUAGES] + [f"[cj_{c}]" for c in "abcdefghijklmnopqrstuvwxyz."]
-    vocab.update({token: 256 + i for i, token in enumerate(extra)})
-    return char_tokenizer_json(vocab, [*specials, *extra])
-
-
 @pytest.fixture(scope="class")
 def mtl_dir(tmp_path_factory):
     """The files ChatterboxMultilingualTTS.from_local reads (ve.pt and s3gen.pt are torch state dicts)."""
-    from chatterbox.models.s3gen import S3Gen
-    from chatterbox.models.t3 import T3
-    from chatterbox.models.t3.modules.t3_config import T3Config
-    from chatterbox.models.voice_encoder import VoiceEncoder
-
     with random_bake(tmp_path_factory, "chatterbox-multilingual") as path:
-        torch.save(VoiceEncoder().state_dict(), path / "ve.pt")
-        t3 = T3(T3Config.multilingual())
-        save_state(t3, path / "t3_mtl23ls_v2.safetensors")
-        del t3
-        s3gen = S3Gen()
-        torch.save(s3gen.state_dict(), path / "s3gen.pt")
-        del s3gen
-        (path / "grapheme_mtl_merged_expanded_v1.json").write_text(grapheme_tokenizer_json(), encoding="utf-8")
-        (path / "Cangjie5_TC.json").write_text(json.dumps(CANGJIE, ensure_ascii=False), encoding="utf-8")
+        write_random_chatterbox_multilingual(path)
     return path
 
 

@@ -14,8 +14,9 @@ pytest.importorskip("f5_tts.infer.utils_infer")
 import soundfile as sf  # noqa: E402
 from pydantic import ValidationError  # noqa: E402
 
-from backends.f5 import CHECKPOINT, VOCAB, F5Backend, F5Params, files_revision, normalize_ref_text  # noqa: E402
+from backends.f5 import VOCAB, F5Backend, F5Params, files_revision, normalize_ref_text  # noqa: E402
 from common.errors import InvalidInput  # noqa: E402
+from tests.support.random_weights import write_random_f5  # noqa: E402
 from tests.support.torch_models import (  # noqa: E402
     RATE,
     create_voice,
@@ -35,75 +36,11 @@ HOP = 256
 STEPS = 2                     # ODE steps per generation (the default is 32)
 TRANSCRIPT = "A tone that glides up and down"
 
-# charactr/vocos-mel-24khz's own config.yaml (what load_vocoder(is_local=True) reads)
-VOCOS_CONFIG = """\
-feature_extractor:
-  class_path: vocos.feature_extractors.MelSpectrogramFeatures
-  init_args:
-    sample_rate: 24000
-    n_fft: 1024
-    hop_length: 256
-    n_mels: 100
-    padding: center
-backbone:
-  class_path: vocos.models.VocosBackbone
-  init_args:
-    input_channels: 100
-    dim: 512
-    intermediate_dim: 1536
-    num_layers: 8
-head:
-  class_path: vocos.heads.ISTFTHead
-  init_args:
-    dim: 512
-    n_fft: 1024
-    hop_length: 256
-    padding: center
-"""
-
-
-def small_model_yaml() -> str:
-    """The package's F5TTS_v1_Base.yaml with a 2-layer, 128-wide DiT."""
-    from importlib.resources import files
-
-    from omegaconf import OmegaConf
-
-    cfg = OmegaConf.load(str(files("f5_tts").joinpath("configs/F5TTS_v1_Base.yaml")))
-    cfg.model.name = "F5TTS_v1_Small_test"
-    cfg.model.arch.update({"dim": 128, "depth": 2, "heads": 2, "text_dim": 64, "conv_layers": 1})
-    return OmegaConf.to_yaml(cfg)
-
-
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
     """The checkpoint, vocab, model config and vocos files where the backend's loading path reads them."""
-    from importlib.resources import files
-
-    from f5_tts.infer.utils_infer import hop_length, n_fft, n_mel_channels, target_sample_rate, win_length
-    from f5_tts.model import CFM, DiT
-    from f5_tts.model.utils import get_tokenizer
-    from omegaconf import OmegaConf
-    from safetensors.torch import save_file
-    from vocos import Vocos
-
     with random_bake(tmp_path_factory, "f5", "f5 + vocos") as path:
-        (path / CHECKPOINT).parent.mkdir(parents=True)
-        shutil.copyfile(str(files("f5_tts").joinpath("infer/examples/vocab.txt")), path / VOCAB)   # the real vocab
-        (path / "model.yaml").write_text(small_model_yaml(), encoding="utf-8")
-        arch = OmegaConf.to_container(OmegaConf.load(path / "model.yaml").model.arch)
-        vocab_char_map, vocab_size = get_tokenizer(str(path / VOCAB), "custom")
-        model = CFM(transformer=DiT(**arch, text_num_embeds=vocab_size, mel_dim=n_mel_channels),
-                    mel_spec_kwargs=dict(n_fft=n_fft, hop_length=hop_length, win_length=win_length,
-                                         n_mel_channels=n_mel_channels, target_sample_rate=target_sample_rate,
-                                         mel_spec_type="vocos"),
-                    odeint_kwargs=dict(method="euler"), vocab_char_map=vocab_char_map)
-        # the released checkpoints hold the EMA weights under "ema_model."
-        save_file({f"ema_model.{k}": v.detach().clone().contiguous() for k, v in model.state_dict().items()},
-                  path / CHECKPOINT)
-        (path / "vocos").mkdir()
-        (path / "vocos" / "config.yaml").write_text(VOCOS_CONFIG, encoding="utf-8")
-        vocos = Vocos.from_hparams(str(path / "vocos" / "config.yaml"))
-        torch.save(vocos.state_dict(), path / "vocos" / "pytorch_model.bin")
+        write_random_f5(path)
     return path
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import shutil
 import time
 
@@ -20,9 +19,9 @@ from pydantic import ValidationError  # noqa: E402
 from backends.higgs import PROCESSOR_DIR, SEMANTIC_DIR, TOKENIZER_DIR, HiggsBackend, HiggsParams, baked_hub_ids  # noqa: E402
 from common.errors import BackendUnavailable, InvalidInput  # noqa: E402
 from tests.support.offline import offline as network_guard  # noqa: E402
+from tests.support.random_weights import HIGGS_CODEBOOKS, write_random_higgs  # noqa: E402
 from tests.support.torch_models import (  # noqa: E402
     RATE,
-    char_tokenizer_json,
     create_voice,
     decode_wav,
     differing_arrays,
@@ -35,76 +34,16 @@ from tests.support.torch_models import (  # noqa: E402
 )
 
 pytestmark = pytest.mark.slow
-N_Q = 4                         # codebooks (the released tokenizer and model use 8)
+N_Q = HIGGS_CODEBOOKS           # codebooks (the released tokenizer and model use 8)
 HOP = 960                       # 24 kHz / 25 Hz: the v2 tokenizer's ratios [8, 5, 4, 2, 3]
 TOKENS = 12                     # generated tokens per test synthesis (random weights never stop by themselves)
 TRANSCRIPT = "A tone that glides up and down."
-SPECIALS = ["<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>",
-            "<|eom_id|>", "<|recipient|>", "<|audio_bos|>", "<|audio_eos|>", "<|audio_out_bos|>", "<|AUDIO|>",
-            "<|AUDIO_OUT|>", "<|scene_desc_start|>", "<|scene_desc_end|>"]
-AUDIO_TOKENIZER_CONFIG = {      # bosonai/higgs-audio-v2-tokenizer's layout, with fewer codebooks
-    "n_filters": 32, "D": 128, "target_bandwidths": [0.5, 1, 1.5, 2], "ratios": [8, 5, 4, 2, 3],
-    "sample_rate": 24000, "bins": 1024, "n_q": N_Q, "semantic_techer": "hubert_base_general",
-    "last_layer_semantic": True, "merge_mode": "concat", "downsample_mode": "step_down", "semantic_mode": "classic",
-    "vq_scale": 1, "semantic_sample_rate": 16000,
-}
-
-
-def text_tokenizer(path) -> dict[str, int]:
-    """A character-level fast tokenizer with the Llama-3 / Higgs special tokens; their ids."""
-    from tokenizers import Tokenizer, decoders
-    from transformers import PreTrainedTokenizerFast
-
-    chars = [chr(c) for c in range(32, 127)] + ["\n", "\n\n"]
-    vocab = {"[UNK]": 0, **{ch: i + 1 for i, ch in enumerate(chars)}}
-    tokenizer = Tokenizer.from_str(char_tokenizer_json(vocab, SPECIALS))
-    tokenizer.decoder = decoders.Fuse()       # generate()'s stop strings decode tokens back to text
-    (path / "tokenizer.json").write_text(tokenizer.to_str(), encoding="utf-8")
-    (path / "tokenizer_config.json").write_text(json.dumps(
-        {"tokenizer_class": "PreTrainedTokenizerFast", "bos_token": "<|begin_of_text|>",
-         "eos_token": "<|end_of_text|>", "unk_token": "[UNK]"}), encoding="utf-8")
-    tok = PreTrainedTokenizerFast(tokenizer_file=str(path / "tokenizer.json"))
-    return {name: tok.convert_tokens_to_ids(name) for name in SPECIALS} | {"size": len(tok)}
-
-
-def tiny_higgs(ids: dict[str, int]):
-    """HiggsAudioModel from the library's own config class: 2 Llama layers, 64 wide, dual-FFN audio adapter."""
-    from boson_multimodal.model.higgs_audio import HiggsAudioConfig, HiggsAudioModel
-
-    text = {"model_type": "llama", "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
-            "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": ids["size"],
-            "max_position_embeddings": 8192, "bos_token_id": ids["<|begin_of_text|>"],
-            "eos_token_id": ids["<|end_of_text|>"]}
-    encoder = {"num_mel_bins": 16, "encoder_layers": 1, "encoder_attention_heads": 2, "encoder_ffn_dim": 64,
-               "d_model": 32, "max_source_positions": 64, "pad_token_id": ids["<|end_of_text|>"]}
-    config = HiggsAudioConfig(
-        text_config=text, audio_encoder_config=encoder, audio_adapter_type="dual_ffn_fast_forward",
-        audio_dual_ffn_layers=[0, 1], audio_ffn_hidden_size=64, audio_ffn_intermediate_size=128,
-        encode_whisper_embed=False, skip_audio_tower=True, use_delay_pattern=True, audio_num_codebooks=N_Q,
-        audio_codebook_size=1024, audio_stream_bos_id=1024, audio_stream_eos_id=1025,
-        audio_in_token_idx=ids["<|AUDIO|>"], audio_out_token_idx=ids["<|AUDIO_OUT|>"],
-        pad_token_id=ids["<|end_of_text|>"], audio_out_bos_token_id=ids["<|audio_out_bos|>"],
-        audio_eos_token_id=ids["<|audio_eos|>"], torch_dtype="float32")
-    return HiggsAudioModel(config)
-
-
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
     """The generation model (sharded safetensors + index), its text tokenizer, the audio tokenizer (config.json +
     model.pth) and the HuBERT semantic model, each where the backend's loading path reads it."""
-    from boson_multimodal.audio_processing.higgs_audio_tokenizer import HiggsAudioTokenizer
-    from transformers import HubertConfig, HubertModel
-
     with random_bake(tmp_path_factory, "higgs", "higgs + audio tokenizer + hubert") as path:
-        ids = text_tokenizer(path)
-        tiny_higgs(ids).save_pretrained(path, max_shard_size="1MB", safe_serialization=True)
-        HubertModel(HubertConfig(hidden_size=768, num_hidden_layers=1, num_attention_heads=12,
-                                 intermediate_size=256)).save_pretrained(path / SEMANTIC_DIR)
-        (path / TOKENIZER_DIR).mkdir()
-        (path / TOKENIZER_DIR / "config.json").write_text(json.dumps(AUDIO_TOKENIZER_CONFIG), encoding="utf-8")
-        with baked_hub_ids(path):
-            tokenizer = HiggsAudioTokenizer(**AUDIO_TOKENIZER_CONFIG, device="cpu")
-        torch.save(tokenizer.state_dict(), path / TOKENIZER_DIR / "model.pth")
+        write_random_higgs(path)
     return path
 
 

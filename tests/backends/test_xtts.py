@@ -16,9 +16,9 @@ from pydantic import ValidationError  # noqa: E402
 from backends.xtts import LANGUAGES, XttsBackend, XttsParams, files_revision  # noqa: E402
 from common.errors import AudioInvalid, InvalidInput  # noqa: E402
 from tests.support.jobs import error_of  # noqa: E402
+from tests.support.random_weights import write_random_xtts  # noqa: E402
 from tests.support.torch_models import (  # noqa: E402
     RATE,
-    char_tokenizer_json,
     create_voice,
     decode_wav,
     differing_arrays,
@@ -35,46 +35,11 @@ MAX_NEW_TOKENS = 10
 STRIDE = 1024                 # model_args.gpt_code_stride_len: 22.05 kHz samples per GPT audio token
 
 
-def char_vocab_json() -> str:
-    """A character-level tokenizer in the layout VoiceBpeTokenizer expects ([STOP] [UNK] [SPACE] [lang] [START])."""
-    specials = ["[STOP]", "[UNK]", "[SPACE]", *(f"[{lang}]" for lang in LANGUAGES), "[START]"]
-    chars = "abcdefghijklmnopqrstuvwxyz0123456789.,!?'\"-:;()"
-    return char_tokenizer_json({token: i for i, token in enumerate([*specials, *chars])}, specials)
-
-
-def small_config():
-    """XTTS-v2's own config with a 2-layer, 256-wide GPT (the decoder and speaker encoder keep their real size)."""
-    from TTS.tts.configs.xtts_config import XttsArgs, XttsConfig
-
-    args = XttsArgs(gpt_layers=2, gpt_n_model_channels=256, gpt_n_heads=4, decoder_input_dim=256,
-                    gpt_num_audio_tokens=1026, gpt_start_audio_token=1024, gpt_stop_audio_token=1025,
-                    gpt_use_perceiver_resampler=True, gpt_max_audio_tokens=605, gpt_max_text_tokens=402,
-                    gpt_max_prompt_tokens=70)
-    return XttsConfig(model_args=args, temperature=0.75, repetition_penalty=5.0, gpt_cond_len=6,
-                      gpt_cond_chunk_len=2, max_ref_len=10)
-
-
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
     """config.json, model.pth, vocab.json and speakers_xtts.pth as Xtts.load_checkpoint reads them, + a manifest."""
-    from TTS.tts.layers.xtts.tokenizer import VoiceBpeTokenizer
-    from TTS.tts.models.xtts import Xtts
-
     with random_bake(tmp_path_factory, "xtts") as path:
-        (path / "vocab.json").write_text(char_vocab_json(), encoding="utf-8")
-        config = small_config()
-        model = Xtts(config)
-        model.tokenizer = VoiceBpeTokenizer(vocab_file=str(path / "vocab.json"))
-        model.init_models()                                   # what load_checkpoint does once it has the vocab
-        torch.save({"model": model.state_dict()}, path / "model.pth")
-        config.save_json(str(path / "config.json"))
-        # one stock speaker, as the hub's speakers_xtts.pth holds them: name -> latents
-        clip = torch.from_numpy(reference_clip(22_050))[None]
-        model.eval()
-        speakers = {"Test Speaker": {"gpt_cond_latent": model.get_gpt_cond_latents(clip, 22_050, 6, 2).clone(),
-                                     "speaker_embedding": model.get_speaker_embedding(clip, 22_050).clone()}}
-        torch.save(speakers, path / "speakers_xtts.pth")
-        del model
+        write_random_xtts(path)
     return path
 
 
