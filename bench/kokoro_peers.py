@@ -18,7 +18,6 @@ import httpx
 import numpy as np
 
 from backends.kokoro import MODEL_FILE, SAMPLE_RATE, onnx_session, read_bundled_model
-from backends.kokoro_timing import duration_output
 from bench.common import save
 from jobcore.settings import Settings
 from jobcore.worker import Worker
@@ -82,8 +81,9 @@ def with_int8_graph(worker: Worker) -> Worker:
     import onnxruntime as ort
 
     backend, model = worker.backend, read_bundled_model()[0]
-    extra = duration_output() if backend.timed else b""
+    extra = backend._extra if backend.timed else b""
     backend.session = onnx_session(ort, model + extra, os.cpu_count() or 1)
+    backend._read_model, backend._narrow = (lambda: model), None
     return worker
 
 
