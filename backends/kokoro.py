@@ -89,7 +89,7 @@ def cpu_graph(model: bytes, digest: str, read_model: Callable[[], bytes]) -> tup
         log.warning("the Kokoro graph runs with integer convolutions (slower): `onnx` is not installed to rewrite "
                     "it; bake the model (python -m builder bake) or install onnx")
         return model, digest[:12], read_model
-    return rewritten, f"{digest[:8]}-g{kokoro_graph.VERSION}", lambda: rewritten
+    return rewritten, f"{digest[:9]}-g{kokoro_graph.VERSION}", lambda: rewritten   # 12 characters, as before
 
 
 def phoneme_pieces(phonemes: str, limit: int = MAX_TOKENS) -> list[str]:
