@@ -103,7 +103,8 @@ ARG KOKORO_SOURCE=onnx-community/Kokoro-82M-v1.0-ONNX
 ARG MODEL_SOURCE=
 ARG MODEL_REVISION=
 ARG WHISPER_MODEL=
-# Kokoro's official pack needs onnx (finds the duration tensor) and huggingface_hub; here only, never at run time.
+# Kokoro's official pack needs huggingface_hub; here only, never at run time (onnx, which rewrites the graph and finds
+# its duration tensor, comes with the dependencies and is pruned from the runtime by scripts/prune_venv.sh).
 RUN --mount=type=cache,target=/root/.cache/pip \
     if [ "$BACKEND" = kokoro ]; then pip install -r /requirements/bake.txt; fi
 COPY common ./common

@@ -95,7 +95,7 @@ def test_the_bundled_graph_is_rewritten_once_and_marked():
 
 
 @pytest.fixture(scope="module")
-def both_graphs(kokoro_worker):
+def both_graphs():
     """The original int8 graph and the rewritten one, each with its duration output, on one thread."""
     model, digest = read_bundled_model()
     rewritten, revision, _ = cpu_graph(model, digest, lambda: model)
