@@ -348,7 +348,7 @@ class KokoroBackend(Backend):
         stock = {v.id: v.embedding["style"] for v in self.stock_voices()}
         result = fit_style(self, audio, sample_rate, stock, budget)
         return {"style": result.style}, {"similarity": result.similarity, "weights": result.weights,
-                                         "evaluations": result.evaluations}
+                                         "evaluations": result.evaluations, "checked": result.checked}
 
     def language_voice(self, language: str) -> str | None:
         """With the official pack: its first voice of that language (af_heart for American English); with the bundled

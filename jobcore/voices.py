@@ -202,8 +202,7 @@ class Voices:
         if not result["usable"]:
             result["note"] = unusable_reason(meta, sorted(embeddings), self.backend)
         elif meta.source == "fit":
-            result["note"] = (f"voice matching, not cloning: speaker similarity {meta.fit_similarity} "
-                              "(the same speaker scores about 0.9)")
+            result["note"] = fit_note(meta.fit_similarity, meta.blend or {})
         return {"voice": result, "timings_ms": {"total": round((time.perf_counter() - t0) * 1e3, 1)}}
 
     def _language(self, code: str) -> str:
@@ -260,3 +259,13 @@ def unusable_reason(meta: VoiceMeta, keys: Sequence[str], backend: Backend) -> s
     others = sorted({key.split("@")[0] for key in keys})
     return (f"made for {', '.join(others)}, with no {backend.name} embedding" if others
             else f"no {backend.name} embedding and no clip to make one from")
+
+
+def fit_note(similarity: float | None, blend: dict[str, float]) -> str:
+    """What a fitted voice is: matched, not cloned, and how closely (on a sentence the fit did not search on); a
+    fit whose best was a single stock voice says so."""
+    note = (f"voice matching, not cloning: speaker similarity {similarity} on a sentence the search did not use "
+            "(the same speaker scores about 0.9)")
+    if len(blend) == 1:
+        note += f"; no blend sounded closer than the stock voice {next(iter(blend))}, so this voice is that one"
+    return note
