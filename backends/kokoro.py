@@ -342,10 +342,14 @@ class KokoroBackend(Backend):
         return {"style": mixed.reshape(rows, 1, STYLE_DIM).astype(np.float32)}
 
     def fit(self, audio: np.ndarray, sample_rate: int, budget: int = 40) -> tuple[Embedding, dict]:
-        """Voice matching by black-box search over stock-voice blends, scored by a speaker encoder."""
+        """Voice matching by black-box search over stock-voice blends, scored by a speaker encoder. With the
+        official pack the search mixes its English voices (28 of 54): the probe sentences are English, and scoring
+        every voice first would spend the whole default budget (40) before any blend is tried."""
         from .kokoro_fit import fit_style
 
-        stock = {v.id: v.embedding["style"] for v in self.stock_voices()}
+        voices = self.stock_voices()
+        english = [v for v in voices if v.language.startswith("en")]
+        stock = {v.id: v.embedding["style"] for v in (english if self.pack is not None and english else voices)}
         result = fit_style(self, audio, sample_rate, stock, budget)
         return {"style": result.style}, {"similarity": result.similarity, "weights": result.weights,
                                          "evaluations": result.evaluations, "checked": result.checked}

@@ -112,3 +112,16 @@ def test_a_voice_speaks_its_language_and_latin_text_with_a_japanese_voice_is_eng
 def test_a_language_kokoro_lacks_is_a_clear_error(pack_worker):
     error = error_of(pack_worker.handle({"text": "Guten Tag.", "voice": "af_heart", "language": "de"}))
     assert error["code"] == "invalid_input" and "'de'" in error["message"] and "pt-br" in error["hint"]
+
+
+def test_a_clip_is_matched_among_the_packs_english_voices(pack_worker):
+    """With the official pack the fit mixes its English voices only (its probe sentences are English; the real
+    pack's 54 voices would use up the default budget of 40 before any blend is tried): a clip spoken by the pack's
+    jf_alpha is matched among af_heart, bf_emma and am_michael, not answered with jf_alpha itself."""
+    clip = pack_worker.handle({"text": "Every morning I walk along the river and count the boats that pass by.",
+                               "voice": "jf_alpha", "format": "wav"})["audio_base64"]
+    voice = pack_worker.handle({"action": "voices.create", "name": "Alpha Match", "audio_base64": clip,
+                                "fit_budget": 6})["voice"]
+    assert voice["source"] == "fit" and voice["usable"]
+    assert voice["blend"] and set(voice["blend"]) <= {"af_heart", "bf_emma", "am_michael"}
+    pack_worker.handle({"action": "voices.delete", "voice": "alpha-match"})
