@@ -352,7 +352,7 @@ class KokoroBackend(Backend):
         stock = {v.id: v.embedding["style"] for v in (english if self.pack is not None and english else voices)}
         result = fit_style(self, audio, sample_rate, stock, budget)
         return {"style": result.style}, {"similarity": result.similarity, "weights": result.weights,
-                                         "evaluations": result.evaluations, "checked": result.checked}
+                                         "evaluations": result.evaluations}
 
     def language_voice(self, language: str) -> str | None:
         """With the official pack: its first voice of that language (af_heart for American English); with the bundled

@@ -2,11 +2,11 @@
 
 This is voice *matching*, not cloning: the result is a mix of Kokoro's stock styles that a speaker
 encoder (resemblyzer's, run in numpy by speaker_encoder.py, no torch) finds closest to the clip. The search
-scores candidates on one probe sentence, and a search that tries forty blends on one sentence can pick a blend
-that only suits that sentence; so the blend it found and the best stock voices of the search are scored again on
-a second, held-out sentence, and the one that sounds closest there is returned (a stock voice when the blend does
-not beat it by BLEND_MARGIN). The similarity reported is that held-out one: a true same-speaker match scores about 0.9,
-different speakers 0.4-0.75.
+scores candidates on one probe sentence, and forty tries on one sentence can find a blend that suits only that
+sentence; so the blend it found and the search's best stock voices are scored again on held-out speech
+(CHECK_TEXT), and the blend is returned only if it beats the best of those stock voices there by BLEND_MARGIN
+(else that stock voice is). The similarity reported is the held-out one: a true same-speaker match scores about
+0.9, different speakers 0.4-0.75.
 """
 from __future__ import annotations
 
@@ -86,9 +86,8 @@ def fit_style(backend, reference: np.ndarray, rate: int, stock: dict[str, np.nda
 def held_out_choice(blend: np.ndarray, stock_scores: list[tuple[float, np.ndarray]], names: list[str],
                     score_check) -> tuple[str, np.ndarray, dict[str, float]]:
     """The search's blend against its best stock voices (by their search scores), each scored on the held-out
-    sentence by `score_check`: the winner's name and weights, and every finalist's score ("blend" unless it is one
-    of them).
-    The blend wins only by BLEND_MARGIN."""
+    speech by `score_check`; the blend wins only by BLEND_MARGIN. Returns the winner's name and weights, and every
+    finalist's score ("blend" unless the blend is one of the stock voices)."""
     finalists = {names[int(np.argmax(w))]: w for _, w in sorted(stock_scores, key=lambda s: -s[0])[:FINALIST_STOCK_VOICES]}
     if not any(np.allclose(blend, w) for w in finalists.values()):
         finalists["blend"] = blend
