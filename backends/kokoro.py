@@ -19,7 +19,7 @@ import numpy as np
 from common.errors import BackendUnavailable, InvalidInput
 from common.manifest import listed_sha256
 
-from . import kokoro_g2p, kokoro_graph, kokoro_packing, kokoro_timing, kokoro_voices
+from . import g2p_tables, kokoro_g2p, kokoro_graph, kokoro_packing, kokoro_timing, kokoro_voices
 from .base import AudioChunk, Backend, Capabilities, Embedding, LanguageParams, StockVoice, Weights, safe_g2p
 from .kokoro_voices import STYLE_DIM
 from .onnx_device import choose_providers, running_provider
@@ -175,7 +175,6 @@ class KokoroBackend(Backend):
     def load(cls, model_dir: str | None, threads: int = 0, device: str = "auto") -> KokoroBackend:
         """The model from MODEL_DIR (a baked copy) or the bundled packages (checked against their sha256)."""
         import onnxruntime as ort
-        from hibari.g2p import G2P
 
         model, digest, read_model = read_checked_model(model_dir)
         model, revision, read_model = cpu_graph(model, digest, read_model)
@@ -183,7 +182,7 @@ class KokoroBackend(Backend):
         # lets go of the GIL): measured 2.1 s one after the other, 1.25 s side by side, on 2 cores. Started once the
         # model is read and checked, so a bad model leaves no lexicon loading behind.
         g2p_loading = ThreadPoolExecutor(1, thread_name_prefix="g2p-load")
-        g2p = g2p_loading.submit(G2P)
+        g2p = g2p_loading.submit(g2p_tables.english_g2p, model_dir)
         g2p_loading.shutdown(wait=False)
         cores = os.cpu_count() or 1
         # Word timings: the graph's duration tensor becomes a second output (kokoro_timing), same weights.
@@ -208,15 +207,19 @@ class KokoroBackend(Backend):
 
     @classmethod
     def write_packaged_weights(cls, dest: Path) -> None:
-        """The bundled model with the graph rewritten for the CPU (kokoro_graph), so the image needs no `onnx`."""
+        """The bundled model with the graph rewritten for the CPU (kokoro_graph), so the image needs no `onnx`; the
+        English G2P's tables in the form that loads fastest (g2p_tables)."""
         (dest / MODEL_FILE).write_bytes(kokoro_graph.for_cpu(read_bundled_model()[0]))
+        g2p_tables.write_tables(dest)
 
     @classmethod
     def bake_source(cls, dest: Path, source: str, revision: str | None, fetch) -> bool:
-        """Any source is the official layout: the model, the voice pack and the duration tensor's name."""
+        """Any source is the official layout: the model, the voice pack and the duration tensor's name; and the English
+        G2P's tables (g2p_tables)."""
         from .kokoro_pack import bake_official
 
         bake_official(dest, source, revision, fetch, MODEL_FILES)
+        g2p_tables.write_tables(dest)
         return True
 
     def phonemize(self, text: str) -> str:

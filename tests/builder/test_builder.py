@@ -39,12 +39,22 @@ def test_bake_refuses_incomplete_weights_and_unknown_sources(weights, tmp_path):
         bake("nope", tmp_path / "model")
 
 
-def test_bake_writes_packaged_kokoro_weights_that_the_backend_loads(tmp_path):
+def test_bake_writes_packaged_kokoro_weights_that_the_backend_loads(tmp_path, monkeypatch):
+    from hibari import g2p as hibari_g2p
+
+    from backends.g2p_tables import TABLES_DIR
     from backends.kokoro import KokoroBackend
 
     manifest = bake("kokoro", tmp_path / "kokoro")
-    assert [f["path"] for f in manifest["files"]] == ["kokoro-v1.0.int8.onnx"]
-    assert KokoroBackend.load(str(tmp_path / "kokoro")).revision == manifest["files"][0]["sha256"][:12]
+    files = {f["path"]: f["sha256"] for f in manifest["files"]}
+    assert [p for p in files if not p.startswith(f"{TABLES_DIR}/")] == ["kokoro-v1.0.int8.onnx"]
+    hibari_reads: list[str] = []
+    real = hibari_g2p._load_json
+    monkeypatch.setattr(hibari_g2p, "_load_json", lambda name: hibari_reads.append(name) or real(name))
+    backend = KokoroBackend.load(str(tmp_path / "kokoro"))
+    assert backend.revision == files["kokoro-v1.0.int8.onnx"][:12]
+    assert hibari_reads == []           # the English G2P's tables came from the bake (backends/g2p_tables.py)
+    assert "həlˈO" in backend.phonemize("Hello there.")
 
 
 def test_bake_cli_exit_codes(weights, tmp_path):

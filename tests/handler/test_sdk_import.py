@@ -1,5 +1,5 @@
 """handler.import_runpod: the RunPod SDK without py-cpuinfo's subprocess, with the same processor name, and
-py-cpuinfo left as it was."""
+py-cpuinfo left as it was; the SSH library its CLI imports is loaded only when something uses it."""
 from __future__ import annotations
 
 import json
@@ -11,13 +11,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 SDK_CHILD = r"""
-import json, cpuinfo
+import json, sys, cpuinfo
 real = cpuinfo.get_cpu_info
 from handler import cpu_brand, import_runpod
 runpod = import_runpod()
 from runpod.serverless.utils import rp_debugger
+ssh_loaded = "paramiko.transport" in sys.modules
+from runpod.cli.groups.ssh import functions
+key = functions.paramiko.RSAKey                     # the CLI's own use of it still works
 print(json.dumps({"processor": rp_debugger.PROCESSOR, "kernel": cpu_brand(), "restored": cpuinfo.get_cpu_info is real,
-                  "start": callable(runpod.serverless.start)}))
+                  "start": callable(runpod.serverless.start), "ssh_loaded_at_import": ssh_loaded,
+                  "ssh_key": key.__module__, "ssh_now": "paramiko.transport" in sys.modules}))
 """
 
 
@@ -27,3 +31,11 @@ def test_the_sdk_import_keeps_a_real_processor_name_and_py_cpuinfo_as_it_was():
     report = json.loads(out.strip().splitlines()[-1])
     assert report["restored"] and report["start"]
     assert report["processor"] == report["kernel"] and report["processor"] not in ("", "unknown")
+
+
+def test_the_sdk_import_leaves_the_cli_ssh_library_until_it_is_used():
+    out = subprocess.run([sys.executable, "-c", SDK_CHILD], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         check=True).stdout
+    report = json.loads(out.strip().splitlines()[-1])
+    assert report["ssh_loaded_at_import"] is False
+    assert report["ssh_key"] == "paramiko.rsakey" and report["ssh_now"] is True
