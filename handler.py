@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
+import importlib.util
+import logging
 import os
 import platform
 import sys
+import time
 from types import ModuleType
 
 from common.errors import job_output
@@ -13,6 +17,7 @@ from jobcore.interface import JobWorker
 from jobcore.startup import load_in_background
 from jobcore.worker import BrokenWorker, start_worker
 
+log = logging.getLogger("handler")
 _worker: JobWorker | None = None
 
 
@@ -48,13 +53,41 @@ def cpu_brand() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
+#: imported by `import runpod` for its command line only (`runpod ssh`), never by the serverless worker: about 0.1 s
+#: of start-up CPU (paramiko, invoke and the cryptography parts they load); loaded on first use instead
+SDK_CLI_ONLY = ("paramiko",)
+
+
+class DeferredModule(ModuleType):
+    """A stand-in in sys.modules that imports the real module on its first attribute use (importlib's LazyLoader
+    does not do for this: on 3.11 the next `import` statement of the module loads it)."""
+
+    def __getattr__(self, attr: str):
+        real = self.__dict__.get("_real")
+        if real is None:
+            if sys.modules.get(self.__name__) is self:
+                del sys.modules[self.__name__]
+            real = self.__dict__["_real"] = importlib.import_module(self.__name__)
+        return getattr(real, attr)
+
+
+def defer_import(name: str) -> None:
+    """`import name` binds a DeferredModule until something uses it; nothing if it is imported already or not
+    installed."""
+    if name not in sys.modules and importlib.util.find_spec(name) is not None:
+        sys.modules[name] = DeferredModule(name)
+
+
 def import_runpod() -> ModuleType:
-    """`import runpod`, without its one slow step: the SDK's debugger module calls py-cpuinfo's get_cpu_info()
-    at import time for a processor name (shown only with --rp_debugger), and that runs a Python subprocess that
-    itself sleeps 1 s in a CPUID probe process (about 1.2 s of the SDK's 1.7 s import). For that import only,
-    get_cpu_info answers with the kernel's name for the processor; it is restored afterwards."""
+    """`import runpod`, without its slow steps: the SDK's debugger module calls py-cpuinfo's get_cpu_info() at
+    import time for a processor name (shown only with --rp_debugger), and that runs a Python subprocess that itself
+    sleeps 1 s in a CPUID probe process (about 1.2 s of the SDK's 1.7 s import). For that import only, get_cpu_info
+    answers with the kernel's name for the processor; it is restored afterwards. The CLI's SSH library
+    (SDK_CLI_ONLY) loads on first use."""
     import cpuinfo
 
+    for name in SDK_CLI_ONLY:
+        defer_import(name)
     real = cpuinfo.get_cpu_info
     cpuinfo.get_cpu_info = lambda: {"brand_raw": cpu_brand()}
     try:
@@ -113,6 +146,8 @@ if __name__ == "__main__":
     setup_logging()
     default_sdk_log_level()
     runpod = start()   # load and warm the model before the first job arrives
+    # CPU time, not wall time: on a shared host the wall clock also counts other tenants (bench/container_start)
+    log.info("start-up took %.2f s of CPU (all threads) before taking jobs", time.process_time())
 
     runpod.serverless.register_fitness_check(worker_fit)
     runpod.serverless.start({"handler": serving_handler(sys.argv, get_worker().streaming),
