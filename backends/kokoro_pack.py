@@ -3,7 +3,6 @@
 Called by `builder bake` through `KokoroBackend.bake_source`; a bad source is BackendUnavailable."""
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import tempfile
@@ -14,7 +13,7 @@ import numpy as np
 from common.errors import BackendUnavailable
 
 from .kokoro_graph import for_cpu
-from .kokoro_timing import TIMING_FILE, find_duration_tensor
+from .kokoro_timing import declare_duration_output, write_bake_record
 from .kokoro_voices import PACK_FILE, ROWS, STYLE_DIM, read_pack
 
 log = logging.getLogger(__name__)
@@ -48,8 +47,13 @@ def bake_official(dest: Path, source: str, revision: str | None, download, model
         else:
             write_pack(sorted((root / "voices").glob("*.bin")), dest / PACK_FILE)
         target = dest / (model.name if model.name in model_files else MODEL_OUT)
-        target.write_bytes(for_cpu(model.read_bytes()))      # float 2-D convolutions: kokoro_graph
-        write_timing(target, dest)
+        # float 2-D convolutions (kokoro_graph), the duration output declared (kokoro_timing)
+        graph = for_cpu(model.read_bytes())
+        declared, tensor = declare_duration_output(graph)
+        if tensor is None:
+            log.warning("%s has no duration tensor: word timestamps will use whisper alignment", model.name)
+        target.write_bytes(declared)
+        write_bake_record(dest, graph, tensor)
 
 
 def write_pack(voice_files: list[Path], out: Path) -> None:
@@ -65,11 +69,3 @@ def write_pack(voice_files: list[Path], out: Path) -> None:
     with open(out, "wb") as f:
         np.savez(f, **tables)
     log.info("wrote %s: %d voices", out, len(tables))
-
-
-def write_timing(model: Path, dest: Path) -> None:
-    """Record the graph's duration tensor (found by structure with `onnx`) for exact word timestamps."""
-    tensor = find_duration_tensor(model.read_bytes())
-    if tensor is None:
-        log.warning("%s has no duration tensor: word timestamps will use whisper alignment", model.name)
-    (dest / TIMING_FILE).write_text(json.dumps({"duration_tensor": tensor}) + "\n", encoding="utf-8")

@@ -35,7 +35,8 @@ BENCHMARKS = [
 EXTRA_TABLES = {"rtf": ("variant", "real-time factor"), "breakdown_median_ms": ("step", "median ms"),
                 "worker_stage_share": ("stage", "share of the job's time"), "hot_spots_ms": ("function", "own ms"),
                 "levels": ("variant", None), "wer_by_voice": ("voice", None),
-                "judged_by_resemblyzer_torch": ("voice", "similarity, resemblyzer's torch encoder")}
+                "judged_by_resemblyzer_torch": ("voice", "similarity, resemblyzer's torch encoder"),
+                "by_image": ("image", None)}
 SCALARS = ("load_average", "overhead_ms", "image_mb", "word_cost_synthesis", "word_cost_job", "paired_ratio_median",
            "non_synth_share", "first_chunk_over_stream_total", "audio_s", "chars", "kokoro_onnx", "weights_gb", "torch",
            "long_text_time_ratio", "fastkokoro", "fitted_similarity", "nearest_stock_voice", "nearest_stock_similarity",

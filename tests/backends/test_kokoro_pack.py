@@ -2,12 +2,15 @@
 language by default."""
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
 import pytest
 
+from backends.g2p_tables import TABLES_DIR
 from backends.kokoro import MODEL_FILE, read_bundled_model
+from backends.kokoro_graph import for_cpu
 from backends.kokoro_timing import DURATION_TENSOR, TIMING_FILE
 from backends.kokoro_voices import PACK_FILE
 from builder.bake import BakeError, bake
@@ -51,8 +54,12 @@ def pack_worker(official_dir, tmp_path_factory):
 def test_bake_from_a_directory_records_source_pack_and_duration_tensor(official_dir, tmp_path):
     manifest = bake("kokoro", tmp_path, source=str(official_dir))
     assert manifest["source"] == str(official_dir)
-    assert sorted(f["path"] for f in manifest["files"]) == sorted([MODEL_FILE, PACK_FILE, TIMING_FILE])
-    assert json.loads((tmp_path / TIMING_FILE).read_text()) == {"duration_tensor": DURATION_TENSOR}
+    paths = [f["path"] for f in manifest["files"] if not f["path"].startswith(f"{TABLES_DIR}/")]
+    assert sorted(paths) == sorted([MODEL_FILE, PACK_FILE, TIMING_FILE])
+    # the baked file declares the duration output itself; its revision is the rewritten graph's, as before
+    graph_sha = hashlib.sha256(for_cpu(read_bundled_model()[0])).hexdigest()
+    assert json.loads((tmp_path / TIMING_FILE).read_text()) == {"duration_tensor": DURATION_TENSOR, "declared": True,
+                                                                 "revision": graph_sha[:12]}
 
 
 def test_bake_converts_the_hub_layout_of_raw_voice_files(tmp_path):

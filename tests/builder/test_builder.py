@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 
@@ -42,19 +43,37 @@ def test_bake_refuses_incomplete_weights_and_unknown_sources(weights, tmp_path):
 def test_bake_writes_packaged_kokoro_weights_that_the_backend_loads(tmp_path, monkeypatch):
     from hibari import g2p as hibari_g2p
 
+    import backends.kokoro as kokoro
     from backends.g2p_tables import TABLES_DIR
-    from backends.kokoro import KokoroBackend
+    from backends.kokoro_graph import for_cpu
+    from common.errors import BackendUnavailable
 
     manifest = bake("kokoro", tmp_path / "kokoro")
     files = {f["path"]: f["sha256"] for f in manifest["files"]}
-    assert [p for p in files if not p.startswith(f"{TABLES_DIR}/")] == ["kokoro-v1.0.int8.onnx"]
+    assert [p for p in files if not p.startswith(f"{TABLES_DIR}/")] == ["kokoro-timing.json", "kokoro-v1.0.int8.onnx"]
     hibari_reads: list[str] = []
     real = hibari_g2p._load_json
     monkeypatch.setattr(hibari_g2p, "_load_json", lambda name: hibari_reads.append(name) or real(name))
-    backend = KokoroBackend.load(str(tmp_path / "kokoro"))
-    assert backend.revision == files["kokoro-v1.0.int8.onnx"][:12]
+    loaded_from: list = []
+    real_session = kokoro.onnx_session
+    monkeypatch.setattr(kokoro, "onnx_session",
+                        lambda ort, model, *a: loaded_from.append(model) or real_session(ort, model, *a))
+    backend = kokoro.KokoroBackend.load(str(tmp_path / "kokoro"))
+    # onnxruntime read the file from its path (the duration output is declared in it), with exact word timings, and
+    # the revision is the rewritten graph's, as before the output was declared in the file (stored voices keep working)
+    assert loaded_from == [str(tmp_path / "kokoro" / "kokoro-v1.0.int8.onnx")] and backend.timed
+    assert backend.revision == hashlib.sha256(for_cpu(kokoro.read_bundled_model()[0])).hexdigest()[:12]
     assert hibari_reads == []           # the English G2P's tables came from the bake (backends/g2p_tables.py)
     assert "həlˈO" in backend.phonemize("Hello there.")
+    chunks = list(backend.synthesize("Hello there, world.", backend.stock_voices()[0].embedding))
+    assert [w.word for c in chunks for w in c.words or ()] == ["Hello", "there", "world"]
+    backend.close()
+    model = tmp_path / "kokoro" / "kokoro-v1.0.int8.onnx"
+    data = bytearray(model.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    model.write_bytes(bytes(data))
+    with pytest.raises(BackendUnavailable, match="does not match its sha256"):
+        kokoro.KokoroBackend.load(str(tmp_path / "kokoro"))
 
 
 def test_bake_cli_exit_codes(weights, tmp_path):
