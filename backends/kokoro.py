@@ -11,7 +11,7 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -83,22 +83,40 @@ def check_listed(model_dir: str, name: str, digest: str) -> None:
                                  hint="rebuild the image, or bake the weights again")
 
 
-def session_file(model_dir: str | None) -> tuple[Path, str] | None:
-    """A baked model onnxruntime reads from its path, and its revision (its sha256 checked against the manifest):
-    rewritten for the CPU with its duration output declared at bake (kokoro_timing.declare_duration_output), so
-    nothing is appended in Python."""
-    if kokoro_timing.bake_record(model_dir).get("declared") is not True:
+def session_file(model_dir: str | None) -> Path | None:
+    """A baked model onnxruntime reads from its path: rewritten for the CPU with its duration output declared at
+    bake (kokoro_timing.declare_duration_output), so nothing is appended in Python."""
+    if not model_dir or kokoro_timing.bake_record(model_dir).get("declared") is not True:
         return None
-    assert model_dir is not None
-    path = next((p for p in (Path(model_dir) / n for n in MODEL_FILES) if p.is_file()), None)
-    if path is None:
-        return None
+    return next((p for p in (Path(model_dir) / n for n in MODEL_FILES) if p.is_file()), None)
+
+
+def checked_revision(model_dir: str, path: Path) -> str:
+    """The session file's revision, once its sha256 matched the manifest: the graph's own, from the bake record."""
     try:
         digest = file_sha256(path)
     except OSError as exc:
         raise BackendUnavailable(f"cannot read the Kokoro model at {path}: {exc.strerror}") from exc
     check_listed(model_dir, path.name, digest)
-    return path, kokoro_timing.bake_record(model_dir).get("revision") or digest[:12]
+    return kokoro_timing.bake_record(model_dir).get("revision") or digest[:12]
+
+
+def build_session(ort, path: Path, threads: int, device: str):
+    """A session on a session file, and the providers it was asked for."""
+    providers = tuple(choose_providers(device, ort.get_available_providers()))
+    return onnx_session(ort, str(path), threads or os.cpu_count() or 1, providers), providers
+
+
+# sessions started by check_ahead on a session file, by its path (with the threads and device they were built for),
+# until the load takes them
+_early: dict[str, tuple[int, str, Future]] = {}
+_early_lock = threading.Lock()
+
+
+def take_early_session(path: Path, threads: int, device: str) -> Future | None:
+    with _early_lock:
+        early = _early.pop(str(path), None)
+    return early[2] if early is not None and early[:2] == (threads, device) else None
 
 
 def cpu_graph(model: bytes, digest: str, read_model: Callable[[], bytes]) -> tuple[bytes, str, Callable[[], bytes]]:
@@ -192,30 +210,41 @@ class KokoroBackend(Backend):
             self.model_name = "Kokoro-82M v1.0 ONNX with the official voice pack"
 
     @classmethod
-    def check_ahead(cls, model_dir: str | None) -> None:
-        """Without a baked model the load rewrites the bundled graph (kokoro_graph) with `onnx`: imported here, on
-        the start-up's own thread, so the loading thread imports nothing (jobcore.startup)."""
+    def check_ahead(cls, model_dir: str | None, threads: int = 0, device: str = "auto") -> None:
+        """A session file's session starts building here, on a thread of its own, while the start-up imports the
+        rest and the load hashes the file: the load takes it once the hash matched (a mismatch drops it). Without a
+        baked model the load rewrites the bundled graph (kokoro_graph) with `onnx`: imported here, on the start-up's
+        own thread, so the loading thread imports nothing (jobcore.startup)."""
         if not model_dir:
             try:
                 import onnx  # noqa: F401
             except ImportError:
                 pass              # the load says what that costs
+            return
+        path = session_file(model_dir)
+        if path is None:
+            return
+        import onnxruntime as ort  # here: the building thread imports nothing
+
+        building = ThreadPoolExecutor(1, thread_name_prefix="kokoro-session")
+        with _early_lock:
+            _early[str(path)] = (threads, device, building.submit(build_session, ort, path, threads, device))
+        building.shutdown(wait=False)
 
     @classmethod
     def load(cls, model_dir: str | None, threads: int = 0, device: str = "auto") -> KokoroBackend:
         """The model from MODEL_DIR (a baked copy) or the bundled packages (checked against their sha256)."""
         import onnxruntime as ort
 
-        baked = session_file(model_dir)
-        source: bytes | str
-        if baked is not None:                 # onnxruntime reads the file itself; the duration output is in it
-            source, revision, read_model, extra = str(baked[0]), baked[1], lambda: str(baked[0]), b""
+        path = session_file(model_dir)
+        early = take_early_session(path, threads, device) if path is not None else None
+        if path is not None:                 # onnxruntime reads the file itself; the duration output is in it
+            assert model_dir is not None
+            revision = checked_revision(model_dir, path)
+            model = b""
         else:
             model, digest, read_model = read_checked_model(model_dir)
-            source, revision, read_model = cpu_graph(model, digest, read_model)
-            del model
-            # Word timings: the graph's duration tensor becomes a second output (kokoro_timing), same weights.
-            extra = kokoro_timing.duration_output(kokoro_timing.baked_tensor(model_dir))
+            model, revision, read_model = cpu_graph(model, digest, read_model)
         # The G2P lexicon loads in Python on a thread of its own while onnxruntime builds the session in C++ (which
         # lets go of the GIL): measured 2.1 s one after the other, 1.25 s side by side, on 2 cores. Started once the
         # model is read and checked, so a bad model leaves no lexicon loading behind.
@@ -223,19 +252,27 @@ class KokoroBackend(Backend):
         g2p = g2p_loading.submit(g2p_tables.english_g2p, model_dir)
         g2p_loading.shutdown(wait=False)
         cores = os.cpu_count() or 1
-        providers = tuple(choose_providers(device, ort.get_available_providers()))
-        try:
-            session = onnx_session(ort, with_output(source, extra), threads or cores, providers)
-        except Exception as exc:  # onnxruntime refuses a graph without that tensor: no exact timings then
-            if not extra:
-                raise BackendUnavailable(f"onnxruntime cannot load the baked Kokoro model {source}: {str(exc)[:300]}",
+        if path is not None:
+            try:
+                session, providers = early.result() if early is not None else build_session(ort, path, threads,
+                                                                                            device)
+            except Exception as exc:
+                raise BackendUnavailable(f"onnxruntime cannot load the baked Kokoro model {path}: {str(exc)[:300]}",
                                          hint="rebuild the image, or bake the weights again") from exc
-            log.warning("this Kokoro graph has no %s tensor (%s); no exact word timings",
-                        kokoro_timing.DURATION_TENSOR, str(exc)[:200])
-            extra = b""
-            session = onnx_session(ort, source, threads or cores, providers)
-        timed = baked is not None or bool(extra)
-        del source
+            read_model, extra, timed = (lambda: str(path)), b"", True
+        else:
+            # Word timings: the graph's duration tensor becomes a second output (kokoro_timing), same weights.
+            extra = kokoro_timing.duration_output(kokoro_timing.baked_tensor(model_dir))
+            providers = tuple(choose_providers(device, ort.get_available_providers()))
+            try:
+                session = onnx_session(ort, model + extra, threads or cores, providers)
+            except Exception as exc:  # onnxruntime refuses a graph without that tensor: no exact timings then
+                log.warning("this Kokoro graph has no %s tensor (%s); no exact word timings",
+                            kokoro_timing.DURATION_TENSOR, str(exc)[:200])
+                extra = b""
+                session = onnx_session(ort, model, threads or cores, providers)
+            timed = bool(extra)
+        del model
         vocab = json.loads((package_data() / "vocab.json").read_text(encoding="utf-8"))["vocab"]
         pack_path = Path(model_dir) / kokoro_voices.PACK_FILE if model_dir else None
         pack = kokoro_voices.read_pack(pack_path) if pack_path is not None and pack_path.is_file() else None

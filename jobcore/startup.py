@@ -32,7 +32,7 @@ def preimport(settings: Settings) -> None:
     """The loading's imports (torch and the engine for the GPU backends), on this thread, while the backend's
     weights are read and hashed on another (Backend.check_ahead)."""
     backend = backend_class(settings.backend)
-    backend.check_ahead(settings.model_dir)
+    backend.check_ahead(settings.model_dir, settings.threads, settings.device)
     for name in (*LOADING_IMPORTS, *backend.imports):
         try:
             importlib.import_module(name)

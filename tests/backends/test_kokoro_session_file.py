@@ -1,0 +1,63 @@
+"""A baked Kokoro model onnxruntime reads from its path (backends/kokoro.py session_file): its session starts
+building in check_ahead, beside the file's sha256 check, and the load takes it only once the file matched its
+manifest."""
+from __future__ import annotations
+
+import shutil
+import threading
+
+import pytest
+
+import backends.kokoro as kokoro
+from builder.bake import bake
+from common.errors import BackendUnavailable
+
+MODEL = "kokoro-v1.0.int8.onnx"
+
+
+@pytest.fixture(scope="module")
+def baked(tmp_path_factory):
+    dest = tmp_path_factory.mktemp("kokoro")
+    bake("kokoro", dest)
+    return dest
+
+
+@pytest.fixture
+def builds(monkeypatch):
+    """Each session build: the thread it ran on."""
+    threads: list[str] = []
+    real = kokoro.build_session
+    monkeypatch.setattr(kokoro, "build_session",
+                        lambda *a: threads.append(threading.current_thread().name) or real(*a))
+    return threads
+
+
+def test_the_load_takes_the_session_check_ahead_started(baked, builds):
+    kokoro.KokoroBackend.check_ahead(str(baked), 0, "auto")
+    backend = kokoro.KokoroBackend.load(str(baked))
+    try:
+        assert len(builds) == 1 and builds[0].startswith("kokoro-session")
+        assert backend.timed and kokoro._early == {}
+        chunks = list(backend.synthesize("Good morning, everyone.", backend.stock_voices()[0].embedding))
+        assert [w.word for c in chunks for w in c.words or ()] == ["Good", "morning", "everyone"]
+    finally:
+        backend.close()
+
+
+def test_a_session_started_for_other_settings_is_not_taken(baked, builds):
+    kokoro.KokoroBackend.check_ahead(str(baked), 1, "auto")
+    backend = kokoro.KokoroBackend.load(str(baked), threads=2)
+    backend.close()
+    assert len(builds) == 2 and not builds[1].startswith("kokoro-session") and kokoro._early == {}
+
+
+def test_a_changed_model_file_is_refused_though_its_session_was_started(baked, tmp_path, builds):
+    changed = tmp_path / "kokoro"
+    shutil.copytree(baked, changed)
+    data = bytearray((changed / MODEL).read_bytes())
+    data[len(data) // 3] ^= 0xFF           # after the manifest: its sha256 no longer matches
+    (changed / MODEL).write_bytes(bytes(data))
+    kokoro.KokoroBackend.check_ahead(str(changed), 0, "auto")
+    with pytest.raises(BackendUnavailable, match="does not match its sha256"):
+        kokoro.KokoroBackend.load(str(changed))
+    assert kokoro._early == {}             # the started session is dropped, not kept for a later load
