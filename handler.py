@@ -10,12 +10,14 @@ import platform
 import sys
 import time
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from common.errors import job_output
 from common.logs import setup_logging
-from jobcore.interface import JobWorker
 from jobcore.startup import load_in_background
-from jobcore.worker import BrokenWorker, start_worker
+
+if TYPE_CHECKING:     # the job core is imported by the start-up, once the backend's early start is under way
+    from jobcore.interface import JobWorker
 
 log = logging.getLogger("handler")
 _worker: JobWorker | None = None
@@ -24,6 +26,8 @@ _worker: JobWorker | None = None
 def get_worker() -> JobWorker:
     global _worker
     if _worker is None:
+        from jobcore.worker import start_worker
+
         _worker = start_worker()
     return _worker
 
@@ -36,6 +40,8 @@ def on_runpod() -> bool:
 def worker_fit() -> None:
     """The SDK's fitness check (run only on RunPod, before the first job): a worker that could not start
     raises here, and the SDK exits the process so RunPod replaces it instead of failing every job."""
+    from jobcore.worker import BrokenWorker
+
     worker = get_worker()
     if isinstance(worker, BrokenWorker):
         hint = f" ({worker.error.hint})" if worker.error.hint else ""

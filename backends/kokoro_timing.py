@@ -10,28 +10,18 @@ from pathlib import Path
 import numpy as np
 
 from .base import WordTiming
+from .kokoro_session import TIMING_FILE, bake_record
 
 # The duration predictor's rounded frame counts, after division by `speed` and clipped to >= 1: one value
 # per input token (pads included). Found by `find_duration_tensor` in the bundled int8 graph.
 DURATION_TENSOR = "/encoder/Clip_output_0"
 SAMPLES_PER_FRAME = 600          # 24 kHz audio: len(audio) == sum(durations) * 600 (checked in the tests)
-TIMING_FILE = "kokoro-timing.json"   # written at bake time: the duration tensor's name in the baked graph, and
-                                     # whether the baked file declares it an output already
 _SPOKEN = re.compile(r"\w")
 
 
 def baked_tensor(model_dir: str | None) -> str:
     """The duration tensor's name recorded by the bake, or the bundled graph's."""
     return bake_record(model_dir).get("duration_tensor") or DURATION_TENSOR
-
-
-def bake_record(model_dir: str | None) -> dict:
-    """What the bake wrote in TIMING_FILE ({} without one): `duration_tensor`; `declared`, whether the model file
-    declares it an output already (`declare_duration_output`); `revision`, the graph's own id before that."""
-    path = Path(model_dir) / TIMING_FILE if model_dir else None
-    if path is None or not path.is_file():
-        return {}
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def declare_duration_output(graph: bytes) -> tuple[bytes, str | None]:

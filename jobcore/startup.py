@@ -1,5 +1,6 @@
-"""The worker's start-up beside another slow import: everything the loading imports is imported first, on the
-caller's thread, then the loading (weights, session, lexicon, warm-up) runs on a thread of its own."""
+"""The worker's start-up beside another slow import: what the backend can start before anything heavy is imported
+(backends.start_early: Kokoro's session), then everything the loading imports, on the caller's thread, then the
+loading (weights, session, lexicon, warm-up) on a thread of its own. Imports the job core only once that started."""
 from __future__ import annotations
 
 import importlib
@@ -7,13 +8,15 @@ import logging
 import threading
 import time
 from concurrent.futures import Future
+from typing import TYPE_CHECKING
 
-from backends import backend_class
+from backends import backend_class, start_early
 from common.errors import JobError
 
-from .interface import JobWorker
 from .settings import Settings, load_settings
-from .worker import start_worker
+
+if TYPE_CHECKING:
+    from .interface import JobWorker
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,7 @@ def overlappable(settings: Settings) -> bool:
 def preimport(settings: Settings) -> None:
     """The loading's imports (torch and the engine for the GPU backends), on this thread, while the backend's
     weights are read and hashed on another (Backend.check_ahead)."""
+    start_early(settings.backend, settings.model_dir, settings.threads, settings.device)
     backend = backend_class(settings.backend)
     backend.check_ahead(settings.model_dir, settings.threads, settings.device)
     for name in (*LOADING_IMPORTS, *backend.imports):
@@ -49,6 +53,7 @@ def load_in_background(settings: Settings | None = None) -> Future[JobWorker]:
         preimport(settings)
     except JobError:
         settings = None      # start_worker reports the bad setting or backend as a BrokenWorker
+    from .worker import start_worker  # the job core: imported here, after the early start, on the caller's thread
     if settings is None or not overlappable(settings):
         done.set_result(start_worker(settings))
         return done

@@ -9,6 +9,7 @@ import threading
 import pytest
 
 import backends.kokoro as kokoro
+import backends.kokoro_session as kokoro_session
 from builder.bake import bake
 from common.errors import BackendUnavailable
 
@@ -26,9 +27,14 @@ def baked(tmp_path_factory):
 def builds(monkeypatch):
     """Each session build: the thread it ran on."""
     threads: list[str] = []
-    real = kokoro.build_session
-    monkeypatch.setattr(kokoro, "build_session",
-                        lambda *a: threads.append(threading.current_thread().name) or real(*a))
+    real = kokoro_session.build_session
+
+    def build(*args):
+        threads.append(threading.current_thread().name)
+        return real(*args)
+
+    monkeypatch.setattr(kokoro_session, "build_session", build)     # started ahead
+    monkeypatch.setattr(kokoro, "build_session", build)             # built by the load itself
     return threads
 
 
@@ -37,7 +43,7 @@ def test_the_load_takes_the_session_check_ahead_started(baked, builds):
     backend = kokoro.KokoroBackend.load(str(baked))
     try:
         assert len(builds) == 1 and builds[0].startswith("kokoro-session")
-        assert backend.timed and kokoro._early == {}
+        assert backend.timed and kokoro_session._early == {}
         chunks = list(backend.synthesize("Good morning, everyone.", backend.stock_voices()[0].embedding))
         assert [w.word for c in chunks for w in c.words or ()] == ["Good", "morning", "everyone"]
     finally:
@@ -48,7 +54,7 @@ def test_a_session_started_for_other_settings_is_not_taken(baked, builds):
     kokoro.KokoroBackend.check_ahead(str(baked), 1, "auto")
     backend = kokoro.KokoroBackend.load(str(baked), threads=2)
     backend.close()
-    assert len(builds) == 2 and not builds[1].startswith("kokoro-session") and kokoro._early == {}
+    assert len(builds) == 2 and not builds[1].startswith("kokoro-session") and kokoro_session._early == {}
 
 
 def test_a_changed_model_file_is_refused_though_its_session_was_started(baked, tmp_path, builds):
@@ -60,4 +66,4 @@ def test_a_changed_model_file_is_refused_though_its_session_was_started(baked, t
     kokoro.KokoroBackend.check_ahead(str(changed), 0, "auto")
     with pytest.raises(BackendUnavailable, match="does not match its sha256"):
         kokoro.KokoroBackend.load(str(changed))
-    assert kokoro._early == {}             # the started session is dropped, not kept for a later load
+    assert kokoro_session._early == {}             # the started session is dropped, not kept for a later load

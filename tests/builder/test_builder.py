@@ -44,6 +44,7 @@ def test_bake_writes_packaged_kokoro_weights_that_the_backend_loads(tmp_path, mo
     from hibari import g2p as hibari_g2p
 
     import backends.kokoro as kokoro
+    import backends.kokoro_session as kokoro_session
     from backends.g2p_tables import TABLES_DIR
     from backends.kokoro_graph import for_cpu
     from common.errors import BackendUnavailable
@@ -55,8 +56,8 @@ def test_bake_writes_packaged_kokoro_weights_that_the_backend_loads(tmp_path, mo
     real = hibari_g2p._load_json
     monkeypatch.setattr(hibari_g2p, "_load_json", lambda name: hibari_reads.append(name) or real(name))
     loaded_from: list = []
-    real_session = kokoro.onnx_session
-    monkeypatch.setattr(kokoro, "onnx_session",
+    real_session = kokoro_session.onnx_session
+    monkeypatch.setattr(kokoro_session, "onnx_session",
                         lambda ort, model, *a: loaded_from.append(model) or real_session(ort, model, *a))
     backend = kokoro.KokoroBackend.load(str(tmp_path / "kokoro"))
     # onnxruntime read the file from its path (the duration output is declared in it), with exact word timings, and
