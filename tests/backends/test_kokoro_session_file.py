@@ -67,3 +67,29 @@ def test_a_changed_model_file_is_refused_though_its_session_was_started(baked, t
     with pytest.raises(BackendUnavailable, match="does not match its sha256"):
         kokoro.KokoroBackend.load(str(changed))
     assert kokoro_session._early == {}             # the started session is dropped, not kept for a later load
+
+
+EARLY_CHILD = r"""
+import json, sys, time
+import handler                                   # the entry point imports no job core, numpy or backend base
+light = [m for m in ("numpy", "pydantic", "backends.base", "jobcore.worker", "hibari") if m in sys.modules]
+import backends
+backends.start_early("kokoro", sys.argv[1])
+import backends.kokoro_session as ks
+started = sorted(ks._early)
+still_light = [m for m in ("pydantic", "backends.base", "jobcore.worker") if m in sys.modules]
+print(json.dumps({"light": light, "started": started, "still_light": still_light}))
+"""
+
+
+def test_the_entry_point_starts_the_session_before_importing_the_job_core(baked):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", EARLY_CHILD, str(baked)], cwd=root, capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    report = json.loads(out.strip().splitlines()[-1])
+    assert report == {"light": [], "started": [str(baked / MODEL)], "still_light": []}
