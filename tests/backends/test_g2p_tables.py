@@ -31,6 +31,14 @@ def reads(monkeypatch):
     return names
 
 
+def copy_tables(baked, dest):
+    """The baked tables alone, in a directory of their own (no manifest)."""
+    for path in baked[1]:
+        (dest / path).parent.mkdir(parents=True, exist_ok=True)
+        (dest / path).write_bytes((baked[0] / path).read_bytes())
+    return dest
+
+
 def phonemes(g2p) -> str:
     said = g2p(TEXT)
     return said if isinstance(said, str) else said[0]
@@ -59,11 +67,7 @@ def test_without_baked_tables_hibari_reads_its_own(tmp_path, reads):
 
 
 def test_a_changed_table_is_not_read(baked, tmp_path, reads):
-    dest = tmp_path / "models"
-    dest.mkdir()
-    for path in baked[1]:
-        (dest / path).parent.mkdir(parents=True, exist_ok=True)
-        (dest / path).write_bytes((baked[0] / path).read_bytes())
+    dest = copy_tables(baked, tmp_path / "models")
     write_manifest(dest, "kokoro", "test")
     tagger = dest / next(p for p in baked[1] if "tagger" in p)
     data = bytearray(tagger.read_bytes())
@@ -76,11 +80,7 @@ def test_a_changed_table_is_not_read(baked, tmp_path, reads):
 
 
 def test_tables_the_manifest_does_not_list_are_not_read(baked, tmp_path, reads):
-    dest = tmp_path / "models"
-    dest.mkdir()
-    for path in baked[1]:
-        (dest / path).parent.mkdir(parents=True, exist_ok=True)
-        (dest / path).write_bytes((baked[0] / path).read_bytes())
+    dest = copy_tables(baked, tmp_path / "models")
     english_g2p(str(dest))                                            # no manifest at all
     (dest / MANIFEST).write_text(json.dumps({"files": []}))          # a manifest that lists none of them
     english_g2p(str(dest))
