@@ -156,10 +156,9 @@ class Backend(ABC):
         """Read the weights (MODEL_DIR, or the bundled ones) and import the engine: a ready backend."""
 
     @classmethod
-    def check_ahead(cls, model_dir: str | None, threads: int = 0, device: str = "auto") -> None:
-        """Start checking the baked weights (or building what `load(model_dir, threads, device)` will use) on a
-        thread (the worker's start-up calls this before importing the engine), for `load` to take the result instead
-        of doing it again. Default: nothing to start."""
+    def check_ahead(cls, model_dir: str | None) -> None:
+        """Start checking the baked weights on a thread (the worker's start-up calls this before importing the
+        engine), for `load` to take the result instead of checking again. Default: nothing to start."""
 
     @classmethod
     def write_packaged_weights(cls, dest: Path) -> None:

@@ -41,8 +41,8 @@ def write_tables(dest: Path) -> list[str]:
     tables: dict[str, object] = {}
 
     def recording(name):
-        tables[name] = read(name)
-        return read(name)
+        tables[name] = read(name)       # the G2P keeps what it is given as it is (hibari 0.2.1)
+        return tables[name]
 
     with _SWAP:
         module._load_json = recording

@@ -27,7 +27,6 @@ from .kokoro_session import (
     build_session,
     onnx_session,
     session_file,
-    start_session,
     take_session,
 )
 from .kokoro_voices import STYLE_DIM
@@ -181,18 +180,15 @@ class KokoroBackend(Backend):
             self.model_name = "Kokoro-82M v1.0 ONNX with the official voice pack"
 
     @classmethod
-    def check_ahead(cls, model_dir: str | None, threads: int = 0, device: str = "auto") -> None:
-        """A session file's session starts building here, on a thread of its own, while the start-up imports the
-        rest and the load hashes the file: the load takes it once the hash matched (a mismatch drops it). Without a
-        baked model the load rewrites the bundled graph (kokoro_graph) with `onnx`: imported here, on the start-up's
-        own thread, so the loading thread imports nothing (jobcore.startup)."""
+    def check_ahead(cls, model_dir: str | None) -> None:
+        """Without a baked model the load rewrites the bundled graph (kokoro_graph) with `onnx`: imported here, on
+        the start-up's own thread, so the loading thread imports nothing (jobcore.startup). A session file's session
+        was started before this, by the start-up's early start (kokoro_session.start_session)."""
         if not model_dir:
             try:
                 import onnx  # noqa: F401
             except ImportError:
                 pass              # the load says what that costs
-            return
-        start_session(model_dir, threads, device)
 
     @classmethod
     def load(cls, model_dir: str | None, threads: int = 0, device: str = "auto") -> KokoroBackend:

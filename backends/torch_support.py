@@ -96,7 +96,7 @@ class TorchBackend(Backend):
         self._lock = threading.Lock()
 
     @classmethod
-    def check_ahead(cls, model_dir: str | None, threads: int = 0, device: str = "auto") -> None:
+    def check_ahead(cls, model_dir: str | None) -> None:
         """Read and hash the baked weights (gigabytes: seconds) on a thread while the caller imports torch and the
         engine (seconds too); hashlib and file reads let go of the GIL, so the two overlap."""
         if not model_dir:

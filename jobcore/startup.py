@@ -36,7 +36,7 @@ def preimport(settings: Settings) -> None:
     weights are read and hashed on another (Backend.check_ahead)."""
     start_early(settings.backend, settings.model_dir, settings.threads, settings.device)
     backend = backend_class(settings.backend)
-    backend.check_ahead(settings.model_dir, settings.threads, settings.device)
+    backend.check_ahead(settings.model_dir)
     for name in (*LOADING_IMPORTS, *backend.imports):
         try:
             importlib.import_module(name)

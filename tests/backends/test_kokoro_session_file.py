@@ -1,5 +1,5 @@
-"""A baked Kokoro model onnxruntime reads from its path (backends/kokoro.py session_file): its session starts
-building in check_ahead, beside the file's sha256 check, and the load takes it only once the file matched its
+"""A baked Kokoro model onnxruntime reads from its path (backends/kokoro_session.py session_file): its session starts
+building at the start-up's early start, beside the file's sha256 check, and the load takes it only once the file matched its
 manifest."""
 from __future__ import annotations
 
@@ -38,8 +38,8 @@ def builds(monkeypatch):
     return threads
 
 
-def test_the_load_takes_the_session_check_ahead_started(baked, builds):
-    kokoro.KokoroBackend.check_ahead(str(baked), 0, "auto")
+def test_the_load_takes_the_session_started_ahead(baked, builds):
+    kokoro_session.start_session(str(baked), 0, "auto")
     backend = kokoro.KokoroBackend.load(str(baked))
     try:
         assert len(builds) == 1 and builds[0].startswith("kokoro-session")
@@ -51,7 +51,7 @@ def test_the_load_takes_the_session_check_ahead_started(baked, builds):
 
 
 def test_a_session_started_for_other_settings_is_not_taken(baked, builds):
-    kokoro.KokoroBackend.check_ahead(str(baked), 1, "auto")
+    kokoro_session.start_session(str(baked), 1, "auto")
     backend = kokoro.KokoroBackend.load(str(baked), threads=2)
     backend.close()
     assert len(builds) == 2 and not builds[1].startswith("kokoro-session") and kokoro_session._early == {}
@@ -63,7 +63,7 @@ def test_a_changed_model_file_is_refused_though_its_session_was_started(baked, t
     data = bytearray((changed / MODEL).read_bytes())
     data[len(data) // 3] ^= 0xFF           # after the manifest: its sha256 no longer matches
     (changed / MODEL).write_bytes(bytes(data))
-    kokoro.KokoroBackend.check_ahead(str(changed), 0, "auto")
+    kokoro_session.start_session(str(changed), 0, "auto")
     with pytest.raises(BackendUnavailable, match="does not match its sha256"):
         kokoro.KokoroBackend.load(str(changed))
     assert kokoro_session._early == {}             # the started session is dropped, not kept for a later load
