@@ -1,5 +1,6 @@
-"""Kokoro's English G2P tables baked as marshal files (backends/g2p_tables.py): the G2P built from them speaks as
-hibari's own does, and tables the manifest does not vouch for are never read."""
+"""Kokoro's English G2P tables baked as one SQLite file read entry by entry (backends/g2p_tables.py): the G2P built
+from them speaks as hibari's own does, its lookups answer as hibari's dicts do, and a file the manifest does not vouch
+for is never read."""
 from __future__ import annotations
 
 import json
@@ -7,9 +8,10 @@ import json
 import pytest
 from hibari import g2p as hibari_g2p
 
-from backends.g2p_tables import TABLES_DIR, english_g2p, tables_key, write_tables
+from backends.g2p_tables import TABLES_DIR, TABLES_FILE, LookupTable, english_g2p, tables_key, write_tables
 from common.manifest import MANIFEST, write_manifest
 
+NAMES = ("lexicon_us_gold.json.gz", "lexicon_us_silver.json.gz", "tagger.json.gz", "tokenizer_exceptions.json")
 TEXT = ("I read the record live on March 12th, 2026, at 3:45 pm; Dr. O'Neill's team won't present it until "
         "they've read it twice.")
 
@@ -44,12 +46,29 @@ def phonemes(g2p) -> str:
     return said if isinstance(said, str) else said[0]
 
 
-def test_the_bake_writes_every_table_the_american_g2p_reads(baked):
+def test_the_bake_writes_every_table_the_american_g2p_reads_into_one_file(baked, reads):
     dest, written = baked
-    assert written == sorted(f"{TABLES_DIR}/{tables_key()}/{name}.marshal" for name in
-                             ("lexicon_us_gold.json.gz", "lexicon_us_silver.json.gz", "tagger.json.gz",
-                              "tokenizer_exceptions.json"))
-    assert all((dest / path).is_file() for path in written)
+    assert written == [f"{TABLES_DIR}/{tables_key()}/{TABLES_FILE}"]
+    assert (dest / written[0]).is_file()
+    english_g2p(str(dest))
+    assert reads == []                       # every table hibari asks for is in it
+
+
+def test_looked_up_tables_answer_as_hibaris_own_dicts(baked):
+    own, baked_g2p = hibari_g2p.G2P(), english_g2p(str(baked[0]))
+    pairs = [(own.lexicon.golds.d, baked_g2p.lexicon.golds.d), (own.lexicon.silvers.d, baked_g2p.lexicon.silvers.d),
+             (own.tagger.weights, baked_g2p.tagger.weights), (own.tagger.tagdict, baked_g2p.tagger.tagdict)]
+    for expected, looked_up in pairs:
+        assert isinstance(looked_up, LookupTable) and len(looked_up) == len(expected)
+        sample = list(expected)[::997]
+        assert {key: looked_up[key] for key in sample} == {key: expected[key] for key in sample}
+        assert all(key in looked_up and looked_up.get(key) == expected[key] for key in sample)
+        for missing in ("no-such-entry", "", 12, None):
+            assert missing not in looked_up and looked_up.get(missing) is None
+            with pytest.raises(KeyError):
+                looked_up[missing]
+    assert baked_g2p.tagger.vocab == own.tagger.vocab and baked_g2p.tagger.tags == own.tagger.tags
+    assert baked_g2p.tokenizer.special == own.tokenizer.special
 
 
 def test_the_baked_tables_give_the_same_phonemes_without_hibari_reading_its_own(baked, reads):
@@ -66,17 +85,17 @@ def test_without_baked_tables_hibari_reads_its_own(tmp_path, reads):
     assert "tagger.json.gz" in reads
 
 
-def test_a_changed_table_is_not_read(baked, tmp_path, reads):
+def test_a_changed_tables_file_is_not_read(baked, tmp_path, reads):
     dest = copy_tables(baked, tmp_path / "models")
     write_manifest(dest, "kokoro", "test")
-    tagger = dest / next(p for p in baked[1] if "tagger" in p)
-    data = bytearray(tagger.read_bytes())
+    tables = dest / baked[1][0]
+    data = bytearray(tables.read_bytes())
     data[len(data) // 2] ^= 0xFF                               # after the manifest: its sha256 no longer matches
-    tagger.write_bytes(bytes(data))
+    tables.write_bytes(bytes(data))
     expected = phonemes(hibari_g2p.G2P())
     reads.clear()
     assert phonemes(english_g2p(str(dest))) == expected
-    assert reads == ["tagger.json.gz"]
+    assert sorted(reads) == sorted(NAMES)
 
 
 def test_tables_the_manifest_does_not_list_are_not_read(baked, tmp_path, reads):
@@ -84,4 +103,4 @@ def test_tables_the_manifest_does_not_list_are_not_read(baked, tmp_path, reads):
     english_g2p(str(dest))                                            # no manifest at all
     (dest / MANIFEST).write_text(json.dumps({"files": []}))          # a manifest that lists none of them
     english_g2p(str(dest))
-    assert sorted(reads) == sorted(2 * [p.rsplit("/", 1)[1].removesuffix(".marshal") for p in baked[1]])
+    assert sorted(reads) == sorted(2 * NAMES)
