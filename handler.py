@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from common.errors import job_output
 from common.logs import setup_logging
-from jobcore.startup import load_in_background
+from jobcore.startup import collections_paused, load_in_background
 
 if TYPE_CHECKING:     # the job core is imported by the start-up, once the backend's early start is under way
     from jobcore.interface import JobWorker
@@ -112,11 +112,12 @@ def default_sdk_log_level(env=os.environ) -> None:
 
 def start():
     """Load the worker on a thread while this one imports the RunPod SDK (without its CPU-info subprocess),
-    then wait for both; returns the SDK module."""
+    then wait for both (the cycle collector paused meanwhile); returns the SDK module."""
     global _worker
-    loading = load_in_background()
-    runpod = import_runpod()
-    _worker = loading.result()
+    with collections_paused():
+        loading = load_in_background()
+        runpod = import_runpod()
+        _worker = loading.result()
     return runpod
 
 

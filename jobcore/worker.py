@@ -36,6 +36,7 @@ from .schema import (
     validate_request,
 )
 from .settings import Settings, load_settings
+from .startup import collections_paused
 from .synthesis import Speech, Synthesis, ms_since
 from .voices import Voices
 
@@ -287,7 +288,8 @@ def start_worker(settings: Settings | None = None,
         log.error("worker start-up failed: %s%s", exc.message, f" ({exc.hint})" if exc.hint else "")
         return BrokenWorker(exc)
     try:
-        return build(settings)
+        with collections_paused():
+            return build(settings)
     except JobError as exc:
         log.error("worker start-up failed: %s%s", exc.message, f" ({exc.hint})" if exc.hint else "")
         return BrokenWorker(exc, settings)
