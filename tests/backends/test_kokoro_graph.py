@@ -144,6 +144,28 @@ def test_a_baked_model_is_rewritten_at_bake_and_loads_without_onnx(tmp_path):
     assert report["samples"] > 12_000 and "-g" not in report["revision"]
 
 
+def test_the_session_file_layout_computes_exactly_what_the_rewritten_graph_does(kokoro_worker, both_graphs, tmp_path):
+    """write_session_file (the bake's layout: weights stored 4-D, initializers in a data file): the same audio and
+    durations, sample for sample, as the rewritten graph it was written from."""
+    rewritten = kokoro_graph.for_cpu(read_bundled_model()[0]) + duration_output()
+    names = kokoro_graph.write_session_file(rewritten, tmp_path / "model.onnx")
+    assert names == ["model.onnx", "model.onnx.data"]
+    assert (tmp_path / "model.onnx").stat().st_size < 3_000_000 < 80_000_000 < (tmp_path / "model.onnx.data").stat().st_size
+    graph = onnx.load(tmp_path / "model.onnx", load_external_data=False).graph
+    dequantized = {o for n in graph.node if n.op_type == "DequantizeLinear" for o in n.output}
+    assert sum(n.op_type == "Conv" and n.input[1] in dequantized for n in graph.node) == 87     # read 4-D as stored
+    assert not any(n.op_type == "Unsqueeze" and n.input[0] in dequantized for n in graph.node)
+    backend = kokoro_worker.backend
+    style = backend.stock_voices()[0].embedding["style"]
+    from_file = onnx_session(ort, str(tmp_path / "model.onnx"), 1)
+    for sentence in SENTENCES:
+        phonemes = backend.phonemize(sentence)
+        audio, durations = backend.infer_timed(phonemes, style, 1.0, both_graphs[1])
+        file_audio, file_durations = backend.infer_timed(phonemes, style, 1.0, from_file)
+        np.testing.assert_array_equal(file_durations, durations)
+        np.testing.assert_array_equal(file_audio, audio)
+
+
 def test_without_onnx_the_bundled_graph_runs_as_it_is(tmp_path):
     child = ("import sys, json, logging\n"
              "logging.basicConfig(level=logging.WARNING)\n"

@@ -55,11 +55,13 @@ def test_bake_from_a_directory_records_source_pack_and_duration_tensor(official_
     manifest = bake("kokoro", tmp_path, source=str(official_dir))
     assert manifest["source"] == str(official_dir)
     paths = [f["path"] for f in manifest["files"] if not f["path"].startswith(f"{TABLES_DIR}/")]
-    assert sorted(paths) == sorted([MODEL_FILE, PACK_FILE, TIMING_FILE])
-    # the baked file declares the duration output itself; its revision is the rewritten graph's, as before
+    assert sorted(paths) == sorted([MODEL_FILE, f"{MODEL_FILE}.data", PACK_FILE, TIMING_FILE])
+    # the baked file declares the duration output itself (its initializers in the data file beside it); its revision
+    # is the rewritten graph's, as before
     graph_sha = hashlib.sha256(for_cpu(read_bundled_model()[0])).hexdigest()
     assert json.loads((tmp_path / TIMING_FILE).read_text()) == {"duration_tensor": DURATION_TENSOR, "declared": True,
-                                                                 "revision": graph_sha[:12]}
+                                                                 "revision": graph_sha[:12],
+                                                                 "data_file": f"{MODEL_FILE}.data"}
 
 
 def test_bake_converts_the_hub_layout_of_raw_voice_files(tmp_path):

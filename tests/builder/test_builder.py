@@ -51,7 +51,8 @@ def test_bake_writes_packaged_kokoro_weights_that_the_backend_loads(tmp_path, mo
 
     manifest = bake("kokoro", tmp_path / "kokoro")
     files = {f["path"]: f["sha256"] for f in manifest["files"]}
-    assert [p for p in files if not p.startswith(f"{TABLES_DIR}/")] == ["kokoro-timing.json", "kokoro-v1.0.int8.onnx"]
+    assert [p for p in files if not p.startswith(f"{TABLES_DIR}/")] == ["kokoro-timing.json", "kokoro-v1.0.int8.onnx",
+                                                                        "kokoro-v1.0.int8.onnx.data"]
     hibari_reads: list[str] = []
     real = hibari_g2p._load_json
     monkeypatch.setattr(hibari_g2p, "_load_json", lambda name: hibari_reads.append(name) or real(name))
@@ -69,12 +70,15 @@ def test_bake_writes_packaged_kokoro_weights_that_the_backend_loads(tmp_path, mo
     chunks = list(backend.synthesize("Hello there, world.", backend.stock_voices()[0].embedding))
     assert [w.word for c in chunks for w in c.words or ()] == ["Hello", "there", "world"]
     backend.close()
-    model = tmp_path / "kokoro" / "kokoro-v1.0.int8.onnx"
-    data = bytearray(model.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    model.write_bytes(bytes(data))
-    with pytest.raises(BackendUnavailable, match="does not match its sha256"):
-        kokoro.KokoroBackend.load(str(tmp_path / "kokoro"))
+    for name in ("kokoro-v1.0.int8.onnx", "kokoro-v1.0.int8.onnx.data"):     # the graph, then its weights
+        model = tmp_path / "kokoro" / name
+        data = bytearray(model.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        model.write_bytes(bytes(data))
+        with pytest.raises(BackendUnavailable, match=f"{name} does not match its sha256"):
+            kokoro.KokoroBackend.load(str(tmp_path / "kokoro"))
+        data[len(data) // 2] ^= 0xFF
+        model.write_bytes(bytes(data))
 
 
 def test_bake_cli_exit_codes(weights, tmp_path):
