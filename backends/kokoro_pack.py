@@ -12,7 +12,8 @@ import numpy as np
 
 from common.errors import BackendUnavailable
 
-from .kokoro_graph import for_cpu, write_session_file
+from .kokoro_graph import for_cpu
+from .kokoro_layout import write_session_files
 from .kokoro_timing import declare_duration_output, write_bake_record
 from .kokoro_voices import PACK_FILE, ROWS, STYLE_DIM, read_pack
 
@@ -27,8 +28,8 @@ MODEL_OUT = "kokoro-v1.0.onnx"
 
 
 def bake_official(dest: Path, source: str, revision: str | None, download, model_files: tuple[str, ...]) -> None:
-    """Fill `dest` with kokoro-v1.0.onnx (or the int8 one; its graph rewritten for the CPU, its initializers in a
-    `.data` file beside it), voices-v1.0.bin and kokoro-timing.json.
+    """Fill `dest` with kokoro-v1.0.onnx (or the int8 one; its graph rewritten for the CPU, as session files in
+    kokoro_layout's layout), voices-v1.0.bin and kokoro-timing.json.
 
     `source` is a hub repo id (fetched with `download(repo, dir, patterns, revision)`) or a directory holding
     either kokoro-onnx's layout (kokoro-v1.0[.int8].onnx + voices-v1.0.bin) or the hub's (onnx/model.onnx +
@@ -52,8 +53,7 @@ def bake_official(dest: Path, source: str, revision: str | None, download, model
         declared, tensor = declare_duration_output(graph)
         if tensor is None:
             log.warning("%s has no duration tensor: word timestamps will use whisper alignment", model.name)
-        files = write_session_file(declared, target)
-        write_bake_record(dest, graph, tensor, data_file=files[1])
+        write_bake_record(dest, graph, tensor, write_session_files(declared, target))
 
 
 def write_pack(voice_files: list[Path], out: Path) -> None:

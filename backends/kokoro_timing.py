@@ -32,12 +32,12 @@ def declare_duration_output(graph: bytes) -> tuple[bytes, str | None]:
     return (graph + duration_output(tensor) if tensor else graph), tensor
 
 
-def write_bake_record(dest: Path, graph: bytes, tensor: str | None, data_file: str | None = None) -> None:
-    """TIMING_FILE for a model file written as `declare_duration_output(graph)` made it (with its initializers in
-    `data_file`, when given); its revision stays the graph's (the sha256's first 12 characters), so voices stored
-    under it keep working."""
+def write_bake_record(dest: Path, graph: bytes, tensor: str | None, parts: list[list[str]]) -> None:
+    """TIMING_FILE for model files written from `declare_duration_output(graph)` (kokoro_layout's `parts`, in the order
+    they run); its revision stays the graph's (the sha256's first 12 characters), so voices stored under it keep
+    working."""
     record = {"duration_tensor": tensor, "declared": tensor is not None,
-              "revision": hashlib.sha256(graph).hexdigest()[:12], **({"data_file": data_file} if data_file else {})}
+              "revision": hashlib.sha256(graph).hexdigest()[:12], "parts": parts}
     (dest / TIMING_FILE).write_text(json.dumps(record) + "\n", encoding="utf-8")
 
 

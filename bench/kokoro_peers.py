@@ -83,7 +83,7 @@ def with_int8_graph(worker: Worker) -> Worker:
     backend, model = worker.backend, read_bundled_model()[0]
     extra = backend._extra if backend.timed else b""
     backend.session = onnx_session(ort, model + extra, os.cpu_count() or 1)
-    backend._read_model, backend._narrow = (lambda: model), None
+    backend._make_session, backend._narrow = (lambda threads: onnx_session(ort, model + extra, threads)), None
     return worker
 
 

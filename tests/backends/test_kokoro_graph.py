@@ -14,8 +14,9 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from backends import kokoro_graph
+from backends import kokoro_graph, kokoro_layout
 from backends.kokoro import cpu_graph, onnx_session, read_bundled_model
+from backends.kokoro_session import ChainedSession, build_session
 from backends.kokoro_timing import duration_output
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,8 +130,8 @@ def test_a_baked_model_is_rewritten_at_bake_and_loads_without_onnx(tmp_path):
     dest = tmp_path / "models"
     subprocess.run([sys.executable, "-m", "builder", "bake", "--backend", "kokoro", "--dest", str(dest)],
                    cwd=ROOT, check=True, capture_output=True, timeout=300)
-    baked = (dest / "kokoro-v1.0.int8.onnx").read_bytes()
-    assert kokoro_graph.is_rewritten_bytes(baked)
+    assert all(kokoro_graph.is_rewritten_bytes((dest / name).read_bytes())
+               for name in ("kokoro-v1.0.int8.text.onnx", "kokoro-v1.0.int8.decoder.onnx"))
     child = ("import sys, json\n"
              "sys.modules['onnx'] = None\n"                  # importing onnx now raises ImportError
              "from backends.kokoro import KokoroBackend\n"
@@ -144,26 +145,39 @@ def test_a_baked_model_is_rewritten_at_bake_and_loads_without_onnx(tmp_path):
     assert report["samples"] > 12_000 and "-g" not in report["revision"]
 
 
-def test_the_session_file_layout_computes_exactly_what_the_rewritten_graph_does(kokoro_worker, both_graphs, tmp_path):
-    """write_session_file (the bake's layout: weights stored 4-D, initializers in a data file): the same audio and
-    durations, sample for sample, as the rewritten graph it was written from."""
+def test_the_session_files_compute_exactly_what_the_rewritten_graph_does(kokoro_worker, both_graphs, tmp_path):
+    """kokoro_layout (the bake's layout: weights stored 4-D, the text side and the decoder as two graphs, each with a
+    data file): the same audio and durations, sample for sample, as the rewritten graph they were written from."""
     rewritten = kokoro_graph.for_cpu(read_bundled_model()[0]) + duration_output()
-    names = kokoro_graph.write_session_file(rewritten, tmp_path / "model.onnx")
-    assert names == ["model.onnx", "model.onnx.data"]
-    assert (tmp_path / "model.onnx").stat().st_size < 3_000_000 < 80_000_000 < (tmp_path / "model.onnx.data").stat().st_size
-    graph = onnx.load(tmp_path / "model.onnx", load_external_data=False).graph
-    dequantized = {o for n in graph.node if n.op_type == "DequantizeLinear" for o in n.output}
-    assert sum(n.op_type == "Conv" and n.input[1] in dequantized for n in graph.node) == 87     # read 4-D as stored
-    assert not any(n.op_type == "Unsqueeze" and n.input[0] in dequantized for n in graph.node)
+    parts = kokoro_layout.write_session_files(rewritten, tmp_path / "model.onnx")
+    assert parts == [["model.text.onnx", "model.text.onnx.data"], ["model.decoder.onnx", "model.decoder.onnx.data"]]
+    assert all((tmp_path / graph).stat().st_size < 2_000_000 for graph, _ in parts)
+    assert sum((tmp_path / data).stat().st_size for _, data in parts) > 85_000_000       # the weights, once
+    graphs = [onnx.load(tmp_path / graph, load_external_data=False).graph for graph, _ in parts]
+    assert [[o.name for o in g.output] for g in graphs] == [
+        [*(i.name for i in graphs[1].input if i.name != "style"), "/encoder/Clip_output_0"], ["audio"]]
+    dequantized = {o for g in graphs for n in g.node if n.op_type == "DequantizeLinear" for o in n.output}
+    assert sum(n.op_type == "Conv" and n.input[1] in dequantized for g in graphs for n in g.node) == 87  # read 4-D
+    assert not any(n.op_type == "Unsqueeze" and n.input[0] in dequantized for g in graphs for n in g.node)
     backend = kokoro_worker.backend
     style = backend.stock_voices()[0].embedding["style"]
-    from_file = onnx_session(ort, str(tmp_path / "model.onnx"), 1)
+    chained, _ = build_session(ort, [tmp_path / graph for graph, _ in parts], 1, "cpu")
+    assert isinstance(chained, ChainedSession) and [o.name for o in chained.get_outputs()] == [
+        "audio", "/encoder/Clip_output_0"]
     for sentence in SENTENCES:
         phonemes = backend.phonemize(sentence)
         audio, durations = backend.infer_timed(phonemes, style, 1.0, both_graphs[1])
-        file_audio, file_durations = backend.infer_timed(phonemes, style, 1.0, from_file)
+        file_audio, file_durations = backend.infer_timed(phonemes, style, 1.0, chained)
         np.testing.assert_array_equal(file_durations, durations)
         np.testing.assert_array_equal(file_audio, audio)
+
+
+def test_a_graph_without_the_decoder_cut_is_written_whole(tmp_path):
+    parts = kokoro_layout.write_session_files(conv1d_model().SerializeToString(), tmp_path / "convs.onnx")
+    assert parts == [["convs.onnx", "convs.onnx.data"]]
+    x = np.random.default_rng(3).normal(size=(1, 8, 50)).astype(np.float32)
+    session, _ = build_session(ort, [tmp_path / "convs.onnx"], 1, "cpu")
+    np.testing.assert_allclose(session.run(None, {"x": x})[0], run(conv1d_model().SerializeToString(), x), rtol=1e-6)
 
 
 def test_without_onnx_the_bundled_graph_runs_as_it_is(tmp_path):

@@ -11,6 +11,7 @@ import pytest
 from backends.g2p_tables import TABLES_DIR
 from backends.kokoro import MODEL_FILE, read_bundled_model
 from backends.kokoro_graph import for_cpu
+from backends.kokoro_layout import part_files
 from backends.kokoro_timing import DURATION_TENSOR, TIMING_FILE
 from backends.kokoro_voices import PACK_FILE
 from builder.bake import BakeError, bake
@@ -55,13 +56,13 @@ def test_bake_from_a_directory_records_source_pack_and_duration_tensor(official_
     manifest = bake("kokoro", tmp_path, source=str(official_dir))
     assert manifest["source"] == str(official_dir)
     paths = [f["path"] for f in manifest["files"] if not f["path"].startswith(f"{TABLES_DIR}/")]
-    assert sorted(paths) == sorted([MODEL_FILE, f"{MODEL_FILE}.data", PACK_FILE, TIMING_FILE])
-    # the baked file declares the duration output itself (its initializers in the data file beside it); its revision
-    # is the rewritten graph's, as before
+    assert sorted(paths) == sorted([*part_files(MODEL_FILE), PACK_FILE, TIMING_FILE])
+    # the baked files declare the duration output themselves (the text side and the decoder, kokoro_layout); the
+    # revision is the rewritten graph's, as before
     graph_sha = hashlib.sha256(for_cpu(read_bundled_model()[0])).hexdigest()
+    parts = [list(part_files(MODEL_FILE)[:2]), list(part_files(MODEL_FILE)[2:])]
     assert json.loads((tmp_path / TIMING_FILE).read_text()) == {"duration_tensor": DURATION_TENSOR, "declared": True,
-                                                                 "revision": graph_sha[:12],
-                                                                 "data_file": f"{MODEL_FILE}.data"}
+                                                                 "revision": graph_sha[:12], "parts": parts}
 
 
 def test_bake_converts_the_hub_layout_of_raw_voice_files(tmp_path):
@@ -73,7 +74,7 @@ def test_bake_converts_the_hub_layout_of_raw_voice_files(tmp_path):
     for name, table in tables.items():
         table.astype("<f4").tofile(src / "voices" / f"{name}.bin")
     bake("kokoro", tmp_path / "out", source=str(src))
-    assert (tmp_path / "out" / "kokoro-v1.0.onnx").is_file()
+    assert all((tmp_path / "out" / name).is_file() for name in part_files("kokoro-v1.0.onnx"))   # kokoro_layout
     with np.load(tmp_path / "out" / PACK_FILE, allow_pickle=False) as pack:
         assert sorted(pack.files) == sorted(tables)
         assert all(np.array_equal(pack[n], tables[n]) for n in tables)

@@ -1,6 +1,6 @@
-"""A baked Kokoro model onnxruntime reads from its path (backends/kokoro_session.py session_file): its session starts
-building at the start-up's early start, beside the file's sha256 check, and the load takes it only once the file matched its
-manifest."""
+"""A baked Kokoro model onnxruntime reads from its paths (backends/kokoro_session.py session_files): its session starts
+building at the start-up's early start, beside the files' sha256 check, and the load takes it only once the files matched
+their manifest."""
 from __future__ import annotations
 
 import shutil
@@ -13,7 +13,7 @@ import backends.kokoro_session as kokoro_session
 from builder.bake import bake
 from common.errors import BackendUnavailable
 
-MODEL = "kokoro-v1.0.int8.onnx"
+MODEL = "kokoro-v1.0.int8.text.onnx"          # the first part (kokoro_layout)
 
 
 @pytest.fixture(scope="module")

@@ -83,7 +83,7 @@ def test_packaged_weights_are_declared_as_such(tmp_path):
         manifest = bake(name, tmp_path / name)
         assert manifest["source"] == f"package:{weights.package}"
         paths = [f["path"] for f in manifest["files"]]
-        assert [p for p in paths if not p.startswith(f"{TABLES_DIR}/") and p != TIMING_FILE] == list(weights.required)
+        assert sorted(p for p in paths if not p.startswith(f"{TABLES_DIR}/") and p != TIMING_FILE) == sorted(weights.required)
         # Kokoro's English G2P tables (backends/g2p_tables.py) and its bake record (kokoro_timing) are listed too
         assert any(p.startswith(f"{TABLES_DIR}/") for p in paths) == (name == "kokoro") == (TIMING_FILE in paths)
 

@@ -51,8 +51,9 @@ def test_bake_writes_packaged_kokoro_weights_that_the_backend_loads(tmp_path, mo
 
     manifest = bake("kokoro", tmp_path / "kokoro")
     files = {f["path"]: f["sha256"] for f in manifest["files"]}
-    assert [p for p in files if not p.startswith(f"{TABLES_DIR}/")] == ["kokoro-timing.json", "kokoro-v1.0.int8.onnx",
-                                                                        "kokoro-v1.0.int8.onnx.data"]
+    parts = ["kokoro-v1.0.int8.decoder.onnx", "kokoro-v1.0.int8.decoder.onnx.data", "kokoro-v1.0.int8.text.onnx",
+             "kokoro-v1.0.int8.text.onnx.data"]
+    assert [p for p in files if not p.startswith(f"{TABLES_DIR}/")] == ["kokoro-timing.json", *parts]
     hibari_reads: list[str] = []
     real = hibari_g2p._load_json
     monkeypatch.setattr(hibari_g2p, "_load_json", lambda name: hibari_reads.append(name) or real(name))
@@ -61,16 +62,17 @@ def test_bake_writes_packaged_kokoro_weights_that_the_backend_loads(tmp_path, mo
     monkeypatch.setattr(kokoro_session, "onnx_session",
                         lambda ort, model, *a: loaded_from.append(model) or real_session(ort, model, *a))
     backend = kokoro.KokoroBackend.load(str(tmp_path / "kokoro"))
-    # onnxruntime read the file from its path (the duration output is declared in it), with exact word timings, and
-    # the revision is the rewritten graph's, as before the output was declared in the file (stored voices keep working)
-    assert loaded_from == [str(tmp_path / "kokoro" / "kokoro-v1.0.int8.onnx")] and backend.timed
+    # onnxruntime read the files from their paths (the duration output is declared in them), with exact word timings,
+    # and the revision is the rewritten graph's, as before the output was declared in the file (stored voices keep
+    # working)
+    assert sorted(loaded_from) == [str(tmp_path / "kokoro" / name) for name in parts[::2]] and backend.timed
     assert backend.revision == hashlib.sha256(for_cpu(kokoro.read_bundled_model()[0])).hexdigest()[:12]
     assert hibari_reads == []           # the English G2P's tables came from the bake (backends/g2p_tables.py)
     assert "həlˈO" in backend.phonemize("Hello there.")
     chunks = list(backend.synthesize("Hello there, world.", backend.stock_voices()[0].embedding))
     assert [w.word for c in chunks for w in c.words or ()] == ["Hello", "there", "world"]
     backend.close()
-    for name in ("kokoro-v1.0.int8.onnx", "kokoro-v1.0.int8.onnx.data"):     # the graph, then its weights
+    for name in parts:                                              # each graph, each data file
         model = tmp_path / "kokoro" / name
         data = bytearray(model.read_bytes())
         data[len(data) // 2] ^= 0xFF
