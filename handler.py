@@ -87,19 +87,26 @@ def defer_import(name: str) -> None:
 def import_runpod() -> ModuleType:
     """`import runpod`, without its slow steps: the SDK's debugger module calls py-cpuinfo's get_cpu_info() at
     import time for a processor name (shown only with --rp_debugger), and that runs a Python subprocess that itself
-    sleeps 1 s in a CPUID probe process (about 1.2 s of the SDK's 1.7 s import). For that import only, get_cpu_info
-    answers with the kernel's name for the processor; it is restored afterwards. The CLI's SSH library
-    (SDK_CLI_ONLY) loads on first use."""
-    import cpuinfo
-
+    sleeps 1 s in a CPUID probe process (about 1.2 s of the SDK's 1.7 s import); py-cpuinfo's own import runs `file`
+    and `uname -p`. For that import only, `cpuinfo` is a stand-in whose get_cpu_info answers with the kernel's name for
+    the processor (or, if py-cpuinfo is imported already, its get_cpu_info is, and is restored afterwards). The CLI's
+    SSH library (SDK_CLI_ONLY) loads on first use."""
     for name in SDK_CLI_ONLY:
         defer_import(name)
-    real = cpuinfo.get_cpu_info
-    cpuinfo.get_cpu_info = lambda: {"brand_raw": cpu_brand()}
+    answer = lambda: {"brand_raw": cpu_brand()}  # noqa: E731
+    real = sys.modules.get("cpuinfo")
+    if real is None:
+        sys.modules["cpuinfo"] = stand_in = ModuleType("cpuinfo")
+        stand_in.get_cpu_info = answer    # type: ignore[attr-defined]
+    else:
+        real_get, real.get_cpu_info = real.get_cpu_info, answer
     try:
         import runpod
     finally:
-        cpuinfo.get_cpu_info = real
+        if real is None:
+            del sys.modules["cpuinfo"]     # a later `import cpuinfo` gets py-cpuinfo itself
+        else:
+            real.get_cpu_info = real_get
     return runpod
 
 
