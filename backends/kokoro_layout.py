@@ -5,8 +5,9 @@ Three things, each measured on this 2-core host (interleaved runs): the dequanti
 in a data file beside each graph (read straight into tensors instead of copied out of a 92 MB protobuf): 0.81 of the
 session build's CPU together; and the graph is cut where the decoder begins, into the text side (tokens, style, speed
 -> the decoder's inputs and the durations) and the decoder (-> audio), two sessions the worker builds side by side
-(kokoro_session.build_session): 0.66 of the session's wall time alone, 0.85 of the whole in-process start's. The
-parts compute exactly what the whole graph does; the bake checks that on a sample before it keeps the cut."""
+(kokoro_session.build_session): 0.66 of the session's wall time alone; in a whole start on 2 cores the session is
+then done before the Python side (imports, the RunPod SDK), which sets the time. The parts compute exactly what the
+whole graph does; the bake checks that on a sample before it keeps the cut."""
 from __future__ import annotations
 
 import logging
