@@ -12,9 +12,10 @@ import time
 from types import ModuleType
 from typing import TYPE_CHECKING
 
+from common.collector import collections_paused
 from common.errors import job_output
 from common.logs import setup_logging
-from jobcore.startup import collections_paused, load_in_background
+from jobcore.startup import load_in_background
 
 if TYPE_CHECKING:     # the job core is imported by the start-up, once the backend's early start is under way
     from jobcore.interface import JobWorker

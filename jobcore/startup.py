@@ -3,8 +3,6 @@
 loading (weights, session, lexicon, warm-up) on a thread of its own. Imports the job core only once that started."""
 from __future__ import annotations
 
-import contextlib
-import gc
 import importlib
 import logging
 import threading
@@ -26,21 +24,6 @@ log = logging.getLogger(__name__)
 # backend's own `imports`, so that the loading thread imports nothing while the caller imports (concurrent imports
 # of modules that import each other can see a module half-initialized)
 LOADING_IMPORTS = ("storage.local_store", "importlib.readers", "importlib.resources.readers", "encodings.cp437")
-
-
-@contextlib.contextmanager
-def collections_paused():
-    """Start-up makes long-lived objects only (modules, tables, sessions): the cycle collector's passes over them are
-    wasted work (about 0.35 s of a Kokoro worker's start-up CPU here). Paused while it runs; then what it made is moved
-    out of the collector's sight (gc.freeze), so the first jobs' collections do not walk it either. Nests."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
 
 
 def overlappable(settings: Settings) -> bool:

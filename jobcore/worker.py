@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from backends import Backend, load_backend
+from common.collector import collections_paused
 from common.errors import BackendUnavailable, InternalError, InvalidInput, JobError
 from storage import open_store
 from voice_library import ByteLRU, VoiceLibrary
@@ -36,7 +37,6 @@ from .schema import (
     validate_request,
 )
 from .settings import Settings, load_settings
-from .startup import collections_paused
 from .synthesis import Speech, Synthesis, ms_since
 from .voices import Voices
 

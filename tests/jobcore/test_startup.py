@@ -66,6 +66,6 @@ def test_the_loading_thread_imports_nothing_while_the_sdk_is_imported(report):
 
 def test_no_collection_runs_during_start_up_and_what_it_made_is_frozen(report):
     """The start-up's objects are long-lived: the collector is paused while they are made, then on again with them
-    out of its sight (jobcore.startup.collections_paused)."""
+    out of its sight (common/collector.py)."""
     assert report["gc"]["during_start"] == 0 and report["gc"]["enabled"]
     assert report["gc"]["frozen"] > 50_000           # modules, the G2P, the voices: everything tracked at the end
